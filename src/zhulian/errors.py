@@ -1,0 +1,86 @@
+"""One error shape for every layer (after Datasette): code, bilingual message, details.
+
+Services raise these; the CLI prints them and the API returns them as
+``{ok: false, error: {code, message, message_zh, details}}`` with ``status``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an input: where, what was given, and why it was refused."""
+
+    field: str
+    value: Any
+    reason: str
+    reason_zh: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "reason": self.reason, "reason_zh": self.reason_zh}
+
+
+@dataclass
+class ZhulianError(Exception):
+    code: str
+    message: str
+    message_zh: str
+    status: int = 400
+    details: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": False,
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "message_zh": self.message_zh,
+                "details": [p.as_dict() for p in self.details],
+            },
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.message_zh} / {self.message}"]
+        lines += [f"  - {p.field}: {p.reason_zh} / {p.reason} (值 value: {p.value!r})" for p in self.details]
+        return "\n".join(lines)
+
+
+_WHAT_ZH = {"record": "记录", "query": "查询", "file": "文件"}
+
+
+def invalid(problems: list[Problem], what: str = "record") -> ZhulianError:
+    return ZhulianError(
+        "invalid",
+        f"The {what} has {len(problems)} problem(s); nothing was written.",
+        f"{_WHAT_ZH.get(what, what)}有 {len(problems)} 处问题，未写入任何内容。",
+        400,
+        problems,
+    )
+
+
+def not_found(ref: str) -> ZhulianError:
+    return ZhulianError(
+        "not_found",
+        f"No record {ref!r}. Check the id or the scheme:value identifier.",
+        f"找不到记录 {ref!r}，请检查编号或“方案:值”形式的标识符。",
+        404,
+    )
+
+
+def gone(ref: str, revision: int) -> ZhulianError:
+    return ZhulianError(
+        "gone",
+        f"Record {ref!r} was deleted (tombstone at revision {revision}).",
+        f"记录 {ref!r} 已删除（墓碑，第 {revision} 版）。",
+        410,
+    )
+
+
+def conflict(message: str, message_zh: str, details: list[Problem] | None = None) -> ZhulianError:
+    return ZhulianError("conflict", message, message_zh, 409, details or [])

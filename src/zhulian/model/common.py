@@ -1,0 +1,153 @@
+"""Building blocks shared by every resource type: bounded text, flexible dates, adcodes, choices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from zhulian.model.ids import parse_ref
+from zhulian.region.adcodes import is_adcode
+
+MAX_SHORT = 500
+MAX_TEXT = 20_000
+MAX_LONG_TEXT = 200_000
+MAX_LIST = 200
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise PydanticCustomError("control_chars", "text contains control characters",
+                                  {"reason_zh": "文本包含控制字符"})
+    return value
+
+
+ShortText = Annotated[str, Field(min_length=1, max_length=MAX_SHORT), AfterValidator(_no_control_chars)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_control_chars)]
+LongText = Annotated[str, Field(min_length=1, max_length=MAX_LONG_TEXT), AfterValidator(_no_control_chars)]
+Keyword = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_control_chars)]
+Keywords = Annotated[list[Keyword], Field(max_length=MAX_LIST)]
+ShortTexts = Annotated[list[ShortText], Field(max_length=MAX_LIST)]
+Year = Annotated[int, Field(ge=1900, le=2100)]
+Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+
+
+def _check_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s<>\"]{3,2000}", value):
+        raise PydanticCustomError("url", "a web address starts with http:// or https://",
+                                  {"reason_zh": "网址应以 http:// 或 https:// 开头"})
+    return value
+
+
+Url = Annotated[str, AfterValidator(_check_url)]
+
+
+def _check_flex_date(value: Any) -> Any:
+    """A calendar date at the precision the source knows: ``2016``, ``2016-04`` or ``2016-04-01``."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise PydanticCustomError("date", "a date is written YYYY, YYYY-MM or YYYY-MM-DD",
+                                  {"reason_zh": "日期应写作 YYYY、YYYY-MM 或 YYYY-MM-DD"})
+    value = value.strip()
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", value)
+    if not match:
+        raise PydanticCustomError("date", "a date is written YYYY, YYYY-MM or YYYY-MM-DD",
+                                  {"reason_zh": "日期应写作 YYYY、YYYY-MM 或 YYYY-MM-DD"})
+    year, month, day = (int(part) if part else None for part in match.groups())
+    try:
+        dt.date(year, month or 1, day or 1)
+    except ValueError:
+        raise PydanticCustomError("date_not_exist", "this date does not exist",
+                                  {"reason_zh": "该日期不存在"}) from None
+    if not 1900 <= year <= 2100:
+        raise PydanticCustomError("date_range", "the year must lie between 1900 and 2100",
+                                  {"reason_zh": "年份应在 1900 至 2100 之间"})
+    return value
+
+
+FlexDate = Annotated[str, BeforeValidator(_check_flex_date)]
+
+
+def _check_adcode(value: str) -> str:
+    if not is_adcode(value):
+        raise PydanticCustomError("adcode", "not a GB/T 2260 administrative division code (e.g. 440100)",
+                                  {"reason_zh": "不是 GB/T 2260 行政区划代码（如 440100）"})
+    return value
+
+
+Adcode = Annotated[str, BeforeValidator(lambda v: str(v).strip() if isinstance(v, int) else v),
+                   AfterValidator(_check_adcode)]
+
+
+def _check_ref(value: str) -> str:
+    if parse_ref(value) is None:
+        raise PydanticCustomError("ref", "a reference is a record id (org_01…) or scheme:value (moe:4144010558)",
+                                  {"reason_zh": "引用应为记录编号（org_01…）或“方案:值”（如 moe:4144010558）"})
+    return value.strip()
+
+
+RefText = Annotated[str, AfterValidator(_check_ref)]
+
+# Every choice list: code -> (Chinese label, English label). Inputs may use the code or either label.
+CHOICES: dict[str, dict[str, tuple[str, str]]] = {}
+
+
+def choice(name: str, options: dict[str, tuple[str, str]]) -> Any:
+    """A closed vocabulary stored as codes; inputs may use the code, or its Chinese or English label."""
+    CHOICES[name] = options
+    lookup = {code: code for code in options}
+    for code, (zh, en) in options.items():
+        lookup[zh] = code
+        lookup[en.lower()] = code
+
+    allowed_en = ", ".join(f"{code} ({en})" for code, (_zh, en) in options.items())
+    allowed_zh = "、".join(f"{code}（{zh}）" for code, (zh, _en) in options.items())
+
+    def to_code(value: Any) -> Any:
+        text = value.strip() if isinstance(value, str) else value
+        code = lookup.get(text) or (lookup.get(text.lower()) if isinstance(text, str) else None)
+        if code is None:
+            raise PydanticCustomError("choice", "should be one of: {allowed}",
+                                      {"allowed": allowed_en, "reason_zh": f"应为以下之一：{allowed_zh}"})
+        return code
+
+    return Annotated[Literal[tuple(options)], BeforeValidator(to_code)]  # type: ignore[valid-type]
+
+
+def choice_label(name: str, code: str) -> dict[str, str]:
+    zh, en = CHOICES.get(name, {}).get(code, (code, code))
+    return {"zh": zh, "en": en}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class MultiLang(Strict):
+    """A name or title in simplified Chinese, English and traditional Chinese; at least one is given."""
+
+    zh: ShortText | None = Field(None, title="中文")
+    en: ShortText | None = Field(None, title="English")
+    zh_hant: ShortText | None = Field(None, title="繁體中文")
+
+    @model_validator(mode="after")
+    def _one_language_at_least(self) -> MultiLang:
+        if not (self.zh or self.en or self.zh_hant):
+            raise PydanticCustomError("name_empty", "give the name in at least one language (zh, en or zh_hant)",
+                                      {"reason_zh": "至少填写一种语言的名称（zh、en 或 zh_hant）"})
+        return self
+
+    def best(self) -> str:
+        return self.zh or self.zh_hant or self.en or ""
+
+
+class MultiLangText(Strict):
+    zh: Text | None = Field(None, title="中文")
+    en: Text | None = Field(None, title="English")
+    zh_hant: Text | None = Field(None, title="繁體中文")

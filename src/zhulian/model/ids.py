@@ -1,0 +1,63 @@
+"""Typed, sortable, opaque record ids (``org_01J…``) and references (an id or ``scheme:value``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ulid import ULID
+
+PREFIXES = {
+    "organization": "org",
+    "person": "per",
+    "achievement": "ach",
+    "patent": "pat",
+    "paper": "pap",
+    "standard": "std",
+    "project": "prj",
+    "platform": "plt",
+    "instrument": "ins",
+    "policy": "pol",
+    "demand": "dem",
+    "news": "new",
+}
+TYPE_BY_PREFIX = {prefix: type_name for type_name, prefix in PREFIXES.items()}
+
+# Crockford base32 as ULID writes it: no I, L, O, U.
+ID_PATTERN = re.compile(r"^(" + "|".join(PREFIXES.values()) + r")_[0-9A-HJKMNP-TV-Z]{26}$")
+PID_SCHEME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+
+def new_id(type_name: str) -> str:
+    return f"{PREFIXES[type_name]}_{ULID()}"
+
+
+def is_id(value: str) -> bool:
+    return bool(ID_PATTERN.match(value))
+
+
+def type_of_id(record_id: str) -> str:
+    return TYPE_BY_PREFIX[record_id.split("_", 1)[0]]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A way to name a record: its id, or one of its external identifiers."""
+
+    id: str | None = None
+    scheme: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        return self.id or f"{self.scheme}:{self.value}"
+
+
+def parse_ref(text: str) -> Ref | None:
+    """``org_01J…`` or ``moe:4144010558``; ``None`` when it is neither."""
+    text = text.strip()
+    if is_id(text):
+        return Ref(id=text)
+    scheme, sep, value = text.partition(":")
+    if sep and PID_SCHEME_PATTERN.match(scheme) and value.strip():
+        return Ref(scheme=scheme, value=value.strip())
+    return None

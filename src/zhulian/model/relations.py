@@ -1,0 +1,57 @@
+"""Typed relations between records: which predicate may join which types, and the relation item."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from zhulian.model.common import FlexDate, RefText, ShortText, Strict
+
+ANY = frozenset({"organization", "person", "achievement", "patent", "paper", "standard", "project",
+                 "platform", "instrument", "policy", "demand", "news"})
+
+# predicate -> (subject types, object types, Chinese label, English label)
+PREDICATES: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
+    "lead_unit": (frozenset({"platform", "project"}), frozenset({"organization"}), "牵头单位", "lead unit"),
+    "partner_unit": (frozenset({"platform", "project"}), frozenset({"organization", "platform"}),
+                     "协同单位", "partner unit"),
+    "member_of": (frozenset({"person", "organization", "platform"}), frozenset({"organization", "platform"}),
+                  "隶属/成员", "member of"),
+    "affiliated_with": (frozenset({"person"}), frozenset({"organization", "platform"}), "任职单位", "affiliated with"),
+    "author_of": (frozenset({"person"}), frozenset({"paper", "standard", "achievement"}), "作者", "author of"),
+    "inventor_of": (frozenset({"person"}), frozenset({"patent"}), "发明人", "inventor of"),
+    "applicant_of": (frozenset({"organization", "person"}), frozenset({"patent"}), "申请人", "applicant of"),
+    "owner_of": (frozenset({"organization", "person"}), frozenset({"achievement", "patent", "instrument"}),
+                 "权属人", "owner of"),
+    "funded_by": (frozenset({"project", "paper", "achievement", "platform", "patent"}),
+                  frozenset({"organization", "project", "policy"}), "资助方", "funded by"),
+    "hosts": (frozenset({"organization", "platform"}), frozenset({"platform", "instrument"}), "依托/托管", "hosts"),
+    "derived_from": (frozenset({"achievement", "patent", "paper", "standard"}),
+                     frozenset({"project", "paper", "patent", "achievement"}), "来源于", "derived from"),
+    "mentions": (frozenset({"news", "policy", "demand"}), ANY, "提及", "mentions"),
+}
+
+Predicate = Literal[tuple(PREDICATES)]  # type: ignore[valid-type]
+
+
+class Relation(Strict):
+    """One relation declared by a record. The record is the subject unless ``subject`` is given,
+    in which case the record is the object (e.g. a lab declares the university that hosts it)."""
+
+    predicate: Predicate = Field(title="关系 predicate")
+    object: RefText | None = Field(None, title="客体 object (id 或 scheme:value)")
+    subject: RefText | None = Field(None, title="主体 subject (id 或 scheme:value)")
+    role: ShortText | None = Field(None, title="角色 role")
+    rank: int | None = Field(None, ge=0, le=100_000, title="排序 rank")
+    from_: FlexDate | None = Field(None, alias="from", title="起 from")
+    to: FlexDate | None = Field(None, title="止 to")
+
+    @model_validator(mode="after")
+    def _exactly_one_end(self) -> Relation:
+        if (self.object is None) == (self.subject is None):
+            raise PydanticCustomError(
+                "relation_end", "give exactly one of object (this record is the subject) or subject",
+                {"reason_zh": "object（本记录为主体）与 subject 必须且只能填写一个"})
+        return self

@@ -1,0 +1,89 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+``records`` holds each record's current state; ``revisions`` every state it ever had; ``pids``,
+``relations`` and ``record_fields`` are projections written in the same transaction so that look-ups by
+identifier, both ends of a relation and list filters never read JSON; ``changes`` is the change feed.
+Timestamps are ISO-8601 UTC strings, which sort the same way on every database.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Timestamp = sa.String(32)
+Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+records = sa.Table(
+    "records", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("label", sa.String(500), nullable=False),
+    sa.Column("city", sa.String(6)),
+    sa.Column("node", sa.String(6)),
+    sa.Column("access", sa.String(12), nullable=False),
+    sa.Column("year", sa.Integer),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("deleted", Timestamp),
+    sa.Column("data", Json, nullable=False),
+    sa.Index("ix_records_type_id", "type", "id"),
+    sa.Index("ix_records_city", "city"),
+    sa.Index("ix_records_updated", "updated"),
+)
+
+revisions = sa.Table(
+    "revisions", metadata,
+    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("data", Json, nullable=False),
+)
+
+pids = sa.Table(
+    "pids", metadata,
+    sa.Column("scheme", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False, index=True),
+)
+
+relations = sa.Table(
+    "relations", metadata,
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("subject_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("predicate", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("role", sa.String(500)),
+    sa.Column("rank", sa.Integer),
+    sa.Column("valid_from", sa.String(10)),
+    sa.Column("valid_to", sa.String(10)),
+    sa.Index("ix_relations_subject", "subject_id", "predicate"),
+    sa.Index("ix_relations_object", "object_id", "predicate"),
+)
+
+record_fields = sa.Table(
+    "record_fields", metadata,
+    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("field", sa.String(40), nullable=False),
+    sa.Column("value", sa.String(500), nullable=False),
+    sa.Column("number", sa.Float),
+    sa.Index("ix_record_fields_value", "field", "value"),
+    sa.Index("ix_record_fields_number", "field", "number"),
+)
+
+changes = sa.Table(
+    "changes", metadata,
+    sa.Column("seq", Serial, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sqlite_autoincrement=True,
+)

@@ -51,14 +51,19 @@ class ZhulianError(Exception):
         return "\n".join(lines)
 
 
-_WHAT_ZH = {"record": "记录", "query": "查询", "file": "文件"}
+_WHAT = {  # what was refused -> (Chinese name, what follows from refusing it, in English and Chinese)
+    "record": ("记录", "nothing was written", "未写入任何内容"),
+    "query": ("查询", "the query was not run", "查询未执行"),
+    "file": ("文件", "nothing was imported", "未导入任何内容"),
+}
 
 
 def invalid(problems: list[Problem], what: str = "record") -> ZhulianError:
+    what_zh, outcome, outcome_zh = _WHAT[what]
     return ZhulianError(
         "invalid",
-        f"The {what} has {len(problems)} problem(s); nothing was written.",
-        f"{_WHAT_ZH.get(what, what)}有 {len(problems)} 处问题，未写入任何内容。",
+        f"The {what} has {len(problems)} problem(s); {outcome}.",
+        f"{what_zh}有 {len(problems)} 处问题，{outcome_zh}。",
         400,
         problems,
     )

@@ -35,4 +35,9 @@ def is_adcode(code: str) -> bool:
 
 
 def adcode_name(code: str) -> str | None:
-    return adcode_names().get(code)
+    """The name of a code; a municipality's city-level code (310100, listed as 市辖区) takes the
+    municipality's own name."""
+    name = adcode_names().get(code)
+    if name == "市辖区":
+        return adcode_names().get(code[:2] + "0000", name)
+    return name

@@ -627,6 +627,12 @@ RECORDS: list[dict] = [
             "微电子领域共性关键技术的研究及产业化",
             "微电子领域国际战略合作",
         ],
+        # The seed runs the alliance with one chair and one secretariat on each side of the border; the
+        # chairs' two institutes are therefore its lead units.
+        "relations": [
+            {"predicate": "lead_unit", "object": "ref:org-szwn", "role": "理事长单位（深圳）", "rank": 1},
+            {"predicate": "lead_unit", "object": "ref:org-astri", "role": "理事长单位（香港）", "rank": 2},
+        ],
     },
     {
         "type": "platform",

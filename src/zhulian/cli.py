@@ -1,0 +1,218 @@
+"""The ``zhulian`` command: a thin layer over the store and the region loader."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhulian.config import Settings
+from zhulian.errors import ZhulianError
+from zhulian.model import TYPE_LABELS, TYPES, json_schema, resolve_type
+from zhulian.store import Store
+
+app = typer.Typer(help="珠联 Zhulian — 珠三角科技协同创新平台 / PRD S&T collaborative-innovation platform",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")]
+
+
+def bilingual_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a ZhulianError as a person reads it and exit 2 for bad input, 1 for anything else."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ZhulianError as error:
+            err.print(f"[bold red]错误 error[/] [{error.code}] {error}", highlight=False, markup=False)
+            raise typer.Exit(2 if error.status in (400, 409, 412, 422) else 1) from None
+
+    return run
+
+
+def open_store() -> Store:
+    return Store.from_settings(Settings())
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def stream_json_array(items: Iterable[dict[str, Any]]) -> None:
+    """A JSON array written item by item, so a list of any length never sits in memory."""
+    sys.stdout.write("[")
+    for index, item in enumerate(items):
+        sys.stdout.write(("," if index else "") + "\n" + json.dumps(item, ensure_ascii=False))
+    sys.stdout.write("\n]\n")
+
+
+def _name(record: dict[str, Any]) -> str:
+    names = record.get("name") or record.get("title") or {}
+    return names.get("zh") or names.get("zh_hant") or names.get("en") or ""
+
+
+@app.command()
+@bilingual_errors
+def init(with_region: Annotated[bool, typer.Option("--with-region", help="载入区域参考数据 / load the region data")]
+         = False) -> None:
+    """创建或升级数据库 / Create or upgrade the database (and optionally load the region's reference data)."""
+    settings = Settings()
+    store = Store.from_settings(settings)
+    out.print(f"数据库已就绪 database ready: {store.engine.url.render_as_string(hide_password=True)}")
+    if with_region:
+        _load_region(store)
+
+
+def _load_region(store: Store) -> None:
+    from zhulian.region.loader import load_region
+
+    outcomes = load_region(store)
+    out.print("区域参考数据 region data: "
+              f"新建 created {outcomes['created']}, 更新 updated {outcomes['updated']}, "
+              f"未变 unchanged {outcomes['unchanged']}")
+
+
+@app.command()
+@bilingual_errors
+def demo(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
+         host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1",
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="只载入数据不启动服务 / load only")] = False) -> None:
+    """载入区域数据并启动门户 / Load the region's data into the embedded store and serve the portal."""
+    settings = Settings()
+    store = Store.from_settings(settings)
+    _load_region(store)
+    table = Table("类型 type", "记录数 records", title="数据概况 / what is loaded")
+    for type_name, count in sorted(store.counts().items()):
+        table.add_row(f"{TYPE_LABELS[type_name][0]} {type_name}", str(count))
+    out.print(table)
+    if not no_serve:
+        _serve(settings, host, port)
+
+
+@app.command()
+@bilingual_errors
+def serve(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
+          host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1") -> None:
+    """启动 API 与门户 / Serve the JSON API and the portal."""
+    _serve(Settings(), host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from zhulian.web.app import create_app
+
+    out.print(f"门户 portal: http://{host}:{port}/   API: http://{host}:{port}/api/v1/   (Ctrl+C 退出 to stop)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@bilingual_errors
+def get(ref: Annotated[str, typer.Argument(help="记录编号或 方案:值，如 moe:4144010558 / id or scheme:value")],
+        revision: Annotated[int | None, typer.Option(help="读取历史版本 / read an earlier revision")] = None,
+        as_json: JsonFlag = False) -> None:
+    """按编号或外部标识读取记录 / Show one record by id or scheme:value."""
+    record = open_store().get(ref, revision=revision, expand=True)
+    if as_json:
+        print_json(record)
+        return
+    table = Table(show_header=False, title=f"{_name(record)}  [{record['id']}]")
+    for key, value in record.items():
+        if key != "relations":
+            table.add_row(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    for relation in record["relations"]:
+        other = relation.get("object") or relation.get("subject")
+        arrow = "→" if "object" in relation else "←"
+        table.add_row(f"{arrow} {relation['predicate']}", f"{other['name']} [{other['id']}]"
+                      + (f" ({relation['role']})" if relation.get("role") else ""))
+    out.print(table)
+
+
+@app.command("list")
+@bilingual_errors
+def list_records(type_name: Annotated[str, typer.Argument(metavar="TYPE", help=f"类型 type: {', '.join(TYPES)}")],
+                 filter: Annotated[str | None, typer.Option(
+                     "--filter", help="筛选，如 city:440100,kind:university|institute / filter")] = None,
+                 sort: Annotated[str, typer.Option(help="排序，如 name 或 updated:desc / sort")] = "id",
+                 limit: Annotated[int | None, typer.Option(help="最多条数（默认全部）/ at most N (default all)")]
+                 = None,
+                 as_json: JsonFlag = False) -> None:
+    """列出某类全部匹配记录（流式）/ List every matching record of a type, streamed."""
+    store = open_store()
+    type_name = resolve_type(type_name)
+    if sort == "id" and limit is None:
+        records = store.iterate(type_name, filter, expand=as_json)
+    else:
+        records = iter(store.query(type_name, filter, sort=sort, limit=limit or 10**9, expand=as_json).results)
+    if limit is not None:
+        records = (record for index, record in zip(range(limit), records, strict=False))
+    if as_json:
+        stream_json_array(records)
+        return
+    table = Table("名称 name", "城市 city", "版本 rev", "编号 id")
+    for record in records:
+        table.add_row(_name(record), record.get("city", ""), str(record["revision"]), record["id"])
+    out.print(table)
+
+
+@app.command()
+@bilingual_errors
+def history(ref: Annotated[str, typer.Argument(help="记录编号或 方案:值 / id or scheme:value")],
+            as_json: JsonFlag = False) -> None:
+    """记录的全部版本 / Every revision of a record."""
+    revisions = open_store().revisions(ref)
+    if as_json:
+        print_json(revisions)
+        return
+    table = Table("版本 revision", "操作 op", "时间 at")
+    for item in revisions:
+        table.add_row(str(item["revision"]), item["op"], item["at"])
+    out.print(table)
+
+
+@app.command()
+@bilingual_errors
+def changes(since: Annotated[int, typer.Option(help="从此序号之后 / after this sequence number")] = 0,
+            limit: Annotated[int, typer.Option(help="最多条数 / at most N")] = 100,
+            as_json: JsonFlag = False) -> None:
+    """变更流 / The change feed: upserts and tombstones in order."""
+    feed = open_store().changes(since, limit)
+    if as_json:
+        print_json(feed)
+        return
+    table = Table("序号 seq", "操作 op", "编号 id", "版本 rev", "时间 at")
+    for entry in feed:
+        table.add_row(str(entry["seq"]), entry["op"], entry["id"], str(entry["revision"]), entry["at"])
+    out.print(table)
+
+
+@app.command()
+@bilingual_errors
+def schema(type_name: Annotated[str | None, typer.Argument(metavar="[TYPE]", help="只输出一种类型 / one type")]
+           = None,
+           out_dir: Annotated[Path | None, typer.Option("--out", help="写入目录，每类一个文件 / write one file per type")]
+           = None) -> None:
+    """输出 JSON Schema / Print or write the JSON Schema of each resource type."""
+    types = [resolve_type(type_name)] if type_name else list(TYPES)
+    if out_dir is None:
+        print_json(json_schema(types[0]) if type_name else {t: json_schema(t) for t in types})
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for type_name in types:
+        path = out_dir / f"{type_name}.schema.json"
+        path.write_text(json.dumps(json_schema(type_name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    out.print(f"已写入 wrote {len(types)} 个 schema 到 to {out_dir}")
+
+
+if __name__ == "__main__":
+    app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -18,8 +19,11 @@ MAX_LONG_TEXT = 200_000
 MAX_LIST = 200
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _no_control_chars(value: str) -> str:
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+    if _CONTROL_CHARS.search(value):
         raise PydanticCustomError("control_chars", "text contains control characters",
                                   {"reason_zh": "文本包含控制字符"})
     return value
@@ -32,7 +36,23 @@ Keyword = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no
 Keywords = Annotated[list[Keyword], Field(max_length=MAX_LIST)]
 ShortTexts = Annotated[list[ShortText], Field(max_length=MAX_LIST)]
 Year = Annotated[int, Field(ge=1900, le=2100)]
-Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+_MONEY = re.compile(r"(?P<n>-?\d+(?:\.\d+)?)(?P<unit>万元|亿元|元|万|亿)?")
+_TO_WAN = {None: 1, "万元": 1, "万": 1, "亿元": 10_000, "亿": 10_000, "元": 0.0001}
+
+
+def _money_in_wan(value: Any) -> Any:
+    """Money in 万元 (10k CNY), as sources write it: 12.5, "12.5万元", "1.2亿元", "3,000元"."""
+    if not isinstance(value, str):
+        return value
+    text = unicodedata.normalize("NFKC", value).strip().replace(",", "").replace(" ", "")
+    match = _MONEY.fullmatch(text)
+    if not match:
+        raise PydanticCustomError("money", "an amount is a number of 万元, optionally written with 万元, 亿元 or 元",
+                                  {"reason_zh": "金额应为以万元计的数字，可带单位 万元、亿元 或 元"})
+    return round(float(match["n"]) * _TO_WAN[match["unit"]], 6)
+
+
+Amount = Annotated[float, BeforeValidator(_money_in_wan), Field(ge=0, le=1e12, allow_inf_nan=False)]
 
 
 def _check_url(value: str) -> str:
@@ -45,30 +65,44 @@ def _check_url(value: str) -> str:
 Url = Annotated[str, AfterValidator(_check_url)]
 
 
+_DATE_FORMS = (
+    re.compile(r"(?P<y>\d{4})年?"),
+    re.compile(r"(?P<y>\d{4})(?:年|[-/.])(?P<m>\d{1,2})月?"),
+    re.compile(r"(?P<y>\d{4})(?:年|[-/.])(?P<m>\d{1,2})(?:月|[-/.])(?P<d>\d{1,2})日?"),
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
+)
+
+
+def _date_error() -> PydanticCustomError:
+    return PydanticCustomError("date", "a date is written YYYY-MM-DD, YYYY-MM or YYYY (also 2016年4月1日, 2016/4/1, 2016.4)",
+                               {"reason_zh": "日期应写作 YYYY-MM-DD、YYYY-MM 或 YYYY（也可写作 2016年4月1日、2016/4/1、2016.4）"})
+
+
 def _check_flex_date(value: Any) -> Any:
-    """A calendar date at the precision the source knows: ``2016``, ``2016-04`` or ``2016-04-01``."""
+    """A calendar date at the precision the source knows, normalised to ``2016``, ``2016-04`` or
+    ``2016-04-01`` from the ways Chinese sources write it."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if not isinstance(value, str):
-        raise PydanticCustomError("date", "a date is written YYYY, YYYY-MM or YYYY-MM-DD",
-                                  {"reason_zh": "日期应写作 YYYY、YYYY-MM 或 YYYY-MM-DD"})
-    value = value.strip()
-    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", value)
+        raise _date_error()
+    text = unicodedata.normalize("NFKC", value).strip().replace(" ", "")
+    match = next((m for form in _DATE_FORMS if (m := form.fullmatch(text))), None)
     if not match:
-        raise PydanticCustomError("date", "a date is written YYYY, YYYY-MM or YYYY-MM-DD",
-                                  {"reason_zh": "日期应写作 YYYY、YYYY-MM 或 YYYY-MM-DD"})
-    year, month, day = (int(part) if part else None for part in match.groups())
+        raise _date_error()
+    parts = match.groupdict()
+    year = int(parts["y"])
+    month, day = (int(parts[k]) if parts.get(k) else None for k in ("m", "d"))
     try:
-        dt.date(year, month or 1, day or 1)
+        dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError:
         raise PydanticCustomError("date_not_exist", "this date does not exist",
                                   {"reason_zh": "该日期不存在"}) from None
     if not 1900 <= year <= 2100:
         raise PydanticCustomError("date_range", "the year must lie between 1900 and 2100",
                                   {"reason_zh": "年份应在 1900 至 2100 之间"})
-    return value
+    return f"{year:04d}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if day else "")
 
 
 FlexDate = Annotated[str, BeforeValidator(_check_flex_date)]

@@ -68,10 +68,9 @@ ENVELOPE_FIELDS = {
 }
 SORTABLE = ("id", "name", "city", "year", "created", "updated", "revision")
 
-_COMMON = (
-    _field("keywords", "keyword", "关键词", "keyword"),
-    FieldSpec("pid", "keyword", "外部标识方案", "identifier scheme", lambda r: r.pids.keys()),
-)
+# Keywords are found through search (DESIGN's search part), not list filters: indexing each keyword of
+# every record as a row would cost the store more than everything else it writes for that record.
+_COMMON: tuple[FieldSpec, ...] = ()
 _PER_TYPE: dict[str, tuple[FieldSpec, ...]] = {
     "organization": (_field("kind", "keyword", "机构类型", "kind", "org_kind"),
                      _field("authority", "keyword", "主管部门", "authority"),
@@ -190,6 +189,10 @@ def problems_from(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
         context = item.get("ctx") or {}
+        if item["type"] == "pids":
+            problems += [Problem(f"pids.{scheme}", value, reason, reason_zh)
+                         for scheme, value, reason, reason_zh in context["problems"]]
+            continue
         reason_zh = context.get("reason_zh") or _ZH_BY_ERROR_TYPE.get(item["type"], "取值不合法").format(
             **{k: v for k, v in context.items() if isinstance(v, (str, int, float))})
         field = ".".join(str(part) for part in item["loc"]) or "(record)"
@@ -216,13 +219,17 @@ def validate_record(data: Any) -> Resource:
         type_name = type_of_id(data["id"])
     if type_name not in MODELS:
         raise unknown_type(type_name)
+    problems = []
     if isinstance(data.get("id"), str) and is_id(data["id"]) and type_of_id(data["id"]) != type_name:
-        raise invalid([Problem("id", data["id"], f"the id prefix does not belong to type {type_name}",
-                               f"编号前缀与类型 {type_name} 不符")])
+        problems.append(Problem("id", data["id"], f"the id prefix does not belong to type {type_name}",
+                                f"编号前缀与类型 {type_name} 不符"))
     try:
-        return MODELS[type_name].model_validate({**data, "type": type_name})
+        record = MODELS[type_name].model_validate({**data, "type": type_name})
     except ValidationError as error:
-        raise invalid(problems_from(error)) from None
+        problems += problems_from(error)
+    if problems:
+        raise invalid(problems)
+    return record
 
 
 def json_schema(type_name: str) -> dict[str, Any]:

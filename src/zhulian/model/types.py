@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -41,16 +42,17 @@ class Resource(Strict):
     @field_validator("pids")
     @classmethod
     def _normalise_pids(cls, pids: dict[str, str]) -> dict[str, str]:
-        normalised, problems, problems_zh = {}, [], []
+        normalised, problems = {}, []
         for scheme, value in pids.items():
             try:
                 normalised[scheme] = normalise_pid(scheme, value)
             except PidError as error:
-                problems.append(f"{scheme}: {error.reason}")
-                problems_zh.append(f"{scheme}：{error.reason_zh}")
+                problems.append((scheme, value, error.reason, error.reason_zh))
         if problems:
-            raise PydanticCustomError("pid", "{problems}", {"problems": "; ".join(problems),
-                                                          "reason_zh": "；".join(problems_zh)})
+            # One error for pydantic; problems_from() splits it into one problem per pids.<scheme>.
+            raise PydanticCustomError("pids", "{summary}", {
+                "summary": "; ".join(f"{scheme}: {reason}" for scheme, _v, reason, _zh in problems),
+                "problems": problems})
         return normalised
 
     def label(self) -> str:
@@ -300,13 +302,26 @@ class Target(Strict):
     indicator: ShortText = Field(title="指标 indicator")
     indicator_en: ShortText | None = Field(None, title="指标（英文）indicator in English")
     comparator: choice("comparator", COMPARATORS) = Field(title="比较 comparator")
-    value: float = Field(title="目标值 value")
-    value_max: float | None = Field(None, title="目标上限 upper value (between)")
+    value: float = Field(ge=-1e15, le=1e15, allow_inf_nan=False, title="目标值 value")
+    value_max: float | None = Field(None, ge=-1e15, le=1e15, allow_inf_nan=False, title="目标上限 upper value (between)")
     unit: ShortText | None = Field(None, max_length=20, title="单位 unit")
     year: Year | None = Field(None, title="目标年份 year")
     region: Adcode | None = Field(None, title="地区 region")
     clause: Text | None = Field(None, title="原文条款 clause")
     aspirational: bool = Field(False, title="力争（非约束）aspirational")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _value_with_unit(cls, data: Any) -> Any:
+        """``"70%"``, ``"6800亿元"``, ``"25件"``: the number becomes the value and the unit is kept."""
+        if isinstance(data, dict) and isinstance(data.get("value"), str):
+            match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*([^\d\s].{0,19}?)?\s*",
+                                 unicodedata.normalize("NFKC", data["value"]).replace(",", ""))
+            if match:
+                data = {**data, "value": float(match[1])}
+                if match[2] and not data.get("unit"):
+                    data["unit"] = match[2]
+        return data
 
     @model_validator(mode="after")
     def _range(self) -> Target:

@@ -30,6 +30,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports touch many index pages
         cursor.close()
 
     @event.listens_for(engine, "begin")

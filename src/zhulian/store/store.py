@@ -8,21 +8,23 @@ entry in the change feed. Readers get records as JSON-ready dicts in the exchang
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from zhulian.config import Settings, sqlalchemy_url
 from zhulian.errors import Problem, ZhulianError, conflict, gone, invalid, not_found
-from zhulian.model import PREDICATES, Resource, display_name, indexed_values, new_id, parse_ref, validate_record
+from zhulian.model.pids import PidError, normalise_pid
+from zhulian.model import ENVELOPE_FIELDS, PREDICATES, Resource, display_name, indexed_values, new_id, parse_ref, validate_record
 from zhulian.store import migrate
 from zhulian.store.engine import WRITE, make_engine
-from zhulian.store.query import Condition, parse_filter
-from zhulian.store.tables import changes, pids, record_fields, records, relations, revisions
+from zhulian.store.query import Condition, allowed_fields, parse_filter
+from zhulian.store.tables import pids, record_fields, records, relations, revisions
 
 SERVER_FIELDS = ("id", "revision", "created", "updated", "deleted")
 FEED_LOCK = 0x7A686C  # PostgreSQL advisory lock that orders change-feed appends ("zhl")
@@ -40,7 +42,23 @@ def content_of(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _canonical(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    """A comparable text of a payload. Whole floats are written as integers because PostgreSQL's JSONB
+    may hand back 3.0 as 3, and that is no change."""
+    return json.dumps(_whole_floats_as_ints(payload), sort_keys=True, ensure_ascii=False)
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -54,6 +72,7 @@ class Store:
         self.url = sqlalchemy_url(url)
         self.node = node
         self.engine = make_engine(self.url)
+        self._inserts: dict[tuple[str, tuple[str, ...]], sa.engine.Compiled] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, upgrade: bool = True) -> Store:
@@ -72,6 +91,12 @@ class Store:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    def compiled_insert(self, table: sa.Table, keys: tuple[str, ...]) -> sa.engine.Compiled:
+        cache_key = (table.name, keys)
+        if cache_key not in self._inserts:
+            self._inserts[cache_key] = table.insert().compile(dialect=self.engine.dialect, column_keys=list(keys))
+        return self._inserts[cache_key]
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -181,10 +206,13 @@ class Store:
     def group_by(self, type_name: str | None, field: str, filter: str | None = None) -> list[dict[str, Any]]:
         """Counts per value of a field over the records a filter selects, largest first."""
         where = _where(type_name, parse_filter(filter, type_name))
-        if field not in ("type", "city", "node", "access", "year"):
-            parse_filter(f"{field}:x", type_name) if field != "year" else None
+        fields = allowed_fields(type_name)
+        if field not in fields or field in ("id", "created", "updated"):
+            choices = [f for f in fields if f not in ("id", "created", "updated")]
+            raise invalid([Problem("group_by", field, f"group by one of {', '.join(choices)}",
+                                   f"分组字段应为 {'、'.join(choices)} 之一")], "query")
         with self._read() as connection:
-            if field in ("type", "city", "node", "access", "year"):
+            if field in ENVELOPE_FIELDS:
                 column = records.c[field]
                 statement = (sa.select(column.label("key"), sa.func.count().label("n"))
                              .where(*where).group_by(column))
@@ -205,19 +233,17 @@ class Store:
         return {type_name: n for type_name, n in rows}
 
     def changes(self, since: int = 0, limit: int = 1000, *, with_records: bool = False) -> list[dict[str, Any]]:
-        """The change feed after ``since``, oldest first: each upsert or tombstone with its sequence number."""
-        columns = [changes.c.seq, changes.c.record_id, changes.c.type, changes.c.revision, changes.c.op, changes.c.at]
-        statement = sa.select(*columns)
-        if with_records:
-            statement = sa.select(*columns, revisions.c.data).join(revisions, sa.and_(
-                revisions.c.record_id == changes.c.record_id, revisions.c.revision == changes.c.revision))
+        """The change feed after ``since``, oldest first: each upsert or tombstone with its sequence number,
+        and with ``with_records`` the record as that revision left it."""
+        columns = [revisions.c.seq, revisions.c.record_id, revisions.c.type, revisions.c.revision,
+                   revisions.c.op, revisions.c.at] + ([revisions.c.data] if with_records else [])
         with self._read() as connection:
-            rows = connection.execute(statement.where(changes.c.seq > since).order_by(changes.c.seq)
-                                      .limit(limit)).all()
+            rows = connection.execute(sa.select(*columns).where(revisions.c.seq > since)
+                                      .order_by(revisions.c.seq).limit(limit)).all()
         feed = []
         for row in rows:
             entry = {"seq": row.seq, "id": row.record_id, "type": row.type, "revision": row.revision,
-                     "op": row.op, "at": row.at}
+                     "op": "delete" if row.op == "delete" else "upsert", "at": row.at}
             if with_records:
                 entry["record"] = row.data
             feed.append(entry)
@@ -225,198 +251,387 @@ class Store:
 
     def last_seq(self) -> int:
         with self._read() as connection:
-            return connection.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0))).scalar_one()
+            return connection.execute(sa.select(sa.func.coalesce(sa.func.max(revisions.c.seq), 0))).scalar_one()
+
+
+@dataclass
+class WriteResult:
+    """What became of one item of ``Writer.upsert_many``."""
+
+    index: int
+    outcome: str  # created | updated | unchanged | invalid
+    record: dict[str, Any] | None = None
+    error: ZhulianError | None = None
+
+
+@dataclass
+class _State:
+    """A stored (or, within a batch, planned) record as the writer needs to know it."""
+
+    id: str
+    type: str
+    revision: int
+    created: str
+    node: str | None
+    deleted: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class _Pending:
+    """Rows planned for the next flush, in the order the database needs them."""
+
+    new_records: list[dict[str, Any]] = field(default_factory=list)
+    changed_records: list[dict[str, Any]] = field(default_factory=list)
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    pids: list[dict[str, Any]] = field(default_factory=list)
+    relations: list[dict[str, Any]] = field(default_factory=list)
+    fields: list[dict[str, Any]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
 
 
 class Writer:
-    """Writes inside one transaction; see ``Store.transaction``."""
+    """Writes inside one transaction; see ``Store.transaction``.
+
+    Writes are planned in memory against what the writer knows of the store (looked up once per batch),
+    then flushed as a few multi-row statements; every public method flushes before it returns.
+    """
+
+    BATCH = 500
 
     def __init__(self, store: Store, connection: sa.Connection) -> None:
         self.store = store
         self.connection = connection
         self._feed_locked = False
+        self._states: dict[str, _State | None] = {}
+        self._pid_owners: dict[tuple[str, str], str | None] = {}
+        self._pending = _Pending()
 
     def create(self, data: dict[str, Any] | Resource) -> dict[str, Any]:
         record = validate_record(data)
-        if record.id and self._row(record.id) is not None:
+        if record.id and self._state(record.id) is not None:
             raise conflict(f"Record {record.id} already exists; update it instead.",
                            f"记录 {record.id} 已存在，请改用更新。")
-        return self._write(record, None)
+        payload = self._plan(record, None)
+        self._flush()
+        return payload
 
     def update(self, ref: str, data: dict[str, Any] | Resource, *,
                expected_revision: int | None = None) -> dict[str, Any]:
         """Replace a record's content; a write that changes nothing makes no new revision."""
-        record_id = resolve_ref(self.connection, ref)
-        row = self._live_row(record_id, ref, expected_revision)
+        record_id = self._resolve(ref)
+        previous = self._live(record_id, ref, expected_revision)
         record = validate_record(data)
         if record.id and record.id != record_id:
             raise invalid([Problem("id", record.id, f"the body names another record than {record_id}",
                                    f"请求体中的编号与 {record_id} 不符")])
-        if record.type != row.type:
-            raise invalid([Problem("type", record.type, f"{record_id} is a {row.type}; a type never changes",
-                                   f"{record_id} 的类型是 {row.type}，类型不能更改")])
-        return self._write(record, row)
+        if record.type != previous.type:
+            raise invalid([Problem("type", record.type, f"{record_id} is a {previous.type}; a type never changes",
+                                   f"{record_id} 的类型是 {previous.type}，类型不能更改")])
+        payload = self._plan(record, previous)
+        self._flush()
+        return payload
 
     def upsert(self, data: dict[str, Any] | Resource) -> tuple[dict[str, Any], str]:
         """Create, or update the record the id or any pid names. Returns the record and
         ``created``, ``updated`` or ``unchanged``."""
-        record = validate_record(data)
-        existing = self._identify(record)
-        if existing is None:
-            return self._write(record, None), "created"
-        row = self._row(existing)
-        if row.deleted:
-            return self._write(record.model_copy(update={"id": None}), None), "created"
-        result = self._write(record, row)
-        return result, "updated" if result["revision"] != row.revision else "unchanged"
+        [result] = self.upsert_many([data])
+        return result.record, result.outcome
+
+    def upsert_many(self, items: Iterable[dict[str, Any] | Resource], *,
+                    collect_errors: bool = False) -> list[WriteResult]:
+        """``upsert`` for many items, in batches. With ``collect_errors`` an item that cannot be written
+        (invalid, a reference to nothing, an identifier held by another record) is reported in its
+        result and skipped; otherwise the first such error is raised."""
+        results: list[WriteResult] = []
+        iterator = iter(items)
+        index = 0
+        while chunk := list(itertools.islice(iterator, self.BATCH)):
+            validated = []
+            for index, item in enumerate(chunk, index):
+                try:
+                    validated.append((index, validate_record(item)))
+                except ZhulianError as error:
+                    if not collect_errors:
+                        raise
+                    results.append(WriteResult(index, "invalid", error=error))
+            index += 1
+            self._prefetch([record for _, record in validated])
+            for position, record in validated:
+                try:
+                    results.append(self._upsert_one(position, record))
+                except ZhulianError as error:
+                    if not collect_errors:
+                        raise
+                    results.append(WriteResult(position, "invalid", error=error))
+            self._flush()
+        results.sort(key=lambda result: result.index)
+        return results
 
     def delete(self, ref: str, *, expected_revision: int | None = None) -> dict[str, Any]:
         """Leave a tombstone: the record answers ``gone``, its revisions stay readable."""
-        record_id = resolve_ref(self.connection, ref)
-        row = self._live_row(record_id, ref, expected_revision)
-        stamp, revision = now(), row.revision + 1
-        tombstone = {**row.data, "revision": revision, "updated": stamp, "deleted": stamp}
+        record_id = self._resolve(ref)
+        previous = self._live(record_id, ref, expected_revision)
+        stamp, revision = now(), previous.revision + 1
+        tombstone = {**previous.data, "revision": revision, "updated": stamp, "deleted": stamp}
         self.connection.execute(records.update().where(records.c.id == record_id).values(
             revision=revision, updated=stamp, deleted=stamp, data=tombstone))
-        self.connection.execute(revisions.insert().values(record_id=record_id, revision=revision, op="delete",
-                                                          at=stamp, data=tombstone))
         # A deleted record asserts nothing: its relations and filterable fields go; pids stay so that
         # its identifiers still answer "gone" rather than "not found".
         self.connection.execute(relations.delete().where(relations.c.owner_id == record_id))
         self.connection.execute(record_fields.delete().where(record_fields.c.record_id == record_id))
-        self._append_change(record_id, row.type, revision, "delete", stamp)
+        self._lock_feed()
+        self.connection.execute(revisions.insert().values(record_id=record_id, revision=revision, type=previous.type,
+                                                          op="delete", at=stamp, data=tombstone))
+        self._forget()
         return tombstone
 
-    # -- internals -------------------------------------------------------------------------------
+    # -- what the writer knows ---------------------------------------------------------------------
 
-    def _row(self, record_id: str) -> sa.Row | None:
-        return self.connection.execute(sa.select(records).where(records.c.id == record_id)).one_or_none()
+    def _state(self, record_id: str) -> _State | None:
+        if record_id not in self._states:
+            self._load_states([record_id])
+        return self._states[record_id]
 
-    def _live_row(self, record_id: str, ref: str, expected_revision: int | None) -> sa.Row:
-        row = self._row(record_id)
-        if row.deleted:
-            raise gone(ref, row.revision)
-        if expected_revision is not None and expected_revision != row.revision:
-            raise ZhulianError("stale", f"{ref} is at revision {row.revision}, not {expected_revision}; "
+    def _pid_owner(self, scheme: str, value: str) -> str | None:
+        if (scheme, value) not in self._pid_owners:
+            self._load_pids([(scheme, value)])
+        return self._pid_owners[(scheme, value)]
+
+    def _load_states(self, ids: Iterable[str]) -> None:
+        wanted = [i for i in set(ids) if i not in self._states]
+        for chunk in _chunks(wanted):
+            self._states.update(dict.fromkeys(chunk))
+            rows = self.connection.execute(sa.select(
+                records.c.id, records.c.type, records.c.revision, records.c.created, records.c.node,
+                records.c.deleted, records.c.data).where(records.c.id.in_(chunk)))
+            for row in rows:
+                self._states[row.id] = _State(*row)
+
+    def _load_pids(self, keys: Iterable[tuple[str, str]]) -> None:
+        wanted = [k for k in set(keys) if k not in self._pid_owners]
+        for chunk in _chunks(wanted):
+            self._pid_owners.update(dict.fromkeys(chunk))
+            rows = self.connection.execute(sa.select(pids.c.scheme, pids.c.value, pids.c.record_id)
+                                           .where(sa.tuple_(pids.c.scheme, pids.c.value).in_(chunk)))
+            for scheme, value, owner in rows:
+                self._pid_owners[(scheme, value)] = owner
+
+    def _prefetch(self, batch: list[Resource]) -> None:
+        """Look up, in a few queries, every id and identifier a batch names or refers to."""
+        ids, keys = set(), set()
+        for record in batch:
+            if record.id:
+                ids.add(record.id)
+            keys.update(record.pids.items())
+            for relation in record.relations:
+                ref = parse_ref(relation.object or relation.subject)
+                if ref.id:
+                    ids.add(ref.id)
+                else:
+                    keys.add((ref.scheme, _normalised(ref.scheme, ref.value)))
+        self._load_pids(keys)
+        self._load_states(ids | {owner for key in keys if (owner := self._pid_owners[key])})
+
+    def _forget(self) -> None:
+        self._states.clear()
+        self._pid_owners.clear()
+
+    def _resolve(self, ref: str) -> str:
+        parsed = parse_ref(ref) if isinstance(ref, str) else None
+        if parsed is None:
+            raise bad_ref(ref)
+        found = parsed.id if parsed.id else self._pid_owner(parsed.scheme, _normalised(parsed.scheme, parsed.value))
+        if found is None or self._state(found) is None:
+            raise not_found(ref)
+        return found
+
+    def _live(self, record_id: str, ref: str, expected_revision: int | None) -> _State:
+        state = self._state(record_id)
+        if state.deleted:
+            raise gone(ref, state.revision)
+        if expected_revision is not None and expected_revision != state.revision:
+            raise ZhulianError("stale", f"{ref} is at revision {state.revision}, not {expected_revision}; "
                                "read it again and reapply your change.",
-                               f"{ref} 当前为第 {row.revision} 版而非第 {expected_revision} 版，请重新读取后再修改。", 412)
-        return row
+                               f"{ref} 当前为第 {state.revision} 版而非第 {expected_revision} 版，请重新读取后再修改。",
+                               412)
+        return state
+
+    # -- planning ----------------------------------------------------------------------------------
+
+    def _upsert_one(self, index: int, record: Resource) -> WriteResult:
+        existing = self._identify(record)
+        previous = self._state(existing) if existing else None
+        if previous is not None and previous.type != record.type:
+            raise conflict(f"The identifiers belong to {previous.id}, a {previous.type}, not a {record.type}.",
+                           f"这些标识符属于 {previous.id}（类型 {previous.type}），而非 {record.type}。")
+        if previous is not None and previous.id in self._pending.touched:
+            self._flush()  # the same record twice in one batch: write the first before planning the second
+        if previous is not None and previous.deleted:
+            record, previous = record.model_copy(update={"id": None}), None
+        payload = self._plan(record, previous)
+        if previous is None:
+            return WriteResult(index, "created", payload)
+        return WriteResult(index, "updated" if payload["revision"] != previous.revision else "unchanged", payload)
 
     def _identify(self, record: Resource) -> str | None:
         """The existing record this one names by id or pids; an error when they name different records."""
-        found = {record.id} if record.id and self._row(record.id) is not None else set()
-        for scheme, value in record.pids.items():
-            owner = self.connection.execute(sa.select(pids.c.record_id).where(
-                pids.c.scheme == scheme, pids.c.value == value)).scalar()
-            if owner:
-                found.add(owner)
+        found = {record.id} if record.id and self._state(record.id) is not None else set()
+        found.update(owner for scheme, value in record.pids.items() if (owner := self._pid_owner(scheme, value)))
         if len(found) > 1:
             raise conflict("The record's id and identifiers name different existing records: "
                            + ", ".join(sorted(found)), "该记录的编号和标识符指向多个不同的已有记录："
                            + "、".join(sorted(found)))
         return found.pop() if found else None
 
-    def _write(self, record: Resource, previous: sa.Row | None) -> dict[str, Any]:
+    def _plan(self, record: Resource, previous: _State | None) -> dict[str, Any]:
+        """Work out every row one write makes and queue them; returns the record as it will be stored."""
         record_id = previous.id if previous is not None else (record.id or new_id(record.type))
         relation_rows = self._resolve_relations(record_id, record)
-        payload = record.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                    exclude={"id", "revision", "created", "updated", "deleted"})
+        payload = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(SERVER_FIELDS))
         payload["relations"] = [_declared(row) for row in relation_rows]
-        payload["node"] = payload.get("node") or (previous.node if previous is not None else self.store.node)
-        if payload["node"] is None:
-            payload.pop("node")
+        node = payload.get("node") or (previous.node if previous is not None else self.store.node)
+        payload.pop("node", None)
+        if node:
+            payload["node"] = node
         if previous is not None and _canonical(payload) == _canonical(content_of(previous.data)):
             return previous.data
+        self._check_pids(record_id, record.pids)
         stamp = now()
         revision = previous.revision + 1 if previous is not None else 1
         created = previous.created if previous is not None else stamp
         payload = {"id": record_id, **payload, "revision": revision, "created": created, "updated": stamp}
-        columns = {"type": record.type, "revision": revision, "label": record.label()[:500], "city": record.city,
-                   "node": payload.get("node"), "access": record.access, "year": record.year(),
-                   "updated": stamp, "deleted": None, "data": payload}
+        row = {"type": record.type, "revision": revision, "label": record.label()[:500], "city": record.city,
+               "node": node, "access": record.access, "year": record.year(), "updated": stamp, "deleted": None,
+               "data": payload}
+        pending = self._pending
         if previous is None:
-            self.connection.execute(records.insert().values(id=record_id, created=created, **columns))
+            pending.new_records.append({"id": record_id, "created": created, **row})
         else:
-            self.connection.execute(records.update().where(records.c.id == record_id).values(**columns))
-        self._claim_pids(record_id, record.pids)
-        self.connection.execute(revisions.insert().values(record_id=record_id, revision=revision,
-                                                          op="create" if previous is None else "update",
-                                                          at=stamp, data=payload))
-        self._replace_projections(record_id, record, relation_rows)
-        self._append_change(record_id, record.type, revision, "upsert", stamp)
+            pending.changed_records.append({"_id": record_id, **row})
+        pending.touched.add(record_id)
+        pending.revisions.append({"record_id": record_id, "revision": revision, "type": record.type,
+                                  "op": "create" if previous is None else "update", "at": stamp, "data": payload})
+        pending.pids += [{"scheme": s, "value": v, "record_id": record_id} for s, v in record.pids.items()]
+        pending.relations += relation_rows
+        pending.fields += [{"record_id": record_id, "field": f, "value": v, "number": n}
+                           for f, v, n in indexed_values(record)]
+        if previous is not None:
+            for key in previous.data.get("pids", {}).items():
+                self._pid_owners[key] = None
+        self._pid_owners.update({key: record_id for key in record.pids.items()})
+        self._states[record_id] = _State(record_id, record.type, revision, created, node, None, payload)
         return payload
 
-    def _claim_pids(self, record_id: str, wanted: dict[str, str]) -> None:
+    def _check_pids(self, record_id: str, wanted: dict[str, str]) -> None:
         problems = []
         for scheme, value in wanted.items():
-            owner = self.connection.execute(sa.select(pids.c.record_id, records.c.deleted)
-                                            .join(records, records.c.id == pids.c.record_id)
-                                            .where(pids.c.scheme == scheme, pids.c.value == value)).one_or_none()
-            if owner is None:
-                continue
-            if owner.record_id != record_id and owner.deleted is None:
-                problems.append(Problem(f"pids.{scheme}", value, f"already identifies {owner.record_id}",
-                                        f"该标识已属于记录 {owner.record_id}"))
+            owner = self._pid_owner(scheme, value)
+            if owner and owner != record_id and not self._state(owner).deleted:
+                problems.append(Problem(f"pids.{scheme}", value, f"already identifies {owner}",
+                                        f"该标识已属于记录 {owner}"))
         if problems:
             raise ZhulianError("conflict", "Identifiers already belong to other records.",
                                "标识符已属于其他记录。", 409, problems)
-        self.connection.execute(pids.delete().where(pids.c.record_id == record_id))
-        for scheme, value in wanted.items():
-            # A tombstone's identifier passes to the new record that claims it.
-            self.connection.execute(pids.delete().where(pids.c.scheme == scheme, pids.c.value == value))
-            self.connection.execute(pids.insert().values(scheme=scheme, value=value, record_id=record_id))
 
     def _resolve_relations(self, record_id: str, record: Resource) -> list[dict[str, Any]]:
         rows, problems = [], []
         for index, relation in enumerate(record.relations):
             end = "object" if relation.object is not None else "subject"
             ref = relation.object if relation.object is not None else relation.subject
-            field = f"relations.{index}.{end}"
+            field_path = f"relations.{index}.{end}"
             try:
-                other_id = resolve_ref(self.connection, ref)
+                other_id = self._resolve(ref)
             except ZhulianError as error:
-                problems.append(Problem(field, ref, error.message, error.message_zh))
+                problems.append(Problem(field_path, ref, error.message, error.message_zh))
                 continue
-            other_type = self._row(other_id).type
-            subject_type, object_type = ((record.type, other_type) if end == "object" else (other_type, record.type))
+            other = self._state(other_id)
+            subject_type, object_type = ((record.type, other.type) if end == "object" else (other.type, record.type))
             subjects, objects, _zh, _en = PREDICATES[relation.predicate]
-            if subject_type not in subjects or object_type not in objects:
+            if other.deleted:
+                problems.append(Problem(field_path, ref, f"{other_id} was deleted", f"{other_id} 已删除"))
+            elif subject_type not in subjects or object_type not in objects:
                 problems.append(Problem(
-                    field, ref, f"{relation.predicate} joins {'/'.join(sorted(subjects))} to "
+                    field_path, ref, f"{relation.predicate} joins {'/'.join(sorted(subjects))} to "
                     f"{'/'.join(sorted(objects))}, not {subject_type} to {object_type}",
                     f"关系 {relation.predicate} 只能从 {'/'.join(sorted(subjects))} 指向 "
                     f"{'/'.join(sorted(objects))}，不能从 {subject_type} 指向 {object_type}"))
-                continue
-            if other_id == record_id:
-                problems.append(Problem(field, ref, "a record cannot relate to itself", "记录不能与自身建立关系"))
-                continue
-            rows.append({"owner_id": record_id,
-                         "subject_id": record_id if end == "object" else other_id,
-                         "object_id": other_id if end == "object" else record_id,
-                         "predicate": relation.predicate, "role": relation.role, "rank": relation.rank,
-                         "valid_from": relation.from_, "valid_to": relation.to})
+            elif other_id == record_id:
+                problems.append(Problem(field_path, ref, "a record cannot relate to itself", "记录不能与自身建立关系"))
+            else:
+                rows.append({"owner_id": record_id,
+                             "subject_id": record_id if end == "object" else other_id,
+                             "object_id": other_id if end == "object" else record_id,
+                             "predicate": relation.predicate, "role": relation.role, "rank": relation.rank,
+                             "valid_from": relation.from_, "valid_to": relation.to})
         if problems:
             raise invalid(problems)
         return rows
 
-    def _replace_projections(self, record_id: str, record: Resource, relation_rows: list[dict[str, Any]]) -> None:
-        self.connection.execute(relations.delete().where(relations.c.owner_id == record_id))
-        if relation_rows:
-            self.connection.execute(relations.insert(), relation_rows)
-        self.connection.execute(record_fields.delete().where(record_fields.c.record_id == record_id))
-        field_rows = [{"record_id": record_id, "field": f, "value": v, "number": n}
-                      for f, v, n in indexed_values(record)]
-        if field_rows:
-            self.connection.execute(record_fields.insert(), field_rows)
+    # -- flushing ----------------------------------------------------------------------------------
 
-    def _append_change(self, record_id: str, type_name: str, revision: int, op: str, stamp: str) -> None:
+    def _flush(self) -> None:
+        pending, connection = self._pending, self.connection
+        if not pending.touched:
+            return
+        if pending.new_records:
+            self._insert(records, pending.new_records)
+        if pending.changed_records:
+            connection.execute(records.update().where(records.c.id == sa.bindparam("_id")), pending.changed_records)
+        for chunk in _chunks([row["_id"] for row in pending.changed_records]):
+            connection.execute(pids.delete().where(pids.c.record_id.in_(chunk)))
+            connection.execute(relations.delete().where(relations.c.owner_id.in_(chunk)))
+            connection.execute(record_fields.delete().where(record_fields.c.record_id.in_(chunk)))
+        # An identifier a tombstone held passes to the record that claims it now.
+        for chunk in _chunks([(row["scheme"], row["value"]) for row in pending.pids]):
+            connection.execute(pids.delete().where(sa.tuple_(pids.c.scheme, pids.c.value).in_(chunk)))
+        for table, rows in ((pids, pending.pids), (relations, pending.relations), (record_fields, pending.fields)):
+            if rows:
+                self._insert(table, rows)
+        self._lock_feed()
+        self._insert(revisions, pending.revisions)
+        self._pending = _Pending()
+        self._forget()
+
+    def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """A multi-row insert straight through the driver: imports write millions of small rows, and
+        SQLAlchemy's per-row parameter processing would cost more than the database itself. JSON
+        columns are serialised here for the same reason."""
+        keys = tuple(rows[0])
+        statement = self.store.compiled_insert(table, keys)
+        json_keys = [k for k in keys if isinstance(table.c[k].type, sa.JSON)]
+        if json_keys:
+            rows = [{**row, **{k: _json(row[k]) for k in json_keys}} for row in rows]
+        if statement.positional:
+            params: list[Any] = [tuple(row[k] for k in statement.positiontup) for row in rows]
+        else:
+            params = rows
+        self.connection.exec_driver_sql(statement.string, params)
+
+    def _lock_feed(self) -> None:
         if self.store.is_postgres and not self._feed_locked:
             # Sequence numbers are handed out at insert but become visible at commit; holding this lock
             # until commit makes them visible in order, so a follower reading "after seq N" misses nothing.
             self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
             self._feed_locked = True
-        self.connection.execute(changes.insert().values(record_id=record_id, type=type_name, revision=revision,
-                                                        op=op, at=stamp))
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _normalised(scheme: str, value: str) -> str:
+    """A pid in its canonical form when the scheme knows one, so references match however written."""
+    try:
+        return normalise_pid(scheme, value)
+    except PidError:
+        return value
+
+
+def bad_ref(ref: Any) -> ZhulianError:
+    return ZhulianError("bad_ref", f"{ref!r} is neither a record id (org_01…) nor scheme:value.",
+                        f"{ref!r} 既不是记录编号（org_01…）也不是“方案:值”形式的标识符。", 400)
 
 
 def _declared(row: dict[str, Any]) -> dict[str, Any]:
@@ -434,19 +649,12 @@ def resolve_ref(connection: sa.Connection, ref: str) -> str:
     """The id a reference names: an id that exists, or the record holding a pid."""
     parsed = parse_ref(ref) if isinstance(ref, str) else None
     if parsed is None:
-        raise ZhulianError("bad_ref", f"{ref!r} is neither a record id (org_01…) nor scheme:value.",
-                           f"{ref!r} 既不是记录编号（org_01…）也不是“方案:值”形式的标识符。", 400)
+        raise bad_ref(ref)
     if parsed.id:
         found = connection.execute(sa.select(records.c.id).where(records.c.id == parsed.id)).scalar()
     else:
-        from zhulian.model.pids import PidError, normalise_pid
-
-        try:
-            value = normalise_pid(parsed.scheme, parsed.value)
-        except PidError:
-            value = parsed.value
         found = connection.execute(sa.select(pids.c.record_id).where(
-            pids.c.scheme == parsed.scheme, pids.c.value == value)).scalar()
+            pids.c.scheme == parsed.scheme, pids.c.value == _normalised(parsed.scheme, parsed.value))).scalar()
     if found is None:
         raise not_found(ref)
     return found
@@ -523,7 +731,8 @@ def _order(sort: str) -> list[Any]:
                                     f"排序字段应为 {'、'.join(SORT_COLUMNS)} 之一，可加 :asc 或 :desc"))
             continue
         column = SORT_COLUMNS[name]
-        order.append(column.desc() if direction == "desc" else column.asc())
+        # Records without the value come last either way, the same on both databases.
+        order.append((column.desc() if direction == "desc" else column.asc()).nulls_last())
     if problems:
         raise invalid(problems, "query")
     return [*order, records.c.id.asc()]

@@ -1,8 +1,9 @@
 """The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
 
-``records`` holds each record's current state; ``revisions`` every state it ever had; ``pids``,
-``relations`` and ``record_fields`` are projections written in the same transaction so that look-ups by
-identifier, both ends of a relation and list filters never read JSON; ``changes`` is the change feed.
+``records`` holds each record's current state; ``revisions`` every state it ever had, numbered by a
+global ``seq`` that makes it the change feed; ``pids``, ``relations`` and ``record_fields`` are projections
+written in the same transaction so that look-ups by identifier, both ends of a relation and list filters
+never read JSON.
 Timestamps are ISO-8601 UTC strings, which sort the same way on every database.
 """
 
@@ -38,11 +39,16 @@ records = sa.Table(
 
 revisions = sa.Table(
     "revisions", metadata,
-    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), primary_key=True),
-    sa.Column("revision", sa.Integer, primary_key=True),
+    # The change feed is this table read in ``seq`` order: every write is one revision.
+    sa.Column("seq", Serial, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
     sa.Column("op", sa.String(8), nullable=False),
     sa.Column("at", Timestamp, nullable=False),
     sa.Column("data", Json, nullable=False),
+    sa.UniqueConstraint("record_id", "revision", name="uq_revisions_record_revision"),
+    sqlite_autoincrement=True,
 )
 
 pids = sa.Table(
@@ -75,15 +81,4 @@ record_fields = sa.Table(
     sa.Column("number", sa.Float),
     sa.Index("ix_record_fields_value", "field", "value"),
     sa.Index("ix_record_fields_number", "field", "number"),
-)
-
-changes = sa.Table(
-    "changes", metadata,
-    sa.Column("seq", Serial, primary_key=True, autoincrement=True),
-    sa.Column("record_id", sa.String(40), sa.ForeignKey("records.id"), nullable=False, index=True),
-    sa.Column("type", sa.String(16), nullable=False),
-    sa.Column("revision", sa.Integer, nullable=False),
-    sa.Column("op", sa.String(8), nullable=False),
-    sa.Column("at", Timestamp, nullable=False),
-    sqlite_autoincrement=True,
 )

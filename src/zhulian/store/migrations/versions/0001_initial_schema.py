@@ -1,8 +1,8 @@
-"""Initial schema: records, revisions, pids, relations, record_fields and the change feed.
+"""Initial schema: records, revisions (the change feed), pids, relations and record_fields.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 07:01:27.500830
+Create Date: 2026-11-26 07:12:22.983785
 """
 
 from alembic import op
@@ -35,20 +35,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_records_city', ['city'], unique=False)
         batch_op.create_index('ix_records_type_id', ['type', 'id'], unique=False)
         batch_op.create_index('ix_records_updated', ['updated'], unique=False)
-
-    op.create_table('changes',
-    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('record_id', sa.String(length=40), nullable=False),
-    sa.Column('type', sa.String(length=16), nullable=False),
-    sa.Column('revision', sa.Integer(), nullable=False),
-    sa.Column('op', sa.String(length=8), nullable=False),
-    sa.Column('at', sa.String(length=32), nullable=False),
-    sa.ForeignKeyConstraint(['record_id'], ['records.id'], ),
-    sa.PrimaryKeyConstraint('seq'),
-    sqlite_autoincrement=True
-    )
-    with op.batch_alter_table('changes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_changes_record_id'), ['record_id'], unique=False)
 
     op.create_table('pids',
     sa.Column('scheme', sa.String(length=32), nullable=False),
@@ -93,13 +79,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_relations_subject', ['subject_id', 'predicate'], unique=False)
 
     op.create_table('revisions',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('record_id', sa.String(length=40), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('op', sa.String(length=8), nullable=False),
     sa.Column('at', sa.String(length=32), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['record_id'], ['records.id'], ),
-    sa.PrimaryKeyConstraint('record_id', 'revision')
+    sa.PrimaryKeyConstraint('seq'),
+    sa.UniqueConstraint('record_id', 'revision', name='uq_revisions_record_revision'),
+    sqlite_autoincrement=True
     )
 
 
@@ -121,10 +111,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pids_record_id'))
 
     op.drop_table('pids')
-    with op.batch_alter_table('changes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_changes_record_id'))
-
-    op.drop_table('changes')
     with op.batch_alter_table('records', schema=None) as batch_op:
         batch_op.drop_index('ix_records_updated')
         batch_op.drop_index('ix_records_type_id')

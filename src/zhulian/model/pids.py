@@ -7,6 +7,7 @@ accepted so that a source can bring its own local ids, with only basic hygiene a
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,16 +69,41 @@ def _pattern(regex: str, reason: str, reason_zh: str, upper: bool = False) -> Ca
     return check
 
 
+_PATENT_HELP = ("a Chinese patent number is an application number (CN201710601862.3) or a publication number "
+                "(CN111234567A)", "中国专利号应为申请号（如 CN201710601862.3）或公开/公告号（如 CN111234567A）")
+
+
 def _patent_no(value: str) -> str:
-    return _PATENT_CHECK(re.sub(r"\s+", "", value))
+    """A CNIPA application number in one canonical form, ``CN`` + 8 or 12 digits + ``.`` + check
+    character (weights 2–9, 2–5; sum mod 11; 10 is X), or a publication number such as CN111234567A."""
+    text = re.sub(r"[\s]", "", unicodedata.normalize("NFKC", value)).upper().removeprefix("ZL")
+    if re.fullmatch(r"CN\d{7,9}[ABCUSY]\d?", text):
+        return text
+    match = re.fullmatch(r"(?:CN)?(\d{8}|\d{12})\.?([\dX])", text)
+    if not match:
+        raise PidError(*_PATENT_HELP)
+    digits, check = match.groups()
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11
+    if check != ("X" if remainder == 10 else str(remainder)):
+        raise PidError("the application number's check character does not match", "专利申请号校验位不正确")
+    return f"CN{digits}.{check}"
 
 
-_PATENT_CHECK = _pattern(
-    r"(CN)?(\d{8}|\d{12})\.?[\dX]|CN\d{7,9}[ABCUSY]\d?",
-    "a Chinese patent number is an application number (CN202010123456.7) or a publication number (CN111234567A)",
-    "中国专利号应为申请号（如 CN202010123456.7）或公开/公告号（如 CN111234567A）",
-    upper=True,
-)
+_STD_NO = re.compile(r"(?P<code>DB\d{2}(?:/[TZ])?|[A-Z]{1,6}(?:/[A-Z]{1,10})?)\s*"
+                     r"(?P<number>\d+(?:\.\d+)*)(?:-(?P<year>(?:19|20)\d{2}))?")
+
+
+def _std_no(value: str) -> str:
+    """A standard number in one canonical form: code, one space, number, year — GB/T 2260-2007,
+    DB44/T 1234-2020, T/CAS 115-2005, Q/SZX 001-2020."""
+    text = unicodedata.normalize("NFKC", value).strip().upper().replace("—", "-").replace("–", "-")
+    match = _STD_NO.fullmatch(re.sub(r"\s*-\s*", "-", text))
+    if not match:
+        raise PidError("a standard number looks like GB/T 2260-2007 or T/CAS 115-2005",
+                       "标准号格式应如 GB/T 2260-2007 或 T/CAS 115-2005")
+    year = f"-{match['year']}" if match["year"] else ""
+    return f"{match['code']} {match['number']}{year}"
 
 
 @dataclass(frozen=True)
@@ -101,10 +127,7 @@ SCHEMES = {
         Scheme("doi", "DOI", "DOI", _doi),
         Scheme("orcid", "ORCID", "ORCID iD", _orcid),
         Scheme("patent_no", "专利号", "Patent number", _patent_no),
-        Scheme("std_no", "标准号", "Standard number",
-               _pattern(r"[A-Z][A-Z0-9]{0,5}(/[TZ])?( ?[A-Z]{1,8})? ?\d+(\.\d+)*(-(19|20)\d{2})?",
-                        "a standard number looks like GB/T 2260-2007 or T/CAS 115-2005",
-                        "标准号格式应如 GB/T 2260-2007 或 T/CAS 115-2005", upper=True)),
+        Scheme("std_no", "标准号", "Standard number", _std_no),
         Scheme("ref", "参考数据键", "Reference-data key",
                _pattern(r"[a-z0-9][a-z0-9-]{0,79}", "a reference key is lowercase letters, digits and hyphens",
                         "参考数据键只能包含小写字母、数字和连字符")),

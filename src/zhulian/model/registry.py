@@ -195,8 +195,8 @@ def problems_from(error: ValidationError) -> list[Problem]:
             continue
         reason_zh = context.get("reason_zh") or _ZH_BY_ERROR_TYPE.get(item["type"], "取值不合法").format(
             **{k: v for k, v in context.items() if isinstance(v, (str, int, float))})
-        field = ".".join(str(part) for part in item["loc"]) or "(record)"
-        value = item.get("input")
+        field = context.get("field") or ".".join(str(part) for part in item["loc"]) or "(record)"
+        value = context["value"] if "value" in context else item.get("input")
         if isinstance(value, (dict, list)) and item["type"] not in ("extra_forbidden",):
             value = None if item["type"] == "missing" else _short(value)
         problems.append(Problem(field, value, item["msg"], reason_zh))

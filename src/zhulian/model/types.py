@@ -97,7 +97,7 @@ def _mirror_pid(record: Resource, field: str, scheme: str) -> None:
     given = record.pids.get(scheme)
     if given is not None and given != canonical:
         raise PydanticCustomError("pid_mismatch", "{field} and pids.{scheme} disagree",
-                                  {"field": field, "scheme": scheme,
+                                  {"field": field, "scheme": scheme, "value": canonical,
                                    "reason_zh": f"{field} 与 pids.{scheme} 不一致"})
     record.pids[scheme] = canonical
 

@@ -57,11 +57,11 @@ def _doi(value: str) -> str:
     return value.lower()
 
 
-def _pattern(regex: str, reason: str, reason_zh: str, upper: bool = False) -> Callable[[str], str]:
+def _pattern(regex: str, reason: str, reason_zh: str) -> Callable[[str], str]:
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
-        value = value.strip().upper() if upper else value.strip()
+        value = value.strip()
         if not compiled.fullmatch(value):
             raise PidError(reason, reason_zh)
         return value
@@ -123,7 +123,7 @@ SCHEMES = {
                         "教育部院校代码为以 4 开头的 10 位数字")),
         Scheme("cstr", "科技资源标识 (GB/T 32843)", "CSTR identifier (GB/T 32843)",
                _pattern(r"(CSTR:)?\d{5}\.\d{2}\.\S+", "a CSTR looks like CSTR:31253.11.example",
-                        "CSTR 标识格式应为 CSTR:31253.11.xxx", upper=False)),
+                        "CSTR 标识格式应为 CSTR:31253.11.xxx")),
         Scheme("doi", "DOI", "DOI", _doi),
         Scheme("orcid", "ORCID", "ORCID iD", _orcid),
         Scheme("patent_no", "专利号", "Patent number", _patent_no),

@@ -13,7 +13,10 @@ WRITE = "zhulian_write"
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True)
+    # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL's
+    # generic plan for a look-up by a list of identifiers, made while an import fills a new table,
+    # scans the table on every later batch.
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
 
 
 def _sqlite_engine(url: str) -> sa.Engine:

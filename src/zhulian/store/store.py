@@ -287,6 +287,7 @@ class _Pending:
     pids: list[dict[str, Any]] = field(default_factory=list)
     relations: list[dict[str, Any]] = field(default_factory=list)
     fields: list[dict[str, Any]] = field(default_factory=list)
+    handed_over: list[tuple[str, str]] = field(default_factory=list)  # pids a tombstone held
     touched: set[str] = field(default_factory=set)
 
 
@@ -410,12 +411,13 @@ class Writer:
 
     def _load_pids(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted = [k for k in set(keys) if k not in self._pid_owners]
-        for chunk in _chunks(wanted):
-            self._pid_owners.update(dict.fromkeys(chunk))
-            rows = self.connection.execute(sa.select(pids.c.scheme, pids.c.value, pids.c.record_id)
-                                           .where(sa.tuple_(pids.c.scheme, pids.c.value).in_(chunk)))
-            for scheme, value, owner in rows:
-                self._pid_owners[(scheme, value)] = owner
+        self._pid_owners.update(dict.fromkeys(wanted))
+        for scheme, values in _by_scheme(wanted).items():
+            for chunk in _chunks(values):
+                rows = self.connection.execute(sa.select(pids.c.value, pids.c.record_id)
+                                               .where(pids.c.scheme == scheme, pids.c.value.in_(chunk)))
+                for value, owner in rows:
+                    self._pid_owners[(scheme, value)] = owner
 
     def _prefetch(self, batch: list[Resource]) -> None:
         """Look up, in a few queries, every id and identifier a batch names or refers to."""
@@ -527,7 +529,11 @@ class Writer:
         problems = []
         for scheme, value in wanted.items():
             owner = self._pid_owner(scheme, value)
-            if owner and owner != record_id and not self._state(owner).deleted:
+            if not owner or owner == record_id:
+                continue
+            if self._state(owner).deleted:
+                self._pending.handed_over.append((scheme, value))
+            else:
                 problems.append(Problem(f"pids.{scheme}", value, f"already identifies {owner}",
                                         f"该标识已属于记录 {owner}"))
         if problems:
@@ -583,8 +589,9 @@ class Writer:
             connection.execute(relations.delete().where(relations.c.owner_id.in_(chunk)))
             connection.execute(record_fields.delete().where(record_fields.c.record_id.in_(chunk)))
         # An identifier a tombstone held passes to the record that claims it now.
-        for chunk in _chunks([(row["scheme"], row["value"]) for row in pending.pids]):
-            connection.execute(pids.delete().where(sa.tuple_(pids.c.scheme, pids.c.value).in_(chunk)))
+        for scheme, values in _by_scheme(pending.handed_over).items():
+            for chunk in _chunks(values):
+                connection.execute(pids.delete().where(pids.c.scheme == scheme, pids.c.value.in_(chunk)))
         for table, rows in ((pids, pending.pids), (relations, pending.relations), (record_fields, pending.fields)):
             if rows:
                 self._insert(table, rows)
@@ -594,19 +601,21 @@ class Writer:
         self._forget()
 
     def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """A multi-row insert straight through the driver: imports write millions of small rows, and
-        SQLAlchemy's per-row parameter processing would cost more than the database itself. JSON
-        columns are serialised here for the same reason."""
+        """A multi-row insert straight through the driver — COPY on PostgreSQL, executemany on SQLite:
+        imports write millions of small rows, and per-row statement and parameter handling would cost
+        more than the database itself. JSON columns are serialised here for the same reason."""
         keys = tuple(rows[0])
+        json_keys = {k for k in keys if isinstance(table.c[k].type, sa.JSON)}
+        values = [tuple(_json(row[k]) if k in json_keys else row[k] for k in keys) for row in rows]
+        if self.store.is_postgres:
+            cursor = self.connection.connection.driver_connection.cursor()
+            with cursor, cursor.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+            return
         statement = self.store.compiled_insert(table, keys)
-        json_keys = [k for k in keys if isinstance(table.c[k].type, sa.JSON)]
-        if json_keys:
-            rows = [{**row, **{k: _json(row[k]) for k in json_keys}} for row in rows]
-        if statement.positional:
-            params: list[Any] = [tuple(row[k] for k in statement.positiontup) for row in rows]
-        else:
-            params = rows
-        self.connection.exec_driver_sql(statement.string, params)
+        order = [keys.index(key) for key in statement.positiontup]
+        self.connection.exec_driver_sql(statement.string, [tuple(value[i] for i in order) for value in values])
 
     def _lock_feed(self) -> None:
         if self.store.is_postgres and not self._feed_locked:
@@ -614,6 +623,13 @@ class Writer:
             # until commit makes them visible in order, so a follower reading "after seq N" misses nothing.
             self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
             self._feed_locked = True
+
+
+def _by_scheme(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for scheme, value in keys:
+        grouped.setdefault(scheme, []).append(value)
+    return grouped
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:

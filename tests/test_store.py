@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from zhulian.errors import ZhulianError
-from zhulian.store import Store
+from zhulian.store import Store, Writer
 from zhulian.store.tables import metadata
 
 SYSU_MOE = "4144010558"
@@ -607,31 +607,41 @@ def test_a_refused_write_inside_a_transaction_undoes_the_earlier_ones(store):
 
 
 WRITE_SQL = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.I)
-FEED_TABLE = "changes" if "changes" in metadata.tables else "revisions"  # the table the change feed reads
+FEED_TABLE = "revisions"  # the change feed is the revisions log
 
 
 def arm_failure(store: Store, at: str):
     """Make the next write fail part-way, after its record row was written, and return a disarm function.
 
-    The brief's hook ``Writer._append_change`` no longer exists (the writer now plans rows and flushes
-    them, partly straight through the driver), so the failure is forced at the database cursor, which
-    holds however the writer is organised: ``at="next"`` fails the first statement that writes another
+    The failure is forced where statements reach the database, which holds however the writer is
+    organised: ``at="next"`` fails the first statement that writes another
     table after ``records`` was written; ``at="feed"`` fails the change-feed append, the last step."""
     seen: list[str] = []
 
-    def before_cursor_execute(_connection, _cursor, statement, *_args):
-        match = WRITE_SQL.match(statement)
-        if not match:
-            return
-        table = match[1].lower()
+    def writing(table: str) -> None:
         seen.append(table)
         if "records" in seen and (table == FEED_TABLE if at == "feed" else table != "records"):
             seen.clear()
             raise RuntimeError(f"forced failure writing {table} after the record row was written")
 
+    def before_cursor_execute(_connection, _cursor, statement, *_args):
+        match = WRITE_SQL.match(statement)
+        if match:
+            writing(match[1].lower())
+
+    # Batched rows bypass the cursor events (PostgreSQL takes them by COPY), so the writer's one bulk
+    # insert path is watched as well.
+    bulk_insert = Writer._insert
+
+    def watched_insert(self, table, rows):
+        writing(table.name)
+        return bulk_insert(self, table, rows)
+
     sa.event.listen(store.engine, "before_cursor_execute", before_cursor_execute)
+    Writer._insert = watched_insert
 
     def disarm() -> None:
+        Writer._insert = bulk_insert
         if sa.event.contains(store.engine, "before_cursor_execute", before_cursor_execute):
             sa.event.remove(store.engine, "before_cursor_execute", before_cursor_execute)
 

@@ -128,3 +128,16 @@ def test_demo_serves_the_api_and_the_home_page(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_keys_are_created_listed_and_revoked(run) -> None:
+    run("init")
+    created = json.loads(run("keys", "create", "--role", "publisher", "--node", "440100", "--name", "广州",
+                             "--json").output)
+    assert created["key"].startswith("zl_") and created["role"] == "publisher"
+    listed = json.loads(run("keys", "list", "--json").output)
+    assert [k["id"] for k in listed] == [created["id"]] and "key" not in listed[0]
+    assert "已吊销 revoked" in run("keys", "revoke", created["id"]).output
+    refused = run("keys", "create", "--role", "publisher", code=2)
+    assert "发布者密钥需要 --node" in refused.output
+    assert json.loads(run("audit", "--json").output) == []

@@ -12,10 +12,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, resolve_type
+from zhulian.records import RecordService
 from zhulian.store import Store
 
 app = typer.Typer(help="珠联 Zhulian — 珠三角科技协同创新平台 / PRD S&T collaborative-innovation platform",
@@ -34,7 +37,7 @@ def bilingual_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except ZhulianError as error:
-            err.print(f"[bold red]错误 error[/] [{error.code}] {error}", highlight=False, markup=False)
+            err.print(Text.assemble(("错误 error ", "bold red"), f"[{error.code}] {error}"), highlight=False)
             raise typer.Exit(2 if error.status in (400, 409, 412, 422) else 1) from None
 
     return run
@@ -193,6 +196,66 @@ def changes(since: Annotated[int, typer.Option(help="从此序号之后 / after 
     table = Table("序号 seq", "操作 op", "编号 id", "版本 rev", "时间 at")
     for entry in feed:
         table.add_row(str(entry["seq"]), entry["op"], entry["id"], str(entry["revision"]), entry["at"])
+    out.print(table)
+
+
+keys_app = typer.Typer(help="API 密钥 / API keys", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@bilingual_errors
+def keys_create(role: Annotated[str, typer.Option(help=f"角色 role: {', '.join(ROLES)}")],
+                node: Annotated[str | None, typer.Option(help="节点行政区划代码 / node adcode, e.g. 440100")] = None,
+                name: Annotated[str, typer.Option(help="名称 / a name to recognise the key by")] = "",
+                as_json: JsonFlag = False) -> None:
+    """创建密钥（只显示一次）/ Create a key; it is shown this once and only its digest is kept."""
+    key, secret = create_key(open_store(), role, node=node, name=name)
+    if as_json:
+        print_json({**key, "key": secret})
+        return
+    out.print(f"密钥 key ({key['role']}, {key['id']}):\n{secret}")
+    err.print("请立即保存，此密钥不会再次显示。 Save it now: it will not be shown again.")
+
+
+@keys_app.command("list")
+@bilingual_errors
+def keys_list(as_json: JsonFlag = False) -> None:
+    """列出密钥（不含密钥本身）/ List keys (never the secrets)."""
+    keys = list_keys(open_store())
+    if as_json:
+        print_json(keys)
+        return
+    table = Table("编号 id", "名称 name", "角色 role", "节点 node", "创建 created", "吊销 revoked", "最近使用 last used")
+    for key in keys:
+        table.add_row(*(str(key[k] or "") for k in ("id", "name", "role", "node", "created", "revoked", "last_used")))
+    out.print(table)
+
+
+@keys_app.command("revoke")
+@bilingual_errors
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="密钥编号 / key id (key_…)")]) -> None:
+    """吊销密钥 / Revoke a key."""
+    key = revoke_key(open_store(), key_id)
+    out.print(f"已吊销 revoked {key['id']} at {key['revoked']}")
+
+
+@app.command()
+@bilingual_errors
+def audit(since: Annotated[int, typer.Option(help="从此序号之后 / after this sequence number")] = 0,
+          limit: Annotated[int, typer.Option(help="最多条数 / at most N")] = 100,
+          record: Annotated[str | None, typer.Option(help="只看此记录 / only this record (id or scheme:value)")]
+          = None,
+          as_json: JsonFlag = False) -> None:
+    """审计日志 / The audit log of writes (who, what, when, revision, from where)."""
+    entries = RecordService(open_store()).audit(CLI_ADMIN, since=since, limit=limit, record=record)
+    if as_json:
+        print_json(entries)
+        return
+    table = Table("序号 seq", "时间 at", "操作者 actor", "角色 role", "操作 action", "记录 record", "版本 rev", "来源 origin")
+    for entry in entries:
+        table.add_row(*(str(entry[k] if entry[k] is not None else "")
+                        for k in ("seq", "at", "actor", "role", "action", "record_id", "revision", "origin")))
     out.print(table)
 
 

@@ -18,6 +18,20 @@ MAX_VALUES = 100
 
 
 @dataclass(frozen=True)
+class Visibility:
+    """Which records a reader may see: every access level in ``levels``, plus ``internal`` records of
+    ``node``; ``everything`` for administrators. ``zhulian.access`` decides who gets which."""
+
+    levels: frozenset[str]
+    node: str | None = None
+    everything: bool = False
+
+    def allows(self, access: str, node: str | None) -> bool:
+        return self.everything or access in self.levels or (access == "internal" and node is not None
+                                                             and node == self.node)
+
+
+@dataclass(frozen=True)
 class Condition:
     field: str
     op: str  # eq | ne | gt | lt | range

@@ -23,8 +23,8 @@ from zhulian.model.pids import PidError, normalise_pid
 from zhulian.model import ENVELOPE_FIELDS, PREDICATES, Resource, display_name, indexed_values, new_id, parse_ref, validate_record
 from zhulian.store import migrate
 from zhulian.store.engine import WRITE, make_engine
-from zhulian.store.query import Condition, allowed_fields, parse_filter
-from zhulian.store.tables import pids, record_fields, records, relations, revisions
+from zhulian.store.query import Condition, Visibility, allowed_fields, parse_filter
+from zhulian.store.tables import audit_log, pids, record_fields, records, relations, revisions
 
 SERVER_FIELDS = ("id", "revision", "created", "updated", "deleted")
 FEED_LOCK = 0x7A686C  # PostgreSQL advisory lock that orders change-feed appends ("zhl")
@@ -136,13 +136,17 @@ class Store:
             return resolve_ref(connection, ref)
 
     def get(self, ref: str, *, revision: int | None = None, include_deleted: bool = False,
-            expand: bool = False) -> dict[str, Any]:
+            expand: bool = False, visible: Visibility | None = None) -> dict[str, Any]:
         """A record by id or ``scheme:value``; an earlier state with ``revision``; a deleted record is
-        ``gone`` unless ``include_deleted``. ``expand`` adds both ends of its relations with names."""
+        ``gone`` unless ``include_deleted``. ``expand`` adds both ends of its relations with names.
+        A record ``visible`` does not allow is not found, as if it did not exist."""
         with self._read() as connection:
             record_id = resolve_ref(connection, ref)
-            row = connection.execute(sa.select(records.c.data, records.c.deleted, records.c.revision)
+            row = connection.execute(sa.select(records.c.data, records.c.deleted, records.c.revision,
+                                               records.c.access, records.c.node)
                                      .where(records.c.id == record_id)).one()
+            if visible is not None and not visible.allows(row.access, row.node):
+                raise not_found(ref)
             if row.deleted and not include_deleted and revision is None:
                 raise gone(ref, row.revision)
             if revision is None:
@@ -154,7 +158,7 @@ class Store:
                     raise ZhulianError("not_found", f"{ref} has no revision {revision} (latest: {row.revision}).",
                                        f"{ref} 没有第 {revision} 版（最新为第 {row.revision} 版）。", 404)
             if expand:
-                payload = {**payload, "relations": _relations(connection, record_id, "both", None)}
+                payload = {**payload, "relations": _relations(connection, record_id, "both", None, visible)}
             return payload
 
     def revisions(self, ref: str) -> list[dict[str, Any]]:
@@ -164,48 +168,45 @@ class Store:
                                       .where(revisions.c.record_id == record_id).order_by(revisions.c.revision))
             return [{"revision": r.revision, "op": r.op, "at": r.at} for r in rows]
 
-    def relations(self, ref: str, *, direction: str = "both", predicate: str | None = None) -> list[dict]:
+    def relations(self, ref: str, *, direction: str = "both", predicate: str | None = None,
+                  visible: Visibility | None = None) -> list[dict]:
         """Relations at either end of a record: ``out`` where it is the subject, ``in`` the object."""
         with self._read() as connection:
-            return _relations(connection, resolve_ref(connection, ref), direction, predicate)
+            return _relations(connection, resolve_ref(connection, ref), direction, predicate, visible)
 
     def query(self, type_name: str | None = None, filter: str | list[Condition] | None = None, *,
-              sort: str = "id", limit: int = 50, offset: int = 0, expand: bool = False) -> Page:
+              sort: str = "id", limit: int = 50, offset: int = 0, expand: bool = False,
+              visible: Visibility | None = None) -> Page:
         conditions = parse_filter(filter, type_name) if not isinstance(filter, list) else filter
-        where = _where(type_name, conditions)
+        where = _where(type_name, conditions, visible)
         order = _order(sort)
         with self._read() as connection:
             count = connection.execute(sa.select(sa.func.count()).select_from(records).where(*where)).scalar_one()
             rows = connection.execute(sa.select(records.c.id, records.c.data).where(*where)
                                       .order_by(*order).limit(limit).offset(offset)).all()
-            return Page([self._with_relations(connection, r, expand) for r in rows], count)
+            return Page([_with_relations(connection, r, expand, visible) for r in rows], count)
 
     def iterate(self, type_name: str | None = None, filter: str | list[Condition] | None = None, *,
-                expand: bool = False, batch: int = 500) -> Iterator[dict[str, Any]]:
+                expand: bool = False, batch: int = 500, visible: Visibility | None = None) -> Iterator[dict[str, Any]]:
         """Every matching record in id order, read in batches so memory stays flat however many match."""
         conditions = parse_filter(filter, type_name) if not isinstance(filter, list) else filter
-        where = _where(type_name, conditions)
+        where = _where(type_name, conditions, visible)
         after = ""
         while True:
             with self._read() as connection:
                 rows = connection.execute(sa.select(records.c.id, records.c.data)
                                           .where(*where, records.c.id > after)
                                           .order_by(records.c.id).limit(batch)).all()
-                results = [self._with_relations(connection, r, expand) for r in rows]
+                results = [_with_relations(connection, r, expand, visible) for r in rows]
             yield from results
             if len(rows) < batch:
                 return
             after = rows[-1].id
 
-    @staticmethod
-    def _with_relations(connection: sa.Connection, row: sa.Row, expand: bool) -> dict[str, Any]:
-        if not expand:
-            return row.data
-        return {**row.data, "relations": _relations(connection, row.id, "both", None)}
-
-    def group_by(self, type_name: str | None, field: str, filter: str | None = None) -> list[dict[str, Any]]:
+    def group_by(self, type_name: str | None, field: str, filter: str | None = None, *,
+                 visible: Visibility | None = None) -> list[dict[str, Any]]:
         """Counts per value of a field over the records a filter selects, largest first."""
-        where = _where(type_name, parse_filter(filter, type_name))
+        where = _where(type_name, parse_filter(filter, type_name), visible)
         fields = allowed_fields(type_name)
         if field not in fields or field in ("id", "created", "updated"):
             choices = [f for f in fields if f not in ("id", "created", "updated")]
@@ -617,6 +618,13 @@ class Writer:
         order = [keys.index(key) for key in statement.positiontup]
         self.connection.exec_driver_sql(statement.string, [tuple(value[i] for i in order) for value in values])
 
+    def log(self, *, actor: str, role: str, action: str, record_id: str | None = None,
+            revision: int | None = None, origin: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """An audit-log entry, committed with the write it describes or not at all."""
+        self.connection.execute(audit_log.insert().values(
+            at=now(), actor=actor, role=role, action=action, record_id=record_id, revision=revision,
+            origin=origin, detail=detail))
+
     def _lock_feed(self) -> None:
         if self.store.is_postgres and not self._feed_locked:
             # Sequence numbers are handed out at insert but become visible at commit; holding this lock
@@ -676,13 +684,21 @@ def resolve_ref(connection: sa.Connection, ref: str) -> str:
     return found
 
 
-def _relations(connection: sa.Connection, record_id: str, direction: str, predicate: str | None) -> list[dict]:
+def _with_relations(connection: sa.Connection, row: sa.Row, expand: bool, visible: Visibility | None) -> dict:
+    if not expand:
+        return row.data
+    return {**row.data, "relations": _relations(connection, row.id, "both", None, visible)}
+
+
+def _relations(connection: sa.Connection, record_id: str, direction: str, predicate: str | None,
+               visible: Visibility | None = None) -> list[dict]:
     subject, obj = records.alias("subject"), records.alias("object")
     statement = (sa.select(relations, subject.c.type.label("s_type"), subject.c.label.label("s_label"),
                            obj.c.type.label("o_type"), obj.c.label.label("o_label"))
                  .join(subject, subject.c.id == relations.c.subject_id)
                  .join(obj, obj.c.id == relations.c.object_id)
-                 .where(subject.c.deleted.is_(None), obj.c.deleted.is_(None)))
+                 .where(subject.c.deleted.is_(None), obj.c.deleted.is_(None),
+                        *_visible(subject, visible), *_visible(obj, visible)))
     ends = {"out": [relations.c.subject_id == record_id], "in": [relations.c.object_id == record_id],
             "both": [sa.or_(relations.c.subject_id == record_id, relations.c.object_id == record_id)]}
     if direction not in ends:
@@ -703,8 +719,17 @@ def _relations(connection: sa.Connection, record_id: str, direction: str, predic
     return result
 
 
-def _where(type_name: str | None, conditions: list[Condition], include_deleted: bool = False) -> list[Any]:
-    where: list[Any] = [] if include_deleted else [records.c.deleted.is_(None)]
+def _visible(table: sa.FromClause, visible: Visibility | None) -> list[Any]:
+    if visible is None or visible.everything:
+        return []
+    allowed = table.c.access.in_(sorted(visible.levels))
+    if visible.node:
+        allowed = sa.or_(allowed, sa.and_(table.c.access == "internal", table.c.node == visible.node))
+    return [allowed]
+
+
+def _where(type_name: str | None, conditions: list[Condition], visible: Visibility | None = None) -> list[Any]:
+    where: list[Any] = [records.c.deleted.is_(None), *_visible(records, visible)]
     if type_name:
         where.append(records.c.type == type_name)
     for condition in conditions:

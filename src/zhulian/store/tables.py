@@ -82,3 +82,30 @@ record_fields = sa.Table(
     sa.Index("ix_record_fields_value", "field", "value"),
     sa.Index("ix_record_fields_number", "field", "number"),
 )
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("node", sa.String(6)),
+    # Keys are long random strings, so a SHA-256 digest is enough to store; the key itself never is.
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("revoked", Timestamp),
+    sa.Column("last_used", Timestamp),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", Serial, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),  # key id, or "cli" for the local command line
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("record_id", sa.String(40), index=True),
+    sa.Column("revision", sa.Integer),
+    sa.Column("origin", sa.String(200)),  # the client address, or the host the command ran on
+    sa.Column("detail", Json),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,8 @@
+"""Who may do what (DESIGN §5): API keys with roles, the rules for reading and writing records by
+their access level and node, and the audit log of every write."""
+
+from zhulian.access.keys import create_key, list_keys, revoke_key
+from zhulian.access.principal import ANONYMOUS, CLI_ADMIN, ROLES, Principal, check_write, visibility
+
+__all__ = ["ANONYMOUS", "CLI_ADMIN", "ROLES", "Principal", "check_write", "create_key", "list_keys", "revoke_key",
+           "visibility"]

@@ -1,0 +1,57 @@
+"""The principal a request acts as, and what it may read and write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zhulian.errors import ZhulianError
+from zhulian.store.query import Visibility
+
+ROLES = {
+    "admin": ("管理员", "administrator: reads and writes everything, reads the audit log"),
+    "publisher": ("发布者", "node publisher: writes records of its own node"),
+    "reader": ("读者", "reader: also reads records for registered users"),
+    "harvester": ("采集者", "harvester: reads the change feed of this node"),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str  # a key id, "anonymous" or "cli"
+    role: str  # admin | publisher | reader | harvester | anonymous
+    node: str | None = None
+    name: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+ANONYMOUS = Principal("anonymous", "anonymous", name="匿名 anonymous")
+CLI_ADMIN = Principal("cli", "admin", name="本机命令行 local command line")
+
+
+def visibility(principal: Principal) -> Visibility:
+    if principal.is_admin:
+        return Visibility(frozenset({"public", "registered", "internal"}), everything=True)
+    if principal.role == "anonymous":
+        return Visibility(frozenset({"public"}))
+    return Visibility(frozenset({"public", "registered"}), principal.node)
+
+
+def check_write(principal: Principal, node: str | None, record_id: str | None = None) -> None:
+    """Admins write anything; a publisher writes only records of its own node; no one else writes."""
+    if principal.is_admin:
+        return
+    if principal.role == "anonymous":
+        raise ZhulianError("unauthorized", "Writing needs an API key (Authorization: Bearer KEY).",
+                           "写入需要 API 密钥（Authorization: Bearer 密钥）。", 401)
+    if principal.role != "publisher":
+        raise ZhulianError("forbidden", f"A {principal.role} key cannot write records.",
+                           f"{ROLES[principal.role][0]}密钥不能写入记录。", 403)
+    if node != principal.node:
+        what = record_id or "this record"
+        raise ZhulianError("forbidden", f"A publisher of node {principal.node} writes only its own node's records; "
+                           f"{what} belongs to node {node or '(none)'}.",
+                           f"节点 {principal.node} 的发布者只能写入本节点的记录；{what} 属于节点 {node or '（无）'}。",
+                           403)

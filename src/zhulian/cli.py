@@ -17,6 +17,7 @@ from rich.text import Text
 from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
+from zhulian.exchange.commands import register as register_exchange
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, resolve_type
 from zhulian.records import RecordService
 from zhulian.store import Store
@@ -276,6 +277,8 @@ def schema(type_name: Annotated[str | None, typer.Argument(metavar="[TYPE]", hel
         path.write_text(json.dumps(json_schema(type_name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     out.print(f"已写入 wrote {len(types)} 个 schema 到 to {out_dir}")
 
+
+register_exchange(app)
 
 if __name__ == "__main__":
     app()

@@ -119,8 +119,9 @@ SCHEMES = {
     for s in (
         Scheme("uscc", "统一社会信用代码", "Unified social credit code", _uscc),
         Scheme("moe", "教育部院校代码", "Ministry of Education institution code",
-               _pattern(r"4\d{9}", "a MOE institution code has 10 digits starting with 4",
-                        "教育部院校代码为以 4 开头的 10 位数字")),
+               # 4… for most institutions; some colleges' codes start with 36 (e.g. 3622000335).
+               _pattern(r"[34]\d{9}", "a MOE institution code has 10 digits starting with 4 or 3",
+                        "教育部院校代码为以 4 或 3 开头的 10 位数字")),
         Scheme("cstr", "科技资源标识 (GB/T 32843)", "CSTR identifier (GB/T 32843)",
                _pattern(r"(CSTR:)?\d{5}\.\d{2}\.\S+", "a CSTR looks like CSTR:31253.11.example",
                         "CSTR 标识格式应为 CSTR:31253.11.xxx")),

@@ -508,13 +508,14 @@ class Writer:
                "node": node, "access": record.access, "year": record.year(), "updated": stamp, "deleted": None,
                "data": payload}
         pending = self._pending
+        text = _json(payload)  # serialised once for the record row and its revision
         if previous is None:
-            pending.new_records.append({"id": record_id, "created": created, **row})
+            pending.new_records.append({"id": record_id, "created": created, **row, "data": text})
         else:
             pending.changed_records.append({"_id": record_id, **row})
         pending.touched.add(record_id)
         pending.revisions.append({"record_id": record_id, "revision": revision, "type": record.type,
-                                  "op": "create" if previous is None else "update", "at": stamp, "data": payload})
+                                  "op": "create" if previous is None else "update", "at": stamp, "data": text})
         pending.pids += [{"scheme": s, "value": v, "record_id": record_id} for s, v in record.pids.items()]
         pending.relations += relation_rows
         pending.fields += [{"record_id": record_id, "field": f, "value": v, "number": n}
@@ -607,7 +608,9 @@ class Writer:
         more than the database itself. JSON columns are serialised here for the same reason."""
         keys = tuple(rows[0])
         json_keys = {k for k in keys if isinstance(table.c[k].type, sa.JSON)}
-        values = [tuple(_json(row[k]) if k in json_keys else row[k] for k in keys) for row in rows]
+        if json_keys:
+            rows = [{**row, **{k: _json(row[k]) for k in json_keys if not isinstance(row[k], str)}} for row in rows]
+        values = [tuple(row.values()) for row in rows]
         if self.store.is_postgres:
             cursor = self.connection.connection.driver_connection.cursor()
             with cursor, cursor.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:

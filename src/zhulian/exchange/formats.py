@@ -1,0 +1,604 @@
+"""Reading and writing the exchange formats, streamed: CSV and TSV (UTF-8, UTF-8 with BOM, GBK/GB18030,
+UTF-16 as Excel writes "Unicode text"), XLSX (openpyxl read-only / write-only), JSON arrays (ijson) and JSONL.
+
+A reader yields ``(row_number, cells)``: for CSV, TSV and XLSX the cells are a list in column order and the
+row number is the one a spreadsheet shows (the header is row 1 unless title rows stand above it); for JSONL
+it is the line number and the cells are the decoded object; for a JSON array it is the item's position (1-based).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from zhulian.errors import Problem, ZhulianError
+from zhulian.exchange.flat import unneutralise
+
+FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
+EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": None, ".xlsx": "xlsx", ".xlsm": "xlsx",
+              ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM with BOM）", "gb18030": "GB18030/GBK",
+                  "utf-16": "UTF-16"}
+SAMPLE = 1 << 20
+MAX_CELL = 1_000_000  # characters in one CSV cell; the model's longest field holds 200,000
+csv.field_size_limit(MAX_CELL)
+
+
+def file_error(code: str, message: str, message_zh: str, details: list[Problem] | None = None) -> ZhulianError:
+    return ZhulianError(code, message, message_zh, 400, details or [])
+
+
+@dataclass
+class Note:
+    """A line of the import report about the file as a whole."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+@dataclass
+class Source:
+    """An open file: what it is, and its rows."""
+
+    path: Path
+    format: str
+    encoding: str | None = None
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    size: int = 0
+    tabular: bool = True
+    _rows: Iterator[tuple[int, Any]] | None = None
+    _position: Any = None
+    _close: Any = None
+    total_rows: int | None = None
+
+    def rows(self) -> Iterator[tuple[int, Any]]:
+        assert self._rows is not None
+        return self._rows
+
+    def position(self) -> int:
+        """How far reading has got, in bytes (or rows for XLSX): for a progress bar."""
+        try:
+            return int(self._position()) if self._position else 0
+        except (OSError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        if self._close:
+            self._close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# -- detection -----------------------------------------------------------------------------------------
+
+def detect_format(path: Path, head: bytes) -> str:
+    """The format from the content first (a zip is XLSX), then the file name, then the first line."""
+    suffix = path.suffix.lower()
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise file_error("unsupported_format", "This is an old binary Excel file (.xls); save it as .xlsx or CSV.",
+                         "这是旧版 Excel 二进制文件（.xls），请另存为 .xlsx 或 CSV 后再导入。")
+    by_name = EXTENSIONS.get(suffix)
+    if by_name in ("csv", "tsv", "json", "jsonl"):
+        return by_name
+    text = _strip_bom(head).lstrip()
+    if text.startswith(b"["):
+        return "json"
+    if text.startswith(b"{"):
+        first_line = text.split(b"\n", 1)[0]
+        try:
+            json.loads(first_line)
+            return "jsonl"
+        except ValueError:
+            return "json"
+    first_line = text.split(b"\n", 1)[0]
+    return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
+
+
+def _strip_bom(data: bytes) -> bytes:
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if data.startswith(bom):
+            return data[len(bom):]
+    return data
+
+
+def detect_encoding(sample: bytes, complete: bool) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, or GB18030 (a superset of GBK), judged line by line
+    over the sample so that a file mixing two encodings is refused at the first line that differs."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    lines = sample.split(b"\n")
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]
+    found: str | None = None
+    for number, line in enumerate(lines, 1):
+        kind = _line_kind(line, found)
+        if kind is None:
+            continue
+        if kind == "bad":
+            raise _undecodable(number, line)
+        if found is None:
+            found = kind
+        elif kind != found:
+            raise _mixed(number, line, found, kind)
+    return found or "utf-8"
+
+
+_HIGH_BYTES = bytes(range(128, 256))
+
+
+def _line_kind(line: bytes, expected: str | None) -> str | None:
+    """Which encoding a line of bytes is in: None for plain ASCII (or too short to tell), ``utf-8``,
+    ``gb18030`` or ``bad``."""
+    if line.isascii():
+        return None
+    high = len(line) - len(line.translate(None, _HIGH_BYTES))
+    if _is_valid_utf8(line):
+        # a short GBK line can pass for UTF-8 by chance; only a longer one is evidence against GBK
+        return "utf-8" if expected != "gb18030" or high >= 6 else None
+    try:
+        line.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        return "bad"
+
+
+def _undecodable(number: int, line: bytes) -> ZhulianError:
+    return file_error("bad_encoding", f"Cannot tell the text encoding: line {number} is neither UTF-8 nor GBK/GB18030. "
+                      "Save the file as UTF-8 (in Excel: CSV UTF-8); nothing was imported.",
+                      f"无法识别文件编码：第 {number} 行既不是 UTF-8 也不是 GBK/GB18030。请将文件另存为 UTF-8"
+                      "（Excel 中选择“CSV UTF-8”）；未导入任何内容。",
+                      [Problem(f"line {number}", _hex(line[:16]), "bytes that no supported encoding reads",
+                               "无法按任何支持的编码解读的字节")])
+
+
+def _mixed(number: int, line: bytes, encoding: str, other: str) -> ZhulianError:
+    name = ENCODING_NAMES.get(encoding, encoding)
+    other_name = ENCODING_NAMES.get(other, other)
+    return file_error(
+        "mixed_encoding",
+        f"Mixed encodings: the file reads as {name} but line {number} does not (it looks like {other_name}). "
+        "Save the whole file in one encoding, preferably UTF-8; nothing was imported.",
+        f"文件编码混杂：文件按 {name} 读取，但第 {number} 行不是（像是 {other_name}）。请将整个文件另存为同一种编码"
+        "（建议 UTF-8）；未导入任何内容。",
+        [Problem(f"line {number}", line[:80].decode(other, "replace"), f"not {name}", f"不是 {name} 编码")])
+
+
+def _hex(data: bytes) -> str:
+    return data.hex(" ")
+
+
+def _is_valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+class _LineDecoder:
+    """Binary lines decoded one by one with the detected encoding, so that a file whose encoding changes
+    past the sampled part is still refused at the line where it changes instead of read as mojibake."""
+
+    def __init__(self, handle: IO[bytes], encoding: str) -> None:
+        self.handle = handle
+        self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        first = True
+        encoding = self.encoding
+        for raw in self.handle:
+            self.line += 1
+            if first:
+                first = False
+                if raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8):]
+            if raw.isascii():
+                yield raw.decode("ascii")
+                continue
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                kind = _line_kind(raw, encoding)
+                raise (_undecodable(self.line, raw) if kind in ("bad", None) else
+                       _mixed(self.line, raw, encoding, kind)) from None
+            if encoding == "gb18030" and _line_kind(raw, encoding) == "utf-8":
+                raise _mixed(self.line, raw, encoding, "utf-8")
+            yield text
+
+
+# -- opening ---------------------------------------------------------------------------------------------
+
+def open_source(path: str | Path, *, sheet: str | None = None, prefer_sheets: tuple[str, ...] = ()) -> Source:
+    path = Path(path)
+    if not path.exists():
+        raise ZhulianError("not_found", f"No file {str(path)!r}.", f"找不到文件 {str(path)!r}。", 404)
+    if path.is_dir():
+        raise file_error("bad_file", f"{str(path)!r} is a folder, not a file.", f"{str(path)!r} 是文件夹而不是文件。")
+    size = path.stat().st_size
+    handle = path.open("rb")
+    try:
+        head = handle.read(SAMPLE)
+        if not _strip_bom(head).strip():
+            raise file_error("empty_file", "The file is empty: there is no header row and no data; nothing was imported.",
+                             "文件为空：没有表头也没有数据，未导入任何内容。")
+        fmt = detect_format(path, head)
+        if fmt == "xlsx":
+            handle.close()
+            return _open_xlsx(path, size, sheet, prefer_sheets)
+        encoding = detect_encoding(head, complete=len(head) < SAMPLE)
+        handle.seek(0)
+        source = Source(path, fmt, encoding, size=size, tabular=fmt in ("csv", "tsv"))
+        source.notes.append(Note(f"格式 {fmt.upper()}，编码 {ENCODING_NAMES.get(encoding, encoding)}",
+                                 f"format {fmt.upper()}, encoding {ENCODING_NAMES.get(encoding, encoding)}"))
+        suffix_format = EXTENSIONS.get(path.suffix.lower())
+        if suffix_format and suffix_format != fmt:
+            source.notes.append(Note(f"文件扩展名为 {path.suffix}，但内容是 {fmt.upper()}，按 {fmt.upper()} 读取",
+                                     f"the name says {path.suffix} but the content is {fmt.upper()}; read as such"))
+        source._position = handle.tell
+        source._close = handle.close
+        if fmt in ("csv", "tsv"):
+            source._rows = _csv_rows(handle, encoding, "\t" if fmt == "tsv" else ",")
+        elif fmt == "jsonl":
+            source._rows = _jsonl_rows(handle, encoding)
+        else:
+            if encoding not in ("utf-8", "utf-8-sig"):
+                raise file_error("bad_encoding", "A JSON file is UTF-8 (RFC 8259); this one is not.",
+                                 "JSON 文件应为 UTF-8 编码（RFC 8259），此文件不是。")
+            source._rows = _json_rows(handle)
+        return source
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _text_lines(handle: IO[bytes], encoding: str) -> tuple[Iterator[str], Any]:
+    if encoding == "utf-16":
+        wrapper = io.TextIOWrapper(handle, encoding="utf-16", newline="")
+        counter = {"line": 0}
+
+        def lines() -> Iterator[str]:
+            for line in wrapper:
+                counter["line"] += 1
+                yield line
+
+        return lines(), lambda: counter["line"]
+    decoder = _LineDecoder(handle, encoding)
+    return iter(decoder), lambda: decoder.line
+
+
+def _csv_rows(handle: IO[bytes], encoding: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
+    lines, line_number = _text_lines(handle, encoding)
+    reader = csv.reader(lines, delimiter=delimiter)
+    row_number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise file_error("bad_csv", f"The CSV cannot be read at line {line_number()}: {error}. Nothing was imported.",
+                             f"CSV 文件第 {line_number()} 行无法读取：{_csv_error_zh(str(error))}。未导入任何内容。",
+                             [Problem(f"line {line_number()}", None, str(error), _csv_error_zh(str(error)))]) from None
+        row_number += 1
+        yield row_number, [unneutralise(cell) if cell.startswith("'") else cell for cell in cells]
+
+
+def _csv_error_zh(message: str) -> str:
+    if "field larger than field limit" in message:
+        return f"单元格超过 {MAX_CELL} 个字符的上限"
+    if "new-line character seen in unquoted field" in message:
+        return "未加引号的单元格中含有换行符"
+    if "NUL" in message or "\\x00" in message:
+        return "文件含有空字符（NUL），可能不是文本文件"
+    return "格式错误（常见原因：引号不成对）"
+
+
+def _jsonl_rows(handle: IO[bytes], encoding: str) -> Iterator[tuple[int, Any]]:
+    lines, _ = _text_lines(handle, encoding)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError as error:
+            yield number, _BadLine(str(error), line.strip()[:200])
+
+
+@dataclass
+class _BadLine:
+    """A JSONL line that is not JSON: reported as that row's problem."""
+
+    reason: str
+    text: str
+
+
+def _json_rows(handle: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    import ijson
+
+    start = handle.read(4)
+    handle.seek(3 if start.startswith(codecs.BOM_UTF8) else 0)
+    first = _first_char(handle)
+    handle.seek(3 if start.startswith(codecs.BOM_UTF8) else 0)
+    number = 0
+    try:
+        if first == b"{":
+            handle_text = handle.read()
+            number = 1
+            yield 1, json.loads(handle_text)
+            return
+        if first != b"[":
+            raise file_error("bad_json", "A JSON file holds an array of records or one record.",
+                             "JSON 文件应包含一个记录数组或单个记录。")
+        for number, item in enumerate(ijson.items(handle, "item", use_float=True), 1):
+            yield number, item
+    except (ijson.JSONError, ValueError) as error:
+        if isinstance(error, ZhulianError):
+            raise
+        raise file_error("bad_json", f"The JSON is malformed after record {number}: {error}. Nothing was imported.",
+                         f"JSON 格式错误（第 {number} 条记录之后）：{error}。未导入任何内容。",
+                         [Problem(f"record {number + 1}", None, str(error), "JSON 格式错误")]) from None
+
+
+def _first_char(handle: IO[bytes]) -> bytes:
+    while True:
+        char = handle.read(1)
+        if not char or not char.isspace():
+            return char
+
+
+# -- XLSX --------------------------------------------------------------------------------------------------
+
+NOTES_SHEET = "说明 notes"
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters.decode():
+        number = number * 26 + (ord(char) - 64)
+    return number
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[list[tuple[int, int, int, int]], bool]:
+    """Merged ranges and whether any formula is present, read from the sheet's XML in one streamed pass
+    (openpyxl's read-only mode reports neither)."""
+    merged, formulas, tail = [], False, b""
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 20):
+            data = tail + chunk
+            if not formulas and _FORMULA.search(data):
+                formulas = True
+            for match in _MERGE.finditer(data):
+                merged.append((int(match[2]), _column_number(match[1]), int(match[4]), _column_number(match[3])))
+            tail = data[-200:]
+            # a match that straddles the boundary is found again in the next window; drop duplicates below
+    return sorted(set(merged)), formulas
+
+
+def _open_xlsx(path: Path, size: int, sheet: str | None, prefer: tuple[str, ...]) -> Source:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise file_error("bad_xlsx", f"Not a readable .xlsx workbook ({error}). Save it again from Excel or WPS.",
+                         f"不是可读取的 .xlsx 工作簿（{error}）。请用 Excel 或 WPS 重新保存。") from None
+    names = list(workbook.sheetnames)
+    chosen = _choose_sheet(names, sheet, prefer)
+    source = Source(path, "xlsx", None, chosen, names, size=size)
+    source.notes.append(Note("格式 XLSX", "format XLSX"))
+    if len(names) > 1:
+        source.notes.append(Note(f"工作簿有 {len(names)} 个工作表（{'、'.join(names)}），导入的是「{chosen}」",
+                                 f"the workbook has {len(names)} sheets ({', '.join(names)}); imported {chosen!r}"))
+    worksheet = workbook[chosen]
+    member = getattr(worksheet, "_worksheet_path", None)
+    merged, formulas = ([], False)
+    if member:
+        merged, formulas = _scan_sheet(workbook._archive, member)
+    values_workbook = None
+    if formulas:
+        values_workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    source.total_rows = worksheet.max_row
+    # Some writers record a wrong sheet size; read every row there is rather than trust it.
+    worksheet.reset_dimensions()
+    state = {"row": 0, "formulas": 0, "uncached": 0}
+
+    def close() -> None:
+        workbook.close()
+        if values_workbook is not None:
+            values_workbook.close()
+
+    source._close = close
+    source._position = lambda: state["row"]
+    values_sheet = None
+    if values_workbook is not None:
+        values_sheet = values_workbook[chosen]
+        values_sheet.reset_dimensions()
+    source._rows = _xlsx_rows(worksheet, values_sheet, merged, state, source)
+    if merged:
+        source.notes.append(Note(f"工作表有 {len(merged)} 处合并单元格，合并区域内每格都取左上角的值",
+                                 f"{len(merged)} merged ranges: every cell in a range takes its top-left value"))
+    return source
+
+
+def _choose_sheet(names: list[str], wanted: str | None, prefer: tuple[str, ...]) -> str:
+    if wanted:
+        if wanted in names:
+            return wanted
+        raise file_error("no_sheet", f"The workbook has no sheet {wanted!r}; it has {', '.join(names)}.",
+                         f"工作簿中没有工作表「{wanted}」，现有：{'、'.join(names)}。")
+    lowered = [p.lower() for p in prefer if p]
+    for name in names:
+        folded = name.strip().lower()
+        if any(folded == p or p in folded.split() for p in lowered):
+            return name
+    usable = [n for n in names if n != NOTES_SHEET and "notes" not in n.lower() and n.strip() != "说明"]
+    return (usable or names)[0]
+
+
+@dataclass
+class FormulaWithoutValue:
+    """An XLSX cell holding a formula whose result was never computed (the file was not saved by Excel/WPS)."""
+
+    formula: str
+
+
+def _xlsx_rows(worksheet: Any, values_sheet: Any, merged: list[tuple[int, int, int, int]], state: dict[str, int],
+               source: Source) -> Iterator[tuple[int, list[Any]]]:
+    by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+    for area in merged:
+        for row in range(area[0], area[2] + 1):
+            by_row.setdefault(row, []).append(area)
+    top_left: dict[tuple[int, int, int, int], Any] = {}
+    values_rows = values_sheet.iter_rows(values_only=True) if values_sheet is not None else None
+    values_row_number = 0
+    cached: tuple[Any, ...] = ()
+    for number, row in enumerate(worksheet.iter_rows(), 1):
+        state["row"] = number
+        cells = []
+        has_formula = False
+        for cell in row:
+            value = getattr(cell, "value", None)
+            if getattr(cell, "data_type", None) == "f":
+                has_formula = True
+                cells.append(_Formula(str(value)))
+            else:
+                cells.append(value)
+        if has_formula and values_rows is not None:
+            while values_row_number < number:
+                cached = next(values_rows, ())
+                values_row_number += 1
+            for index, value in enumerate(cells):
+                if isinstance(value, _Formula):
+                    state["formulas"] += 1
+                    result = cached[index] if index < len(cached) else None
+                    if result is None:
+                        state["uncached"] += 1
+                        cells[index] = FormulaWithoutValue(value.text)
+                    else:
+                        cells[index] = result
+        for area in by_row.get(number, ()):
+            first_row, first_col, last_row, last_col = area
+            if number == first_row:
+                top_left[area] = cells[first_col - 1] if first_col - 1 < len(cells) else None
+            while len(cells) < last_col:
+                cells.append(None)
+            for column in range(first_col, last_col + 1):
+                cells[column - 1] = top_left.get(area)
+            if number == last_row:
+                top_left.pop(area, None)
+        cells = [unneutralise(c) if isinstance(c, str) and c.startswith("'") else c for c in cells]
+        yield number, cells
+    if state["formulas"]:
+        source.notes.append(Note(f"工作表含 {state['formulas']} 个公式单元格，已导入其计算结果",
+                                 f"{state['formulas']} formula cells: their computed values were imported"))
+
+
+@dataclass
+class _Formula:
+    text: str
+
+
+# -- writing -------------------------------------------------------------------------------------------------
+
+class TableWriter:
+    """Rows of cells to CSV, TSV or XLSX."""
+
+    def __init__(self, target: Path | IO[bytes], fmt: str, *, sheet: str = "data", encoding: str = "utf-8-sig",
+                 widths: list[int] | None = None) -> None:
+        self.fmt = fmt
+        self._own = isinstance(target, (str, Path))
+        if fmt == "xlsx":
+            import openpyxl
+
+            self.workbook = openpyxl.Workbook(write_only=True)
+            self.sheet = self.workbook.create_sheet(sheet[:31])
+            self.sheet.freeze_panes = "A2"
+            if widths:
+                from openpyxl.utils import get_column_letter
+
+                for index, width in enumerate(widths, 1):
+                    self.sheet.column_dimensions[get_column_letter(index)].width = width
+            self.target = target
+            self._header_done = False
+        else:
+            binary = Path(target).open("wb") if self._own else target
+            self.binary = binary
+            self.text = io.TextIOWrapper(binary, encoding=encoding, newline="", errors="strict", write_through=False)
+            self.csv = csv.writer(self.text, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\r\n")
+
+    def header(self, cells: list[str]) -> None:
+        if self.fmt == "xlsx":
+            from openpyxl.cell import WriteOnlyCell
+            from openpyxl.styles import Font, PatternFill
+
+            row = []
+            for text in cells:
+                cell = WriteOnlyCell(self.sheet, value=text)
+                cell.font = Font(bold=True)
+                cell.fill = PatternFill("solid", fgColor="DDEBF7")
+                row.append(cell)
+            self.sheet.append(row)
+        else:
+            self.csv.writerow(cells)
+
+    def row(self, cells: list[Any]) -> None:
+        if self.fmt == "xlsx":
+            self.sheet.append(cells)
+        else:
+            self.csv.writerow(["" if c is None else c for c in cells])
+
+    def extra_sheet(self, title: str, rows: list[list[Any]], widths: list[int] | None = None) -> None:
+        if self.fmt != "xlsx":
+            return
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Font
+
+        sheet = self.workbook.create_sheet(title[:31])
+        if widths:
+            from openpyxl.utils import get_column_letter
+
+            for index, width in enumerate(widths, 1):
+                sheet.column_dimensions[get_column_letter(index)].width = width
+        for number, values in enumerate(rows):
+            cells = []
+            for value in values:
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                if number == 0:
+                    cell.font = Font(bold=True)
+                cells.append(cell)
+            sheet.append(cells)
+
+    def close(self) -> None:
+        if self.fmt == "xlsx":
+            self.workbook.save(self.target)
+        else:
+            self.text.flush()
+            if self._own:
+                self.text.close()
+            else:
+                self.text.detach()

@@ -20,6 +20,7 @@ from zhulian.errors import ZhulianError
 from zhulian.exchange.commands import register as register_exchange
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, resolve_type
 from zhulian.records import RecordService
+from zhulian.search.commands import register as register_search
 from zhulian.store import Store
 
 app = typer.Typer(help="珠联 Zhulian — 珠三角科技协同创新平台 / PRD S&T collaborative-innovation platform",
@@ -279,6 +280,7 @@ def schema(type_name: Annotated[str | None, typer.Argument(metavar="[TYPE]", hel
 
 
 register_exchange(app)
+register_search(app)
 
 if __name__ == "__main__":
     app()

@@ -240,9 +240,9 @@ class _SeenKeys:
         self.db.close()
 
 
-def upsert_batch(writer: Any, records: list[Resource]) -> list[Any]:
+def upsert_batch(writer: Any, records: list[Resource], authorise: Callable[..., None] | None = None) -> list[Any]:
     """The one place the importer writes: ``Writer.upsert_many`` collecting per-item errors."""
-    return writer.upsert_many(records, collect_errors=True)
+    return writer.upsert_many(records, collect_errors=True, authorise=authorise)
 
 
 def type_names(type_name: str) -> tuple[str, ...]:
@@ -253,9 +253,11 @@ def type_names(type_name: str) -> tuple[str, ...]:
 
 def import_file(store: Any, path: str | Path, *, type_name: str | None = None, mapping: str | Mapping | None = None,
                 node: str | None = None, skip_invalid: bool = False, dry_run: bool = False, sheet: str | None = None,
-                progress: ProgressCallback | None = None, batch_size: int = BATCH) -> ImportReport:
+                progress: ProgressCallback | None = None, batch_size: int = BATCH,
+                authorise: Callable[..., None] | None = None) -> ImportReport:
     """Import one file into the store; see the module docstring. Raises ZhulianError for a file that
-    cannot be read at all (empty, wrong encoding, missing columns…); row problems go into the report."""
+    cannot be read at all (empty, wrong encoding, missing columns…); row problems go into the report.
+    ``authorise(record, existing)`` may refuse a row (the record service passes its write rules)."""
     the_mapping = load_mapping(mapping) if isinstance(mapping, (str, Path)) else mapping
     if type_name:
         type_name = resolve_type(type_name)
@@ -273,7 +275,7 @@ def import_file(store: Any, path: str | Path, *, type_name: str | None = None, m
                           dry_run=dry_run, skip_invalid=skip_invalid)
     with open_source(path, sheet=sheet or (the_mapping.sheet if the_mapping else None), prefer_sheets=prefer) as source:
         report.format, report.encoding, report.sheet = source.format, source.encoding, source.sheet
-        run = _Run(store, source, report, the_mapping, node, progress, batch_size)
+        run = _Run(store, source, report, the_mapping, node, progress, batch_size, authorise)
         try:
             with _collector_paused():
                 run.execute()
@@ -304,9 +306,9 @@ def _collector_paused() -> Iterator[None]:
 
 class _Run:
     def __init__(self, store: Any, source: Source, report: ImportReport, mapping: Mapping | None, node: str | None,
-                 progress: ProgressCallback | None, batch_size: int) -> None:
+                 progress: ProgressCallback | None, batch_size: int, authorise: Callable[..., None] | None) -> None:
         self.store, self.source, self.report, self.mapping = store, source, report, mapping
-        self.node, self.progress, self.batch_size = node, progress, batch_size
+        self.node, self.progress, self.batch_size, self.authorise = node, progress, batch_size, authorise
         self.seen = _SeenKeys()
         self.batch: list[_Pending] = []
         self.deferred: list[_Pending] = []
@@ -697,7 +699,7 @@ class _Run:
     def _write(self, batch: list[_Pending], final: bool) -> None:
         if not batch:
             return
-        results = upsert_batch(self.writer, [pending.record for pending in batch])
+        results = upsert_batch(self.writer, [pending.record for pending in batch], self.authorise)
         for result in results:
             pending = batch[result.index]
             if result.outcome != "invalid":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +160,16 @@ class Store:
             if expand:
                 payload = {**payload, "relations": _relations(connection, record_id, "both", None, visible)}
             return payload
+
+    def get_many(self, ids: list[str], *, visible: Visibility | None = None) -> dict[str, dict[str, Any]]:
+        """Live records by id, in one read; ids that are deleted, unknown or not ``visible`` are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        with self._read() as connection:
+            for chunk in _chunks(list(ids)):
+                rows = connection.execute(sa.select(records.c.id, records.c.data)
+                                          .where(records.c.id.in_(chunk), *_where(None, [], visible)))
+                found.update({row.id: row.data for row in rows})
+        return found
 
     def revisions(self, ref: str) -> list[dict[str, Any]]:
         with self._read() as connection:
@@ -340,11 +350,12 @@ class Writer:
         [result] = self.upsert_many([data])
         return result.record, result.outcome
 
-    def upsert_many(self, items: Iterable[dict[str, Any] | Resource], *,
-                    collect_errors: bool = False) -> list[WriteResult]:
+    def upsert_many(self, items: Iterable[dict[str, Any] | Resource], *, collect_errors: bool = False,
+                    authorise: Callable[[Resource, dict[str, Any] | None], None] | None = None) -> list[WriteResult]:
         """``upsert`` for many items, in batches. With ``collect_errors`` an item that cannot be written
         (invalid, a reference to nothing, an identifier held by another record) is reported in its
-        result and skipped; otherwise the first such error is raised."""
+        result and skipped; otherwise the first such error is raised. ``authorise(record, existing)``
+        may refuse an item by raising, once the existing record it would change is known."""
         results: list[WriteResult] = []
         iterator = iter(items)
         index = 0
@@ -361,7 +372,7 @@ class Writer:
             self._prefetch([record for _, record in validated])
             for position, record in validated:
                 try:
-                    results.append(self._upsert_one(position, record))
+                    results.append(self._upsert_one(position, record, authorise))
                 except ZhulianError as error:
                     if not collect_errors:
                         raise
@@ -462,12 +473,15 @@ class Writer:
 
     # -- planning ----------------------------------------------------------------------------------
 
-    def _upsert_one(self, index: int, record: Resource) -> WriteResult:
+    def _upsert_one(self, index: int, record: Resource,
+                    authorise: Callable[[Resource, dict[str, Any] | None], None] | None = None) -> WriteResult:
         existing = self._identify(record)
         previous = self._state(existing) if existing else None
         if previous is not None and previous.type != record.type:
             raise conflict(f"The identifiers belong to {previous.id}, a {previous.type}, not a {record.type}.",
                            f"这些标识符属于 {previous.id}（类型 {previous.type}），而非 {record.type}。")
+        if authorise is not None:
+            authorise(record, previous.data if previous is not None and not previous.deleted else None)
         if previous is not None and previous.id in self._pending.touched:
             self._flush()  # the same record twice in one batch: write the first before planning the second
         if previous is not None and previous.deleted:

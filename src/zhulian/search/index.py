@@ -1,0 +1,301 @@
+"""The Tantivy index on local disk: its schema, how a record becomes a document, and its state (the
+change-feed position it has applied, and which build it is).
+
+The index is derived: ``build`` makes a fresh one from the store in a new folder and swaps it in, so a
+reader never sees a half-built index and the folder can be deleted at any time. Text is analysed in
+Python (``zhulian.text``) and handed to Tantivy as space-separated tokens, indexed by Tantivy's
+whitespace tokenizer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from zhulian.model import INDEXED_FIELDS
+from zhulian.region.cities import CITIES
+from zhulian.search import documents as docs
+from zhulian.text import Analyzer, bigrams, normalize, pinyin_keys
+from zhulian.text.analysis import normalize_many, unigrams
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+STATE_FILE = "state.json"
+DICTIONARY_FILE = "dictionary.txt"
+DICTIONARY_TYPES = ("organization", "platform")
+SORT_FIELDS = {"id": "id", "name": "s_name", "city": "s_city", "year": "year", "created": "s_created",
+               "updated": "s_updated", "revision": "revision"}
+NUMBER_FIELDS = {name for specs in INDEXED_FIELDS.values() for name, spec in specs.items() if spec.kind == "number"}
+
+
+def build_schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    b.add_text_field("kv", tokenizer_name="raw", index_option="basic")  # field=value for filters/group_by
+    for name in ("name_w", "kw_w", "body_w"):  # analysed words: BM25 needs frequencies, not positions
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in ("name_b", "body_b"):  # character bigrams with positions: substrings and exact phrases
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    b.add_text_field("uni", tokenizer_name="whitespace", index_option="freq")  # single characters of names
+    b.add_text_field("ac", tokenizer_name="raw", index_option="basic")  # autocomplete keys
+    b.add_bytes_field("card", stored=True)  # what autocomplete shows, without a store round trip
+    for name in ("s_name", "s_city", "s_created", "s_updated"):
+        b.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    b.add_integer_field("year", indexed=True, fast=True)
+    b.add_integer_field("revision", indexed=True, fast=True)
+    return b.build()
+
+
+def canonical_value(field: str, value: str) -> str:
+    """Numbers written one way (``100`` for 100.0) so that equality filters match however they were typed."""
+    if field in NUMBER_FIELDS or field in ("year", "revision"):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return str(int(number)) if number.is_integer() else repr(number)
+    return value
+
+
+def domain_words(store: Any) -> list[str]:
+    """Names kept whole by the segmenter: organisations and platforms in the store, and the cities."""
+    words = [name for city in CITIES for name in (city.zh, city.zh_hant, city.zh.removesuffix("市"))]
+    for type_name in DICTIONARY_TYPES:
+        for record in store.iterate(type_name):
+            words += docs.name_texts(record)
+    return words
+
+
+def store_identity(store: Any) -> str:
+    url = store.engine.url.render_as_string(hide_password=True)
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+class IndexNotBuilt(Exception):
+    pass
+
+
+class SearchIndex:
+    """One built index folder. Readers share it; one writer at a time (Tantivy's lock)."""
+
+    def __init__(self, path: Path, index: tantivy.Index, analyzer: Analyzer, state: dict[str, Any]) -> None:
+        self.path = path
+        self.index = index
+        self.schema = index.schema
+        self.analyzer = analyzer
+        self.state = state
+        self._writer: tantivy.IndexWriter | None = None
+        self._lock = threading.RLock()
+
+    # -- opening ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def read_state(path: Path) -> dict[str, Any] | None:
+        try:
+            return json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    @classmethod
+    def open(cls, path: Path) -> SearchIndex:
+        state = cls.read_state(path)
+        if not state or state.get("schema") != SCHEMA_VERSION:
+            raise IndexNotBuilt(str(path))
+        try:
+            index = tantivy.Index(build_schema(), path=str(path), reuse=True)
+        except ValueError as error:
+            raise IndexNotBuilt(str(path)) from error
+        words = (path / DICTIONARY_FILE).read_text(encoding="utf-8").split("\n") \
+            if (path / DICTIONARY_FILE).exists() else []
+        return cls(path, index, Analyzer(words), state)
+
+    @classmethod
+    def create(cls, path: Path, words: Iterable[str], state: dict[str, Any]) -> SearchIndex:
+        path.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(build_schema(), path=str(path), reuse=False)
+        built = cls(path, index, Analyzer(words), state)
+        built.save_dictionary()
+        return built
+
+    def save_dictionary(self) -> None:
+        tmp = self.path / (DICTIONARY_FILE + ".tmp")
+        tmp.write_text("\n".join(sorted(self.analyzer.words)), encoding="utf-8")
+        os.replace(tmp, self.path / DICTIONARY_FILE)
+
+    def save_state(self) -> None:
+        tmp = self.path / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(self.state, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.path / STATE_FILE)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def writer(self, heap: int = 64_000_000, threads: int = 1) -> tantivy.IndexWriter:
+        with self._lock:
+            if self._writer is None:
+                self._writer = self.index.writer(heap, threads)
+            return self._writer
+
+    def close_writer(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                try:
+                    writer.wait_merging_threads()
+                except Exception as error:  # noqa: BLE001 - already consumed or failed; dropping it frees the lock
+                    log.debug("closing the index writer: %s", error)
+
+    def document(self, record: dict[str, Any]) -> tantivy.Document:
+        return tantivy.Document(**analyse(self.analyzer, record))
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.writer().add_document(self.document(record))
+
+    def delete(self, record_id: str) -> None:
+        self.writer().delete_documents_by_term("id", record_id)
+
+    def apply(self, entries: list[dict[str, Any]]) -> int:
+        """Apply change-feed entries in order (upserts replace, tombstones remove) and commit, with the
+        feed position, so that replaying them changes nothing."""
+        if not entries:
+            return 0
+        with self._lock:
+            writer = self.writer()
+            new_words = False
+            for entry in entries:
+                writer.delete_documents_by_term("id", entry["id"])
+                record = entry.get("record")
+                if entry["op"] == "delete" or not record or record.get("deleted"):
+                    continue
+                if record.get("type") in DICTIONARY_TYPES:
+                    new_words |= bool(self.analyzer.add_words(docs.name_texts(record)))
+                writer.add_document(self.document(record))
+            writer.commit()
+            if new_words:
+                self.save_dictionary()
+            self.state["position"] = entries[-1]["seq"]
+            self.state["applied_at"] = _now()
+            self.save_state()
+            self.index.reload()
+        return len(entries)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def searcher(self) -> tantivy.Searcher:
+        return self.index.searcher()
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
+
+def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
+    """The index fields of a record, as plain Python values (so worker processes can compute them)."""
+    name_texts, keyword_texts, body_texts = docs.name_texts(record), docs.keyword_texts(record), \
+        docs.body_texts(record)
+    normalized = normalize_many(name_texts + keyword_texts + body_texts)
+    names = normalized[:len(name_texts)]
+    keywords = normalized[len(name_texts):len(name_texts) + len(keyword_texts)]
+    body = " ".join(normalized[len(name_texts) + len(keyword_texts):])
+    short = " ".join(names + keywords)
+    fields: dict[str, Any] = {
+        "id": record["id"],
+        "kv": [f"{f}={canonical_value(f, v)}" for f, v in docs.filter_values(record)],
+        "name_w": a.index_text(" ".join(names)),
+        "kw_w": a.index_text(" ".join(keywords)),
+        "body_w": a.index_text(body),
+        "name_b": bigrams(short),
+        "body_b": bigrams(body),
+        "uni": unigrams(short),
+        "ac": autocomplete_keys(record, names),
+        "card": json.dumps(card(record), ensure_ascii=False).encode(),
+        "s_name": normalize(docs.label(record)) or "\uffff",
+        "s_city": record.get("city") or "\uffff",
+        "s_created": record.get("created") or "",
+        "s_updated": record.get("updated") or "",
+        "revision": int(record.get("revision") or 0),
+    }
+    year = docs.record_year(record)
+    if year is not None:
+        fields["year"] = year
+    return {k: v for k, v in fields.items() if v not in ([], "")}
+
+
+def card(record: dict[str, Any]) -> dict[str, Any]:
+    names = record.get("name") or record.get("title") or {}
+    return {"id": record["id"], "type": record["type"], "name": {k: v for k, v in names.items() if v},
+            "city": record.get("city"), "kind": record.get("kind"), "access": record.get("access", "public")}
+
+
+def autocomplete_keys(record: dict[str, Any], normalized_names: list[str]) -> list[str]:
+    keys: list[str] = []
+    for name in normalized_names:
+        name = name[:100]
+        keys.append(name)
+        if name.isascii():  # English: also from the start of each later word ("university" in "... university")
+            keys += [name[i + 1:] for i, c in enumerate(name) if c in " -" and i + 1 < len(name)]
+    if record["type"] in docs.PINYIN_TYPES:
+        names = record.get("name") or {}
+        for text in (names.get("zh"), names.get("zh_hant"), *record.get("aliases", [])):
+            if text:
+                keys += pinyin_keys(text)
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build(store: Any, path: Path, *, progress: Callable[[int], None] | None = None,
+          heap: int = 256_000_000, threads: int = 2) -> dict[str, Any]:
+    """Build a fresh index of every live record in the store in a sibling folder, then swap it in.
+    The feed position is read before the store is read, so anything written meanwhile is replayed by
+    the follower (applying an entry twice changes nothing)."""
+    started = dt.datetime.now(dt.UTC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = path.parent / f".{path.name}.building-{uuid.uuid4().hex[:8]}"
+    position = store.last_seq()
+    state = {"schema": SCHEMA_VERSION, "build_id": uuid.uuid4().hex, "position": position,
+             "store": store_identity(store), "built_at": _now(), "records": 0}
+    try:
+        index = SearchIndex.create(building, domain_words(store), state)
+        writer = index.writer(heap, threads)
+        count = 0
+        for record in store.iterate(batch=2000):
+            writer.add_document(index.document(record))
+            count += 1
+            if progress and count % 1000 == 0:
+                progress(count)
+        writer.commit()
+        index.close_writer()
+        if progress:
+            progress(count)
+        state["records"] = count
+        state["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
+        index.save_state()
+        del index
+        _swap(building, path)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return state
+
+
+def _swap(building: Path, path: Path) -> None:
+    old = None
+    if path.exists():
+        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(path, old)
+    os.replace(building, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

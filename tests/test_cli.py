@@ -124,7 +124,9 @@ def test_demo_serves_the_api_and_the_home_page(tmp_path: Path) -> None:
         assert body["meta"]["count"] == 5
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             page = response.read().decode()
-        assert "珠三角科技金融产业协同创新发展中心" in page and "全社会研发投入占GDP比重" in page
+        assert "珠三角科技协同创新平台" in page and "广佛肇" in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/policies", timeout=5) as response:
+            assert "全社会研发投入占GDP比重" in response.read().decode()
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -10,14 +10,17 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from zhulian.access import create_key
+from zhulian.config import Settings
 from zhulian.region.loader import load_region
 from zhulian.web.app import create_app
 
 
 @pytest.fixture
-def client(store) -> TestClient:
+def client(store, tmp_path) -> TestClient:
     load_region(store)
-    return TestClient(create_app(store=store))
+    settings = Settings(data_dir=tmp_path / "data", rate_per_key=0, rate_per_address=0)
+    return TestClient(create_app(settings, store=store))
 
 
 def _assert_error(response, status: int, code: str) -> dict:
@@ -89,19 +92,20 @@ def test_out_of_range_paging_is_a_400_in_the_error_shape(client: TestClient) -> 
     _assert_error(client.get("/api/v1/orgs", params={"sort": "colour"}), 400, "invalid")
 
 
-def test_schema_regions_and_changes(client: TestClient) -> None:
+def test_schema_regions_and_changes(client: TestClient, store) -> None:
     schema = client.get("/api/v1/schema/policies").json()
     assert "targets" in schema["properties"]
     _assert_error(client.get("/api/v1/schema/widgets"), 400, "unknown_type")
     regions = client.get("/api/v1/regions").json()
     assert len(regions["results"]) == 11 and regions["circles"]["gfz"]["zh"] == "广佛肇"
-    feed = client.get("/api/v1/changes", params={"since": 52, "limit": 10}).json()
+    harvester = {"Authorization": f"Bearer {create_key(store, 'harvester')[1]}"}
+    feed = client.get("/api/v1/changes", params={"since": 52, "limit": 10}, headers=harvester).json()
     assert [e["seq"] for e in feed["results"]] == [53, 54] and feed["meta"]["next_since"] == 54
     assert feed["results"][0]["record"]["type"] == "news"
 
 
-def test_home_page_is_chinese_first_and_escapes_text(client: TestClient, store) -> None:
+def test_the_list_page_escapes_record_text(client: TestClient, store) -> None:
     store.create({"type": "platform", "name": {"zh": "<script>alert(1)</script>中心"}})
-    page = client.get("/").text
-    assert "<html lang=\"zh-CN\">" in page and "珠三角品牌战略协同创新中心" in page and "广佛肇" in page
+    page = client.get("/platforms").text
+    assert "<html lang=\"zh-CN\">" in page and "珠三角品牌战略协同创新中心" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,20 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # The node this installation publishes as (an adcode); records created here carry it.
     node: str | None = None
+    # Requests per 10 seconds for each API key and for each client address without one (0: no limit).
+    rate_per_key: int = 3000
+    rate_per_address: int = 600
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 64 * 1024 * 1024
+
+    def secret(self) -> str:
+        """The key that signs portal sessions: made once, kept in the data folder, readable by us only."""
+        path = self.data_dir / "session.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48), encoding="ascii")
+        return path.read_text(encoding="ascii").strip()
 
     def resolved_database_url(self) -> str:
         """SQLite in the data folder unless a database URL is given."""

@@ -80,5 +80,14 @@ def authenticate(store: Store, authorization: str | None) -> Principal:
     return Principal(row["id"], row["role"], row["node"], row["name"])
 
 
+def principal_by_id(store: Store, key_id: str) -> Principal:
+    """The principal of a signed-in session's key; anonymous once the key is revoked."""
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings().one_or_none()
+    if row is None or row["revoked"]:
+        return ANONYMOUS
+    return Principal(row["id"], row["role"], row["node"], row["name"])
+
+
 def _public(row: Any) -> dict[str, Any]:
     return {key: row[key] for key in ("id", "name", "role", "node", "created", "revoked", "last_used")}

@@ -33,6 +33,14 @@ PREDICATES: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
     "mentions": (frozenset({"news", "policy", "demand"}), ANY, "提及", "mentions"),
 }
 
+# How a relation reads from its object's side: a university's page lists the centres it leads.
+INVERSE_LABELS: dict[str, tuple[str, str]] = {
+    "lead_unit": ("牵头", "leads"), "partner_unit": ("参与协同", "partner in"), "member_of": ("成员", "member"),
+    "affiliated_with": ("人员", "staff"), "author_of": ("作者", "author"), "inventor_of": ("发明人", "inventor"),
+    "applicant_of": ("申请人", "applicant"), "owner_of": ("权属人", "owner"), "funded_by": ("资助", "funds"),
+    "hosts": ("依托单位", "hosted by"), "derived_from": ("衍生", "gave rise to"), "mentions": ("被提及于", "mentioned in"),
+}
+
 Predicate = Literal[tuple(PREDICATES)]  # type: ignore[valid-type]
 
 

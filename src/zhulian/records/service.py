@@ -4,12 +4,13 @@ live in the service, not in the CLI or the API)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from zhulian.access.principal import Principal, check_write, visibility
-from zhulian.errors import ZhulianError, invalid, Problem
+from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.store import Page, Store
 from zhulian.store.store import content_of
 from zhulian.store.tables import audit_log
@@ -82,6 +83,28 @@ class RecordService:
             tombstone = writer.delete(current["id"], expected_revision=expected_revision)
             self._log(writer, principal, "delete", tombstone, origin)
         return tombstone
+
+    def import_file(self, principal: Principal, path: Path, *, type_name: str | None = None,
+                    skip_invalid: bool = False, origin: str | None = None) -> Any:
+        """An exchange import under the principal's write rules: each row, and each existing record a row
+        would change, must be the principal's to write; refused rows are reported like invalid ones."""
+        from zhulian.exchange import import_file
+
+        check_write(principal, principal.node if not principal.is_admin else None)
+
+        def authorise(record: Any, existing: dict[str, Any] | None) -> None:
+            check_write(principal, record.node, record.id)
+            if existing is not None:
+                check_write(principal, existing.get("node"), existing["id"])
+
+        report = import_file(self.store, path, type_name=type_name, skip_invalid=skip_invalid,
+                             node=principal.node, authorise=authorise)
+        if report.committed and (report.created or report.updated):
+            with self.store.transaction() as writer:
+                writer.log(actor=principal.id, role=principal.role, action="import", origin=origin,
+                           detail={"file": Path(path).name, "type": report.type, "created": report.created,
+                                   "updated": report.updated, "invalid": report.invalid})
+        return report
 
     def audit(self, principal: Principal, *, since: int = 0, limit: int = 100,
               record: str | None = None) -> list[dict[str, Any]]:

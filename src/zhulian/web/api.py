@@ -1,0 +1,223 @@
+"""The REST API under /api/v1 (DESIGN §4): one collection per type with the shared list grammar, reads and
+writes through the record service (keys, roles, access levels, audit), ETags and If-Match against lost
+updates, and the one error shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from zhulian.access import Principal
+from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type
+from zhulian.records import RecordService
+from zhulian.region.cities import CIRCLES, CITIES
+
+MAX_PER_PAGE = 200
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+def etag(record: dict[str, Any]) -> str:
+    return f'"{record["id"]}.{record["revision"]}"'
+
+
+def expected_revision(if_match: str | None, ref: str) -> int | None:
+    """The revision an ``If-Match`` header names (an ETag this API gave out), if any."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    record_id, _, revision = tag.rpartition(".")
+    if not revision.isdigit():
+        raise invalid([Problem("If-Match", if_match, "send back the ETag this API gave for the record",
+                               "请回传本接口为该记录给出的 ETag")], "query")
+    return int(revision)
+
+
+def cursor_offset(cursor: str | None) -> int | None:
+    """Cursors are opaque to clients; inside they hold where the next page starts."""
+    if cursor is None:
+        return None
+    if cursor == "*":
+        return 0
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["offset"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise invalid([Problem("cursor", cursor, "use cursor=* to start and then each next_cursor as given",
+                               "请先用 cursor=*，再依次使用返回的 next_cursor")], "query") from None
+
+
+def make_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+async def json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in JSON_TYPES:
+        raise ZhulianError("unsupported_media_type", f"Send JSON (Content-Type: application/json), not {content_type or 'nothing'}.",
+                           f"请发送 JSON（Content-Type: application/json），而不是 {content_type or '空'}。", 415)
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise invalid([Problem("(body)", None, f"the body is not valid JSON: {error}", "请求体不是合法的 JSON")],
+                      "record") from None
+
+
+def api_router(records: RecordService, principal_of: Callable[[Request], Principal], search: Any = None) -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+
+    def origin(request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    def record_response(record: dict[str, Any], status: int = 200) -> JSONResponse:
+        return JSONResponse(record, status_code=status, headers={"ETag": etag(record)})
+
+    @api.get("/regions")
+    def regions() -> dict[str, Any]:
+        return {"results": [city.as_dict() for city in CITIES], "circles": CIRCLES}
+
+    @api.get("/schema/{type_name}")
+    def schema(type_name: str) -> dict[str, Any]:
+        return json_schema(resolve_type(type_name))
+
+    @api.get("/changes")
+    def changes(request: Request, since: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> dict:
+        principal = principal_of(request)
+        if principal.role == "anonymous":
+            raise ZhulianError("unauthorized", "The change feed needs a harvester key (Authorization: Bearer KEY).",
+                               "读取变更流需要采集者密钥（Authorization: Bearer 密钥）。", 401)
+        if principal.role not in ("admin", "harvester"):
+            raise ZhulianError("forbidden", "The change feed is for harvester and admin keys.",
+                               "变更流仅供采集者和管理员密钥使用。", 403)
+        feed = records.store.changes(since, limit, with_records=True)
+        return {"meta": {"count": len(feed), "since": since, "next_since": feed[-1]["seq"] if feed else since},
+                "results": feed}
+
+    @api.get("/audit")
+    def audit(request: Request, since: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+              record: str | None = Query(None, max_length=300)) -> dict[str, Any]:
+        entries = records.audit(principal_of(request), since=since, limit=limit, record=record)
+        return {"meta": {"count": len(entries)}, "results": entries}
+
+    @api.get("/{collection}")
+    def list_collection(request: Request, collection: str,
+                        filter: str | None = Query(None, max_length=4000),
+                        search_text: str | None = Query(None, alias="search", max_length=2000),
+                        sort: str = Query("id", max_length=200), select: str | None = Query(None, max_length=2000),
+                        group_by: str | None = Query(None, max_length=100),
+                        page: int = Query(1, ge=1, le=10_000), per_page: int = Query(25, ge=1, le=MAX_PER_PAGE),
+                        cursor: str | None = Query(None, max_length=200)) -> dict[str, Any]:
+        started = time.perf_counter()
+        type_name = _type_of(collection)
+        principal = principal_of(request)
+        if search_text and search_text.strip() and search is not None:
+            return search.search(search_text, type=type_name, filter=filter, group_by=group_by, page=page,
+                                 per_page=per_page, sort=None if sort == "id" else sort)
+        offset = cursor_offset(cursor)
+        start = offset if offset is not None else (page - 1) * per_page
+        result = records.list(principal, type_name, filter, sort=sort, limit=per_page, offset=start)
+        meta: dict[str, Any] = {"count": result.count, "page": None if offset is not None else page,
+                                "per_page": per_page}
+        if offset is not None:
+            meta["next_cursor"] = make_cursor(start + per_page) if start + per_page < result.count else None
+        body: dict[str, Any] = {"meta": meta, "results": [_select(r, select) for r in result.results]}
+        if group_by:
+            body["group_by"] = records.group_by(principal, type_name, group_by, filter)
+        meta["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return body
+
+    @api.post("/{collection}", status_code=201)
+    async def create(request: Request, collection: str) -> JSONResponse:
+        body = _typed(await json_body(request), _type_of(collection))
+        record = records.create(principal_of(request), body, origin=origin(request))
+        response = record_response(record, 201)
+        response.headers["Location"] = f"/api/v1/{collection}/{record['id']}"
+        return response
+
+    @api.get("/{collection}/{ref}")
+    def get_record(request: Request, collection: str, ref: str, revision: int | None = Query(None, ge=1),
+                   if_none_match: str | None = Header(None)) -> Response:
+        record = _in_collection(collection, records.get(principal_of(request), ref, revision=revision))
+        if if_none_match and if_none_match.strip() == etag(record):
+            return Response(status_code=304, headers={"ETag": etag(record)})
+        return record_response(record)
+
+    @api.put("/{collection}/{ref}")
+    async def replace(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
+        principal = principal_of(request)
+        _in_collection(collection, records.get(principal, ref))
+        record = records.replace(principal, ref, _typed(await json_body(request), _type_of(collection)),
+                                 expected_revision=expected_revision(if_match, ref), origin=origin(request))
+        return record_response(record)
+
+    @api.patch("/{collection}/{ref}")
+    async def patch(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
+        principal = principal_of(request)
+        _in_collection(collection, records.get(principal, ref))
+        record = records.patch(principal, ref, await json_body(request),
+                               expected_revision=expected_revision(if_match, ref), origin=origin(request))
+        return record_response(record)
+
+    @api.delete("/{collection}/{ref}")
+    def delete(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
+        principal = principal_of(request)
+        _in_collection(collection, records.get(principal, ref))
+        tombstone = records.delete(principal, ref, expected_revision=expected_revision(if_match, ref),
+                                   origin=origin(request))
+        return JSONResponse({"ok": True, "id": tombstone["id"], "revision": tombstone["revision"],
+                             "deleted": tombstone["deleted"]})
+
+    @api.get("/{collection}/{ref}/revisions")
+    def record_revisions(request: Request, collection: str, ref: str) -> dict[str, Any]:
+        principal = principal_of(request)
+        _in_collection(collection, records.get(principal, ref, include_deleted=True))
+        return {"results": records.revisions(principal, ref)}
+
+    @api.get("/{collection}/{ref}/relations")
+    def record_relations(request: Request, collection: str, ref: str,
+                         direction: str = Query("both", pattern="^(in|out|both)$"),
+                         predicate: str | None = Query(None, max_length=40)) -> dict[str, Any]:
+        principal = principal_of(request)
+        _in_collection(collection, records.get(principal, ref))
+        return {"results": records.relations(principal, ref, direction=direction, predicate=predicate)}
+
+    return api
+
+
+def _type_of(collection: str) -> str:
+    if collection not in TYPE_BY_COLLECTION:
+        raise ZhulianError("not_found", f"No collection {collection!r}; collections: {', '.join(COLLECTIONS.values())}.",
+                           f"没有 {collection!r} 这个集合；可用集合：{'、'.join(COLLECTIONS.values())}。", 404)
+    return TYPE_BY_COLLECTION[collection]
+
+
+def _in_collection(collection: str, record: dict[str, Any]) -> dict[str, Any]:
+    type_name = _type_of(collection)
+    if record["type"] != type_name:
+        raise ZhulianError("not_found", f"{record['id']} is a {record['type']}, not in {collection}.",
+                           f"{record['id']} 属于 {COLLECTIONS[record['type']]}，不在 {collection} 中。", 404)
+    return record
+
+
+def _typed(body: Any, type_name: str) -> Any:
+    """A body sent to a collection is of that collection's type; saying otherwise is an error."""
+    if not isinstance(body, dict):
+        return body
+    body = {"type": type_name, **body}
+    if body["type"] != type_name:
+        raise invalid([Problem("type", body["type"], f"this collection holds {type_name} records",
+                               f"此集合只接受 {type_name} 类型的记录")])
+    return body
+
+
+def _select(record: dict[str, Any], select: str | None) -> dict[str, Any]:
+    if not select:
+        return record
+    wanted = {name.strip() for name in select.split(",") if name.strip()} | {"id"}
+    return {key: value for key, value in record.items() if key in wanted}

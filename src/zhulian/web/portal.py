@@ -1,0 +1,259 @@
+"""The portal: server-rendered pages in Chinese first, with English a click away, over the same
+services as the API. Pages never call a CDN; the only script is none at all."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import shutil
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from zhulian.access import Principal, visibility
+from zhulian.access.keys import authenticate
+from zhulian.errors import ZhulianError
+from zhulian.exchange import export_records, write_template
+from zhulian.model import COLLECTIONS, MODELS, TYPE_BY_COLLECTION, TYPE_LABELS
+from zhulian.model.common import CHOICES
+from zhulian.model.relations import INVERSE_LABELS, PREDICATES
+from zhulian.model.types import COMPARATORS
+from zhulian.records import RecordService
+from zhulian.region.adcodes import adcode_name
+from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
+from zhulian.web import i18n
+from zhulian.web.session import check_csrf, csrf_token, sign_in
+
+STATIC = Path(__file__).parent / "static"
+# Shown at the head of a record page, or not at all; every other field is listed in the model's order.
+_NOT_LISTED = {"id", "type", "pids", "relations", "revision", "created", "updated", "deleted", "node", "access",
+               "name", "title", "description", "targets"}
+
+templates = Environment(loader=PackageLoader("zhulian.web", "templates"), autoescape=select_autoescape(["html"]),
+                        trim_blocks=True, lstrip_blocks=True)
+
+
+@cache
+def _choice_of_field(type_name: str, field: str) -> str | None:
+    """The CHOICES list a field draws its codes from, found by the codes its schema allows."""
+    schema = MODELS[type_name].model_json_schema()["properties"].get(field, {})
+    options = schema.get("enum") or next((s["enum"] for s in schema.get("anyOf", []) if "enum" in s), None)
+    items = schema.get("items", {}).get("enum")
+    codes = frozenset(options or items or ())
+    return next((name for name, choices in CHOICES.items() if frozenset(choices) == codes), None) if codes else None
+
+
+def _display(type_name: str, field: str, value: Any, lang: str) -> str:
+    choice = _choice_of_field(type_name, field)
+    if isinstance(value, list):
+        return "、".join(_display(type_name, field, item, lang) for item in value)
+    if isinstance(value, dict):
+        if set(value) <= {"zh", "en", "zh_hant"}:
+            return i18n.pick(value, lang)
+        return "；".join(f"{k}: {_display(type_name, k, v, lang)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if choice and isinstance(value, str):
+        zh, en = CHOICES[choice].get(value, (value, value))
+        return zh if lang == "zh" else en
+    if field in ("city", "node", "region") and isinstance(value, str):
+        return adcode_name(value) or value
+    return str(value)
+
+
+def portal_router(records: RecordService, principal_of: Callable[[Request], Principal],
+                  search: Any = None) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = i18n.language(request)
+        page = templates.get_template(template).render(
+            lang=lang, w=i18n.words(lang), pick=lambda names: i18n.pick(names, lang), path=request.url.path,
+            collections=COLLECTIONS, type_label=lambda t: TYPE_LABELS[t][0 if lang == "zh" else 1],
+            place=lambda code: (adcode_name(code) or code) if code else "", **context)
+        return HTMLResponse(page, status_code=status)
+
+    @router.get("/lang/{lang}")
+    def switch_language(lang: str, next: str = "/") -> RedirectResponse:
+        # Only local paths: the switch must not become an open redirect.
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(i18n.COOKIE, lang if lang in i18n.LANGUAGES else "zh", max_age=365 * 86400,
+                            samesite="lax", httponly=True)
+        return response
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        principal = principal_of(request)
+        by_city: dict[str, int] = {}
+        for group in records.group_by(principal, None, "city"):
+            city = city_of(group["key"])
+            if city:
+                by_city[city.adcode] = by_city.get(city.adcode, 0) + group["count"]
+        counts = {g["key"]: g["count"] for g in records.group_by(principal, None, "type")}
+        return render(request, "home.html", map=_region_map(by_city), cities=CITIES, by_city=by_city,
+                      circles=CIRCLES, roles=ROLES, counts=counts)
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search_page(request: Request, q: str = Query("", max_length=500), type: str | None = Query(None, max_length=40),
+                    city: str | None = Query(None, max_length=6), page: int = Query(1, ge=1, le=400)) -> HTMLResponse:
+        found = None
+        if q.strip() and search is not None:
+            type_name = type if type in COLLECTIONS else None
+            filter = f"city:{city}" if city and city.isdigit() else None
+            found = search.search(q, type=type_name, filter=filter, group_by="type,city", page=page, per_page=20)
+        groups = (found or {}).get("groups") or {}
+        return render(request, "search.html", q=q, found=found, type=type, city=city, page=page,
+                      type_groups=groups.get("type", []), city_groups=groups.get("city", []))
+
+    @router.get("/signin", response_class=HTMLResponse)
+    def signin_page(request: Request) -> HTMLResponse:
+        return render(request, "signin.html", csrf=csrf_token(request), principal=principal_of(request))
+
+    @router.post("/signin", response_model=None)
+    def signin(request: Request, key: str = Form(..., max_length=200), csrf: str = Form("", max_length=100)
+               ) -> HTMLResponse | RedirectResponse:
+        check_csrf(request, csrf)
+        try:
+            principal = authenticate(records.store, f"Bearer {key.strip()}")
+        except ZhulianError as error:
+            return render(request, "signin.html", status=401, csrf=csrf_token(request), error=error,
+                          principal=principal_of(request))
+        sign_in(request, principal)
+        return RedirectResponse("/data", status_code=303)
+
+    @router.post("/signout")
+    def signout(request: Request, csrf: str = Form("", max_length=100)) -> RedirectResponse:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/", status_code=303)
+
+    @router.get("/data", response_class=HTMLResponse)
+    def data_page(request: Request) -> HTMLResponse:
+        principal = principal_of(request)
+        return render(request, "data.html", principal=principal, csrf=csrf_token(request),
+                      can_import=principal.is_admin or principal.role == "publisher", formats=EXPORT_FORMATS)
+
+    @router.get("/data/templates/{type_name}.{fmt}")
+    def template_download(type_name: str, fmt: str) -> Response:
+        if type_name not in COLLECTIONS or fmt not in ("csv", "xlsx"):
+            raise ZhulianError("not_found", "No such template.", "没有这个模板。", 404)
+        buffer = io.BytesIO()
+        write_template(type_name, fmt, buffer)
+        return _download(buffer.getvalue(), f"zhulian-{type_name}-template.{fmt}", fmt)
+
+    @router.get("/data/export/{type_name}.{fmt}")
+    def export_download(request: Request, type_name: str, fmt: str) -> Response:
+        if type_name not in COLLECTIONS or fmt not in EXPORT_FORMATS:
+            raise ZhulianError("not_found", "No such export.", "没有这个导出。", 404)
+        principal = principal_of(request)
+        levels = visibility(principal)
+        buffer = io.BytesIO()
+        # Exports carry only what the reader may see; internal records stay with admins.
+        export_records(records.store, type_name, fmt, buffer,
+                       filter=None if levels.everything else "access:" + "|".join(sorted(levels.levels)))
+        return _download(buffer.getvalue(), f"zhulian-{type_name}.{fmt}", fmt)
+
+    @router.post("/data/import", response_class=HTMLResponse)
+    async def data_import(request: Request, file: UploadFile, type_name: str = Form(..., alias="type"),
+                          csrf: str = Form("", max_length=100), skip_invalid: bool = Form(False)) -> HTMLResponse:
+        check_csrf(request, csrf)
+        principal = principal_of(request)
+        if type_name not in COLLECTIONS:
+            raise ZhulianError("invalid", "Choose a record type.", "请选择记录类型。", 400)
+        suffix = Path(file.filename or "upload").suffix.lower()[:8]
+        with tempfile.TemporaryDirectory() as folder:
+            upload = Path(folder) / f"upload{suffix if suffix.isascii() else ''}"
+            with upload.open("wb") as handle:
+                shutil.copyfileobj(file.file, handle)
+            report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
+                                         origin=request.client.host if request.client else None)
+        problems = list(itertools.islice(report.errors, 200))
+        return render(request, "import_report.html", status=200 if not report.refused else 422, report=report,
+                      problems=problems, outcome=report.outcome_text(), type_name=type_name,
+                      file_name=file.filename or "")
+
+    @router.get("/collaboration", response_class=HTMLResponse)
+    def collaboration(request: Request) -> HTMLResponse:
+        principal = principal_of(request)
+        platforms = [records.get(principal, p["id"]) for p in records.list(
+            principal, "platform", "kind:collaborative_innovation_center|alliance", sort="name", limit=200).results]
+        return render(request, "collaboration.html", platforms=platforms, units=_units)
+
+    @router.get("/policies", response_class=HTMLResponse)
+    def policies(request: Request) -> HTMLResponse:
+        found = records.list(principal_of(request), "policy", sort="year:desc", limit=200).results
+        return render(request, "policies.html", policies=found, comparators=COMPARATORS)
+
+    @router.get("/{collection}", response_class=HTMLResponse)
+    def collection_page(request: Request, collection: str, page: int = Query(1, ge=1, le=10_000),
+                        filter: str | None = None) -> HTMLResponse:
+        type_name = _type_or_404(collection)
+        per_page = 50
+        result = records.list(principal_of(request), type_name, filter, sort="name", limit=per_page,
+                              offset=(page - 1) * per_page)
+        return render(request, "list.html", type_name=type_name, collection=collection, result=result, page=page,
+                      pages=max(1, -(-result.count // per_page)))
+
+    @router.get("/{collection}/{ref}", response_class=HTMLResponse)
+    def record_page(request: Request, collection: str, ref: str) -> HTMLResponse:
+        principal = principal_of(request)
+        type_name = _type_or_404(collection)
+        record = records.get(principal, ref)
+        if record["type"] != type_name:
+            return RedirectResponse(f"/{COLLECTIONS[record['type']]}/{record['id']}", status_code=303)
+        lang = i18n.language(request)
+        model = MODELS[type_name]
+        fields = [(i18n.half(info.title or name, lang), _display(type_name, name, record[name], lang))
+                  for name, info in model.model_fields.items()
+                  if name not in _NOT_LISTED and record.get(name) not in (None, [], {}, "")]
+        relations = [(_predicate_label(r["predicate"], "object" in r, lang), r.get("object") or r.get("subject"),
+                      r.get("role")) for r in record["relations"]]
+        return render(request, "record.html", record=record, fields=fields, relations=relations,
+                      revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS)
+
+    return router
+
+
+EXPORT_FORMATS = ("csv", "xlsx", "json", "jsonl")
+_MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+          "json": "application/json", "jsonl": "application/x-ndjson"}
+
+
+def _download(content: bytes, file_name: str, fmt: str) -> Response:
+    return Response(content, media_type=_MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{file_name}"'})
+
+
+def _type_or_404(collection: str) -> str:
+    if collection not in TYPE_BY_COLLECTION:
+        raise ZhulianError("not_found", f"No page {collection!r}.", f"没有页面 {collection!r}。", 404)
+    return TYPE_BY_COLLECTION[collection]
+
+
+def _predicate_label(predicate: str, outgoing: bool, lang: str) -> str:
+    _subjects, _objects, zh, en = PREDICATES[predicate]
+    if not outgoing:
+        zh, en = INVERSE_LABELS[predicate]
+    return zh if lang == "zh" else en
+
+
+def _units(platform: dict[str, Any], predicate: str) -> list[dict[str, Any]]:
+    return [{**r["object"], "role": r.get("role")} for r in platform["relations"]
+            if r["predicate"] == predicate and "object" in r]
+
+
+def _region_map(by_city: dict[str, int]) -> list[dict[str, Any]]:
+    """Cities placed by centroid on a 600×420 canvas (plain SVG, drawn in the template)."""
+    west, east, south, north = 112.2, 114.7, 22.0, 23.4
+    circle_colours = {"gfz": "#c0392b", "sdh": "#1f6fb2", "zzj": "#1e8449", None: "#7d3c98"}
+    return [{"city": c, "x": round((c.lng - west) / (east - west) * 560 + 20),
+             "y": round((north - c.lat) / (north - south) * 380 + 20),
+             "r": 8 + min(by_city.get(c.adcode, 0), 40) // 2, "colour": circle_colours[c.circle]}
+            for c in CITIES]

@@ -1,0 +1,144 @@
+"""The portal in a real browser (Playwright driving Debian's Chromium), as a new user meets it.
+
+Needs /usr/bin/chromium (``apt-get install -y chromium``); skipped without it unless
+``ZHULIAN_REQUIRE_BROWSER=1`` (set by ``.ci/run``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from zhulian.access import create_key
+from zhulian.config import Settings
+from zhulian.region.loader import load_region
+from zhulian.store import Store
+from zhulian.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("ZHULIAN_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} is required for the browser tests: apt-get install -y chromium")
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[tuple[str, Store]]:
+    data = tmp_path_factory.mktemp("browser")
+    settings = Settings(data_dir=data, rate_per_key=0, rate_per_address=0)
+    store = Store.from_settings(settings)
+    load_region(store)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site) -> Iterator[Page]:
+    base, _store = site
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
+    yield page
+    context.close()
+    assert errors == [], f"console errors: {errors}"
+    outside = [url for url in requests if not url.startswith(base) and not url.startswith(("data:", "about:"))]
+    assert outside == [], f"requests left the local server: {outside}"
+
+
+def test_search_from_the_home_page_and_open_a_result(page: Page, site) -> None:
+    base, _store = site
+    page.goto(base + "/")
+    page.get_by_role("searchbox").fill("微电子")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/search?q=%E5%BE%AE%E7%94%B5%E5%AD%90")
+    page.locator("a.hit-title", has_text="深港微电子协同创新联盟").first.click()
+    expect(page.locator("h1")).to_have_text("深港微电子协同创新联盟")
+
+
+def test_the_alliance_and_both_lead_units_in_one_click_then_follow_one(page: Page, site) -> None:
+    base, _store = site
+    page.goto(base + "/")
+    page.get_by_role("navigation").get_by_role("link", name="协同创新").click()
+    alliance = page.locator("article", has_text="深港微电子协同创新联盟")
+    expect(alliance.get_by_role("link", name="深圳微纳研究院")).to_be_visible()
+    expect(alliance.get_by_role("link", name="香港应用科技研究院")).to_be_visible()
+    centre = page.locator("article", has_text="珠三角科技金融产业协同创新发展中心")
+    centre.get_by_role("link", name="珠三角科技金融产业协同创新发展中心").click()
+    page.locator(".relations").get_by_role("link", name="广东财经大学").click()
+    expect(page.locator("h1")).to_have_text("广东财经大学")
+    expect(page.locator(".relations")).to_contain_text("广东省电子商务技术市场应用重点实验室")
+
+
+def test_the_language_switch_persists_across_pages(page: Page, site) -> None:
+    base, _store = site
+    page.goto(base + "/policies")
+    page.locator("#lang-switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Policy targets")
+    page.get_by_role("link", name="Home").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("img")).to_contain_text("Guangzhou")
+    page.locator("#lang-switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+
+def test_a_publisher_uploads_a_filled_template_and_sees_the_new_record(page: Page, site, tmp_path) -> None:
+    base, store = site
+    _key, secret = create_key(store, "publisher", node="441900", name="东莞数据员")
+    page.goto(base + "/data")
+    page.get_by_role("link", name="登录").first.click()
+    page.get_by_label("API 密钥").fill(secret)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(base + "/data")
+    expect(page.locator("main")).to_contain_text("东莞数据员")
+    upload = tmp_path / "platforms.csv"
+    upload.write_text("中文名称 (name.zh),城市 (city),平台类型 (kind),研究方向 (research_directions)\n"
+                      "东莞松山湖材料实验平台,441900,新型研发机构,先进材料;智能制造\n", encoding="utf-8-sig")
+    page.get_by_label("类型").select_option("platform")
+    page.get_by_label("文件").set_input_files(str(upload))
+    page.get_by_role("button", name="导入").click()
+    expect(page.locator("#created")).to_have_text("1")
+    page.locator("main").get_by_role("link", name="创新平台").click()
+    page.get_by_role("link", name="东莞松山湖材料实验平台").click()
+    expect(page.locator("h1")).to_have_text("东莞松山湖材料实验平台")
+    expect(page.locator(".fields").first).to_contain_text("先进材料")

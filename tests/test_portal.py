@@ -1,0 +1,159 @@
+"""The portal's pages as a reader gets them: Chinese first, English on request, escaped, linked."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from zhulian.config import Settings
+from zhulian.region.loader import load_region
+from zhulian.web.app import create_app
+
+
+@pytest.fixture
+def client(store, tmp_path) -> TestClient:
+    load_region(store)
+    app = create_app(Settings(data_dir=tmp_path / "data", rate_per_key=0, rate_per_address=0), store=store)
+    with TestClient(app) as client:  # runs the app's start-up, so the search index is built
+        yield client
+
+
+def test_home_shows_the_region_in_chinese_by_default(client) -> None:
+    page = client.get("/").text
+    assert '<html lang="zh-CN">' in page
+    for city in ("广州市", "深圳市", "东莞市", "香港特别行政区", "澳门特别行政区"):
+        assert city in page
+    assert "广佛肇" in page and "深莞惠" in page and "珠中江" in page and "龙头（1+1）" in page
+    assert page.count("<circle") == 11
+
+
+def test_the_language_switch_persists_and_never_redirects_away(client) -> None:
+    switched = client.get("/lang/en", params={"next": "/collaboration"}, follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == "/collaboration"
+    page = client.get("/").text
+    assert '<html lang="en">' in page and "Guangzhou" in page and "Hong Kong SAR" in page
+    away = client.get("/lang/zh", params={"next": "//evil.example/"}, follow_redirects=False)
+    assert away.headers["location"] == "/"
+    assert '<html lang="zh-CN">' in client.get("/").text
+
+
+def test_the_alliance_and_both_lead_units_are_one_click_from_home(client) -> None:
+    home = client.get("/").text
+    assert 'href="/collaboration"' in home
+    collaboration = client.get("/collaboration").text
+    section = collaboration.split("深港微电子协同创新联盟")[1].split("</article>")[0]
+    assert "深圳微纳研究院" in section and "香港应用科技研究院" in section
+    lead = re.search(r'href="(/orgs/org_[0-9A-Z]+)">深圳微纳研究院', section)[1]
+    org_page = client.get(lead).text
+    assert "深港微电子协同创新联盟" in org_page and "牵头" in org_page
+
+
+def test_a_record_page_shows_fields_relations_and_revisions(client) -> None:
+    centre = client.get("/api/v1/platforms", params={"filter": "kind:collaborative_innovation_center",
+                                                     "sort": "name", "per_page": 50}).json()["results"]
+    [kjjr] = [c for c in centre if c["name"]["zh"] == "珠三角科技金融产业协同创新发展中心"]
+    page = client.get(f"/platforms/{kjjr['id']}").text
+    assert "协同创新中心" in page and "研究方向" in page and "广东财经大学" in page
+    assert "牵头单位" in page and "协同单位" in page and kjjr["id"] in page and "create" in page
+
+
+def test_policy_targets_are_shown(client) -> None:
+    page = client.get("/policies").text
+    assert "全社会研发投入占GDP比重" in page and "不低于 3 %" in page and "2020" in page
+    assert "力争" in page
+
+
+def test_record_text_is_escaped_on_every_page(client, store) -> None:
+    hostile = store.create({"type": "platform", "name": {"zh": "<script>alert(1)</script>恶意平台"},
+                            "kind": "alliance", "description": {"zh": "<img src=x onerror=alert(2)>"}})
+    pages = [client.get("/platforms").text, client.get(f"/platforms/{hostile['id']}").text,
+             client.get("/collaboration").text]
+    for page in pages:
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_search_page_has_facets_and_escaped_highlights(client, store) -> None:
+    store.create({"type": "organization", "name": {"zh": "<b>协同</b>测试机构"}})
+    client.app.state.search.catch_up()
+    page = client.get("/search", params={"q": "协同"}).text
+    assert "全部类型" in page and "<em>" in page
+    assert "<b>协同</b>" not in page
+    hit = re.search(r'class="hit-title" href="(/[a-z]+/[a-z]{3}_[0-9A-Z]+)"', page)[1]
+    assert client.get(hit).status_code == 200
+
+
+def test_unknown_pages_are_a_friendly_404(client) -> None:
+    response = client.get("/widgets")
+    assert response.status_code == 404 and "返回首页" in response.text and "<html" in response.text
+    missing = client.get("/orgs/moe:4100000000")
+    assert missing.status_code == 404 and "找不到记录" in missing.text
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
+
+
+def _sign_in(client, store, role: str = "publisher", node: str | None = "440100") -> None:
+    from zhulian.access import create_key
+
+    _key, secret = create_key(store, role, node=node, name="广州数据员")
+    form = client.get("/signin").text
+    response = client.post("/signin", data={"key": secret, "csrf": _csrf(form)}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/data"
+
+
+def test_a_publisher_signs_in_and_uploads_a_file_that_becomes_records(client, store) -> None:
+    assert "上传需要以发布者或管理员身份登录" in client.get("/data").text
+    _sign_in(client, store)
+    page = client.get("/data").text
+    assert "广州数据员" in page and 'enctype="multipart/form-data"' in page
+    csv = "中文名称 (name.zh),城市 (city),机构类型 (kind)\n广州新型研发机构甲,440100,科研院所\n".encode("utf-8-sig")
+    report = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
+                         files={"file": ("orgs.csv", csv, "text/csv")})
+    assert report.status_code == 200 and '<dd id="created">1</dd>' in report.text
+    [record] = store.query("organization", "city:440100,kind:institute").results[-1:]
+    assert record["name"]["zh"] == "广州新型研发机构甲" and record["node"] == "440100"
+    assert [e["action"] for e in client.app.state.records.audit(_admin())] == ["import"]
+
+
+def _admin():
+    from zhulian.access import CLI_ADMIN
+
+    return CLI_ADMIN
+
+
+def test_uploads_without_the_forms_csrf_token_are_refused(client, store) -> None:
+    _sign_in(client, store)
+    response = client.post("/data/import", data={"type": "organization", "csrf": "forged"},
+                           files={"file": ("orgs.csv", b"name.zh\nx\n", "text/csv")})
+    assert response.status_code == 403 and "表单已过期" in response.text
+    assert client.post("/signout", data={"csrf": "forged"}).status_code == 403
+
+
+def test_a_publisher_cannot_upload_rows_for_another_node(client, store) -> None:
+    _sign_in(client, store)
+    page = client.get("/data").text
+    csv = "name.zh,node\n深圳机构,440300\n".encode()
+    report = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
+                         files={"file": ("orgs.csv", csv, "text/csv")})
+    assert report.status_code == 422 and "只能写入本节点的记录" in report.text
+    assert store.query("organization", "node:440300").count == 0
+
+
+def test_templates_and_exports_download_and_names_cannot_escape(client, store) -> None:
+    template = client.get("/data/templates/patent.xlsx")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+    assert "attachment" in template.headers["content-disposition"]
+    store.create({"type": "organization", "name": {"zh": "内部机构"}, "access": "internal", "node": "440100"})
+    exported = client.get("/data/export/organization.csv").content.decode("utf-8-sig")
+    assert "中山大学" in exported and "内部机构" not in exported
+    for path in ("/data/export/..%2F..%2Fetc%2Fpasswd.csv", "/data/export/organization.exe",
+                 "/data/templates/../../etc/passwd"):
+        assert client.get(path).status_code == 404

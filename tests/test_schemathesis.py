@@ -1,0 +1,29 @@
+"""Property-based API tests from our own OpenAPI document (schemathesis): whatever a client sends, no
+answer is a server error, and every answer matches the schema the API publishes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from zhulian.config import Settings
+from zhulian.region.loader import load_region
+from zhulian.store import Store
+from zhulian.web.app import create_app
+
+_data = Path(tempfile.mkdtemp(prefix="zhulian-schemathesis-"))
+_settings = Settings(data_dir=_data, rate_per_key=0, rate_per_address=0)
+_store = Store.from_settings(_settings)
+load_region(_store)
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_settings, store=_store))
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_input_gets_a_server_error_and_answers_match_the_schema(case) -> None:
+    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])

@@ -167,3 +167,18 @@ def test_docs_are_served_from_packaged_assets(client) -> None:
     assert "/static/docs/swagger-ui-bundle.js" in page and "http" not in page.split("<body>")[1].split("url:")[0]
     assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
     assert client.get("/openapi.json").json()["info"]["title"].startswith("珠联")
+
+
+def test_search_shows_each_caller_what_its_key_may_read(client, store) -> None:
+    admin = bearer(store, "admin")
+    client.post("/api/v1/orgs", json=org("注册可见研究院", access="registered"), headers=admin)
+    client.post("/api/v1/orgs", json=org("内部可见研究院", access="internal", node=GZ), headers=admin)
+    client.app.state.search.catch_up()
+
+    def found(headers: dict) -> set[str]:
+        hits = client.get("/api/v1/search", params={"q": "研究院"}, headers=headers).json()["results"]
+        return {hit["name"]["zh"] for hit in hits}
+
+    assert found({}) == set()
+    assert found(bearer(store, "reader")) == {"注册可见研究院"}
+    assert found(admin) == {"注册可见研究院", "内部可见研究院"}

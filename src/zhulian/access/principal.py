@@ -55,3 +55,9 @@ def check_write(principal: Principal, node: str | None, record_id: str | None = 
                            f"{what} belongs to node {node or '(none)'}.",
                            f"节点 {principal.node} 的发布者只能写入本节点的记录；{what} 属于节点 {node or '（无）'}。",
                            403)
+
+
+def search_levels(principal: Principal) -> tuple[str, ...]:
+    """The access levels search may return. The index does not know nodes, so a node's internal records
+    are found through search by admins only; their own node's readers see them in lists and pages."""
+    return tuple(sorted(visibility(principal).levels))

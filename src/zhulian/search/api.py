@@ -3,18 +3,21 @@ answering in the list envelope and the one error shape."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+
+from zhulian.access import Principal, search_levels
 
 from zhulian.search.service import MAX_PER_PAGE, SearchService
 
 
-def router(service: SearchService) -> APIRouter:
+def router(service: SearchService, principal_of: Callable[[Request], Principal]) -> APIRouter:
     api = APIRouter()
 
     @api.get("/api/v1/search")
-    def search(q: str = Query("", max_length=20_000, description="检索词 query: words AND, OR, \"phrase\", -exclude"),
+    def search(request: Request, q: str = Query("", max_length=20_000, description="检索词 query: words AND, OR, \"phrase\", -exclude"),
                type: str | None = Query(None, description="类型，逗号分隔 / types, comma-separated"),
                filter: str | None = Query(None, description="筛选 / filter, e.g. city:440100,year:>2015"),
                sort: str | None = Query(None, description="relevance（默认）或 field[:asc|desc]"),
@@ -22,11 +25,11 @@ def router(service: SearchService) -> APIRouter:
                page: int = Query(1, ge=1, le=10_000),
                per_page: int = Query(25, ge=1, le=MAX_PER_PAGE)) -> dict[str, Any]:
         return service.search(q, type=type, filter=filter, sort=sort, group_by=group_by, page=page,
-                              per_page=per_page)
+                              per_page=per_page, access=search_levels(principal_of(request)))
 
     @api.get("/api/v1/autocomplete/{collection}")
-    def autocomplete(collection: str, q: str = Query("", max_length=20_000)) -> dict[str, Any]:
-        return service.autocomplete(collection, q)
+    def autocomplete(request: Request, collection: str, q: str = Query("", max_length=20_000)) -> dict[str, Any]:
+        return service.autocomplete(collection, q, access=search_levels(principal_of(request)))
 
     @api.get("/api/v1/search/status")
     def status() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from zhulian.access import Principal
+from zhulian.access import Principal, search_levels
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type
 from zhulian.records import RecordService
@@ -118,7 +118,8 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         principal = principal_of(request)
         if search_text and search_text.strip() and search is not None:
             return search.search(search_text, type=type_name, filter=filter, group_by=group_by, page=page,
-                                 per_page=per_page, sort=None if sort == "id" else sort)
+                                 per_page=per_page, sort=None if sort == "id" else sort,
+                                 access=search_levels(principal))
         offset = cursor_offset(cursor)
         start = offset if offset is not None else (page - 1) * per_page
         result = records.list(principal, type_name, filter, sort=sort, limit=per_page, offset=start)

@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                                    swagger_js_url="/static/docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static/docs/swagger-ui.css", swagger_favicon_url="")
 
-    app.include_router(search_router(search))  # before /api/v1/{collection} so search/autocomplete win
+    app.include_router(search_router(search, principal_of))  # before /api/v1/{collection} so search/autocomplete win
     app.include_router(api_router(records, principal_of, search))
     app.include_router(portal_router(records, principal_of, search))
     # Outermost last: limits see every request before sessions or routes do.

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from zhulian.access import Principal, visibility
+from zhulian.access import Principal, search_levels, visibility
 from zhulian.access.keys import authenticate
 from zhulian.errors import ZhulianError
 from zhulian.exchange import export_records, write_template
@@ -107,7 +107,8 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         if q.strip() and search is not None:
             type_name = type if type in COLLECTIONS else None
             filter = f"city:{city}" if city and city.isdigit() else None
-            found = search.search(q, type=type_name, filter=filter, group_by="type,city", page=page, per_page=20)
+            found = search.search(q, type=type_name, filter=filter, group_by="type,city", page=page, per_page=20,
+                                  access=search_levels(principal_of(request)))
         groups = (found or {}).get("groups") or {}
         return render(request, "search.html", q=q, found=found, type=type, city=city, page=page,
                       type_groups=groups.get("type", []), city_groups=groups.get("city", []))

@@ -59,3 +59,27 @@ def store(database_url: str) -> Iterator[Store]:
     store.migrate()
     yield store
     store.close()
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """The ``zhulian`` command as a user runs it, in an empty folder, on this test's database:
+    ``run("list", "policy", "--json", code=0)`` returns the result after checking the exit code."""
+    from typer.testing import CliRunner
+
+    from zhulian.cli import app
+
+    monkeypatch.setenv("ZHULIAN_DATA_DIR", str(tmp_path / "data"))
+    if database_url.startswith("postgresql"):
+        monkeypatch.setenv("ZHULIAN_DATABASE_URL", database_url)
+    else:
+        monkeypatch.delenv("ZHULIAN_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args, code: int = 0):
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == code, result.output + str(result.exception or "")
+        return result
+
+    return invoke

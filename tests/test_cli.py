@@ -11,28 +11,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from zhulian.cli import app
-
-
-@pytest.fixture
-def run(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ZHULIAN_DATA_DIR", str(tmp_path / "data"))
-    if database_url.startswith("postgresql"):
-        monkeypatch.setenv("ZHULIAN_DATABASE_URL", database_url)
-    else:
-        monkeypatch.delenv("ZHULIAN_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, result.output + str(result.exception or "")
-        return result
-
-    return invoke
-
 
 def test_demo_loads_the_region_and_a_second_run_changes_nothing(run) -> None:
     first = run("demo", "--no-serve").output

@@ -7,32 +7,6 @@ import json
 from pathlib import Path
 
 import openpyxl
-import pytest
-from typer.testing import CliRunner
-
-from zhulian.cli import app
-from zhulian.exchange.commands import register
-
-if not any(getattr(command, "name", None) == "import" for command in app.registered_commands):
-    register(app)
-
-
-@pytest.fixture
-def run(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ZHULIAN_DATA_DIR", str(tmp_path / "data"))
-    if database_url.startswith("postgresql"):
-        monkeypatch.setenv("ZHULIAN_DATABASE_URL", database_url)
-    else:
-        monkeypatch.delenv("ZHULIAN_DATABASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(app, [str(a) for a in args])
-        assert result.exit_code == code, result.output + str(result.exception or "")
-        return result
-
-    return invoke
 
 
 def orgs(path: Path, rows: list[list[str]]) -> Path:

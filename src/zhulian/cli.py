@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterable
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
-from zhulian.errors import ZhulianError
+from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json, stream_json_array
 from zhulian.exchange.commands import register as register_exchange
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, resolve_type
 from zhulian.records import RecordService
@@ -25,42 +20,6 @@ from zhulian.store import Store
 
 app = typer.Typer(help="珠联 Zhulian — 珠三角科技协同创新平台 / PRD S&T collaborative-innovation platform",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")]
-
-
-def bilingual_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a ZhulianError as a person reads it and exit 2 for bad input, 1 for anything else."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ZhulianError as error:
-            err.print(Text.assemble(("错误 error ", "bold red"), f"[{error.code}] {error}"), highlight=False)
-            raise typer.Exit(2 if error.status in (400, 409, 412, 422) else 1) from None
-
-    return run
-
-
-def open_store() -> Store:
-    return Store.from_settings(Settings())
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-
-
-def stream_json_array(items: Iterable[dict[str, Any]]) -> None:
-    """A JSON array written item by item, so a list of any length never sits in memory."""
-    sys.stdout.write("[")
-    for index, item in enumerate(items):
-        sys.stdout.write(("," if index else "") + "\n" + json.dumps(item, ensure_ascii=False))
-    sys.stdout.write("\n]\n")
-
-
 def _name(record: dict[str, Any]) -> str:
     names = record.get("name") or record.get("title") or {}
     return names.get("zh") or names.get("zh_hant") or names.get("en") or ""

@@ -1,7 +1,6 @@
 """The ``template``, ``import`` and ``export`` commands: thin wrappers over the exchange service.
 
-``zhulian.cli`` adds them with ``register(app)``. The CLI's console and error printer are looked up when a
-command runs, so this module can be imported from ``zhulian.cli`` at any point without an import cycle.
+``zhulian.cli`` adds them with ``register(app)``.
 """
 
 from __future__ import annotations
@@ -9,29 +8,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from zhulian.console import bilingual_errors, err, open_store, out
 from zhulian.model import TYPES
-
-
-def _cli() -> Any:
-    import zhulian.cli
-
-    return zhulian.cli
-
-
-def _bilingual(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The CLI's own ``bilingual_errors``, applied when the command runs."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        return _cli().bilingual_errors(command)(*args, **kwargs)
-
-    return run
 
 
 TypeArgument = Annotated[str, typer.Argument(metavar="TYPE", help=f"类型 type: {', '.join(TYPES)}")]
@@ -52,7 +35,7 @@ def template(type_name: TypeArgument,
         raise file_error("bad_format", f"Templates are csv or xlsx, not {fmt!r}.", f"模板格式应为 csv 或 xlsx，而不是 {fmt!r}。")
     output = output or Path(f"{type_name}-template.{fmt}")
     write_template(type_name, fmt, output)
-    _cli().out.print(f"已写入模板 wrote the template: {output} （{len(template_columns(type_name))} 列 columns）",
+    out.print(f"已写入模板 wrote the template: {output} （{len(template_columns(type_name))} 列 columns）",
                      highlight=False)
 
 
@@ -76,12 +59,11 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
     from zhulian.exchange.formats import file_error
     from zhulian.exchange.importer import file_report, import_file
 
-    cli = _cli()
     if report is not None and report.suffix.lower() not in (".csv", ".json"):
         raise file_error("bad_report", "--report writes a .csv or a .json file.", "--report 应为 .csv 或 .json 文件。")
-    store = cli.open_store()
+    store = open_store()
     try:
-        with _progress(enabled=cli.err.is_terminal and not as_json) as progress:
+        with _progress(enabled=err.is_terminal and not as_json) as progress:
             result = import_file(store, path, type_name=type_name, mapping=mapping, node=node,
                                  skip_invalid=skip_invalid, dry_run=dry_run, sheet=sheet, progress=progress)
     except ZhulianError as error:
@@ -107,8 +89,6 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
 def _print_report(result: Any, report_path: Path | None) -> None:
     from rich.table import Table
 
-    cli = _cli()
-    out = cli.out
     out.print(f"文件 file: {result.path}", highlight=False, markup=False, soft_wrap=True)
     for note in result.notes:
         out.print(f"  · {note.zh} / {note.en}", highlight=False, markup=False, soft_wrap=True)
@@ -125,10 +105,10 @@ def _print_report(result: Any, report_path: Path | None) -> None:
             value = "" if problem.value is None else str(problem.value)
             table.add_row(str(problem.row or ""), problem.column, value[:40],
                           f"{problem.reason_zh} / {problem.reason}")
-        cli.err.print(table)
+        err.print(table)
         if result.errors.count > 30:
             more = result.errors.count - 30
-            cli.err.print(f"… 另有 {more} 个问题 more problems" + (f"，见 see {report_path}" if report_path else
+            err.print(f"… 另有 {more} 个问题 more problems" + (f"，见 see {report_path}" if report_path else
                                                                   "（用 --report FILE 写出全部 use --report FILE）"),
                           highlight=False, markup=False, soft_wrap=True)
     verb = "将" if not result.committed else ""
@@ -163,7 +143,7 @@ class _progress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("导入 importing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                            TextColumn("{task.fields[rows]} 行 rows"), TimeRemainingColumn(), console=_cli().err,
+                            TextColumn("{task.fields[rows]} 行 rows"), TimeRemainingColumn(), console=err,
                             transient=True)
         self.bar.start()
         self.task = self.bar.add_task("import", total=None, rows=0)
@@ -197,7 +177,6 @@ def export(type_name: TypeArgument,
     from zhulian.exchange.exporter import export_format, export_records
     from zhulian.exchange.formats import file_error
 
-    cli = _cli()
     fmt = export_format(fmt, output)
     if header not in ("label", "key"):
         raise file_error("bad_option", "--header is label or key.", "--header 应为 label 或 key。")
@@ -208,18 +187,18 @@ def export(type_name: TypeArgument,
                          "--encoding 应为 utf-8-sig、utf-8、gb18030 或 gbk。")
     if output is None and fmt == "xlsx":
         raise file_error("bad_option", "An XLSX export needs -o FILE.", "导出 XLSX 需要用 -o 指定文件。")
-    store = cli.open_store()
+    store = open_store()
     target: Any = output if output is not None else sys.stdout.buffer
     result = export_records(store, type_name, fmt, target, filter=filter, header=header, encoding=encoding,
                             references=refs)
     for warning in result.warnings:
-        cli.err.print(f"警告 warning: {warning}", highlight=False, markup=False, soft_wrap=True)
-    cli.err.print(f"已导出 exported {result.count} 条 {result.type} 记录 records"
+        err.print(f"警告 warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+    err.print(f"已导出 exported {result.count} 条 {result.type} 记录 records"
                   + (f" → {output}" if output is not None else ""), highlight=False, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``template``, ``import`` and ``export`` to the ``zhulian`` command."""
-    app.command("template")(_bilingual(template))
-    app.command("import")(_bilingual(import_))
-    app.command("export")(_bilingual(export))
+    app.command("template")(bilingual_errors(template))
+    app.command("import")(bilingual_errors(import_))
+    app.command("export")(bilingual_errors(export))

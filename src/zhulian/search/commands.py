@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from zhulian.config import Settings
-from zhulian.errors import ZhulianError
-
-out = Console()
-err = Console(stderr=True)
-
+from zhulian.console import JsonFlag, bilingual_errors, err, out, print_json
 
 def _service() -> Any:
     from zhulian.search.service import SearchService
@@ -24,15 +17,6 @@ def _service() -> Any:
 
     settings = Settings()
     return SearchService(Store.from_settings(settings), settings=settings)
-
-
-def _fail(error: ZhulianError) -> None:
-    err.print(f"错误 error [{error.code}] {error}", highlight=False, markup=False)
-    raise typer.Exit(2 if error.status in (400, 409, 412, 422) else 1)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
 def _plain(fragment: str) -> str:
@@ -46,6 +30,7 @@ def register(app: typer.Typer) -> None:
                             no_args_is_help=True)
 
     @app.command("search")
+    @bilingual_errors
     def search(query: Annotated[str, typer.Argument(help="检索词：词语默认同时满足，支持 OR、\"短语\"、-排除 / "
                                                          "words ANDed; OR, \"phrase\", -exclude")],
                type_name: Annotated[str | None, typer.Option("--type", help="类型 type, e.g. orgs,papers")] = None,
@@ -54,18 +39,14 @@ def register(app: typer.Typer) -> None:
                group_by: Annotated[str | None, typer.Option("--group-by", help="分组统计 count by field")] = None,
                page: Annotated[int, typer.Option(help="页码 page")] = 1,
                per_page: Annotated[int, typer.Option("--per-page", help="每页条数 per page (≤200)")] = 20,
-               as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")] = False) -> None:
+               as_json: JsonFlag = False) -> None:
         """全文检索所有资源 / Full-text search over every resource."""
-        try:
-            service = _service()
-            service.catch_up()  # the index is derived: bring it up to the store's feed before answering
-            body = service.search(query, type=type_name, filter=filter, sort=sort, group_by=group_by, page=page,
-                                  per_page=per_page)
-        except ZhulianError as error:
-            _fail(error)
-            return
+        service = _service()
+        service.catch_up()  # the index is derived: bring it up to the store's feed before answering
+        body = service.search(query, type=type_name, filter=filter, sort=sort, group_by=group_by, page=page,
+                              per_page=per_page)
         if as_json:
-            _print_json(body)
+            print_json(body)
             return
         meta = body["meta"]
         if meta.get("notice_zh"):
@@ -82,37 +63,31 @@ def register(app: typer.Typer) -> None:
             out.print(f"  {group['key_display_name']} ({group['key']}): {group['count']}")
 
     @index_app.command("rebuild")
-    def rebuild(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")] = False) -> None:
+    @bilingual_errors
+    def rebuild(as_json: JsonFlag = False) -> None:
         """从存储重建索引 / Rebuild the index from the store (the old one is replaced when done)."""
-        try:
-            service = _service()
-            if as_json:
-                state = service.rebuild()
-            else:
-                from rich.progress import Progress
-
-                with Progress(transient=True) as progress:
-                    task = progress.add_task("建立索引 indexing", total=None)
-                    state = service.rebuild(progress=lambda n: progress.update(task, completed=n))
-        except ZhulianError as error:
-            _fail(error)
-            return
+        service = _service()
         if as_json:
-            _print_json(state)
+            state = service.rebuild()
+        else:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as progress:
+                task = progress.add_task("建立索引 indexing", total=None)
+                state = service.rebuild(progress=lambda n: progress.update(task, completed=n))
+        if as_json:
+            print_json(state)
             return
         out.print(f"索引已重建 index rebuilt: {state['records']} 条记录 records, 变更流位置 feed position "
                   f"{state['position']}, 用时 {state['seconds']} s → {service.path}")
 
     @index_app.command("status")
-    def status(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")] = False) -> None:
+    @bilingual_errors
+    def status(as_json: JsonFlag = False) -> None:
         """索引状态：变更流位置与滞后 / Index status: feed position, the store's last sequence, lag."""
-        try:
-            body = _service().status()
-        except ZhulianError as error:
-            _fail(error)
-            return
+        body = _service().status()
         if as_json:
-            _print_json(body)
+            print_json(body)
             return
         if not body["built"]:
             out.print(f"索引尚未建立 no index yet at {body['path']}；运行 run `zhulian index rebuild`。"

@@ -182,3 +182,21 @@ def test_search_shows_each_caller_what_its_key_may_read(client, store) -> None:
     assert found({}) == set()
     assert found(bearer(store, "reader")) == {"注册可见研究院"}
     assert found(admin) == {"注册可见研究院", "内部可见研究院"}
+
+
+def test_import_and_export_through_the_api_under_the_keys_rules(client, store) -> None:
+    gz = bearer(store, "publisher", GZ)
+    csv = "name.zh,kind,city\n广州甲研究院,科研院所,440100\n广州乙研究院,科研院所,440100\n".encode("gbk")
+    imported = client.post("/api/v1/import/orgs", files={"file": ("机构.csv", csv, "text/csv")}, headers=gz)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["summary"]["created"] == 2 and imported.json()["summary"]["encoding"] in ("gbk", "gb18030")
+    refused = client.post("/api/v1/import/orgs", files={"file": ("x.csv", b"name.zh,node\nx,440300\n", "text/csv")},
+                          headers=gz)
+    assert refused.status_code == 422 and refused.json()["problems"][0]["row"] == 2
+    error_of(client.post("/api/v1/import/orgs", files={"file": ("x.csv", b"name.zh\nx\n", "text/csv")}), 401,
+             "unauthorized")
+    client.post("/api/v1/orgs", json=org("内部机构", access="internal"), headers=gz)
+    exported = client.get("/api/v1/export/orgs.jsonl", params={"filter": "city:440100"})
+    names = {json.loads(line)["name"]["zh"] for line in exported.text.splitlines()}
+    assert names == {"广州甲研究院", "广州乙研究院"}
+    assert client.get("/api/v1/export/orgs.exe").status_code == 404

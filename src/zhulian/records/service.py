@@ -84,8 +84,18 @@ class RecordService:
             self._log(writer, principal, "delete", tombstone, origin)
         return tombstone
 
+    def export(self, principal: Principal, type_name: str, fmt: str, target: Any, *,
+               filter: str | None = None) -> Any:
+        """An exchange export of what the principal may read: internal records stay with admins."""
+        from zhulian.exchange import export_records
+
+        levels = visibility(principal)
+        access = None if levels.everything else "access:" + "|".join(sorted(levels.levels))
+        combined = ",".join(part for part in (filter, access) if part)
+        return export_records(self.store, type_name, fmt, target, filter=combined or None)
+
     def import_file(self, principal: Principal, path: Path, *, type_name: str | None = None,
-                    skip_invalid: bool = False, origin: str | None = None) -> Any:
+                    skip_invalid: bool = False, dry_run: bool = False, origin: str | None = None) -> Any:
         """An exchange import under the principal's write rules: each row, and each existing record a row
         would change, must be the principal's to write; refused rows are reported like invalid ones."""
         from zhulian.exchange import import_file
@@ -97,7 +107,7 @@ class RecordService:
             if existing is not None:
                 check_write(principal, existing.get("node"), existing["id"])
 
-        report = import_file(self.store, path, type_name=type_name, skip_invalid=skip_invalid,
+        report = import_file(self.store, path, type_name=type_name, skip_invalid=skip_invalid, dry_run=dry_run,
                              node=principal.node, authorise=authorise)
         if report.committed and (report.created or report.updated):
             with self.store.transaction() as writer:

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
+import itertools
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from zhulian.access import Principal, search_levels
@@ -19,6 +24,7 @@ from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
+from zhulian.web.files import EXPORT_FORMATS, download
 
 MAX_PER_PAGE = 200
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -104,6 +110,37 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
               record: str | None = Query(None, max_length=300)) -> dict[str, Any]:
         entries = records.audit(principal_of(request), since=since, limit=limit, record=record)
         return {"meta": {"count": len(entries)}, "results": entries}
+
+    @api.post("/import/{collection}")
+    async def import_upload(request: Request, collection: str, file: UploadFile,
+                            skip_invalid: bool = Query(False), dry_run: bool = Query(False)) -> JSONResponse:
+        """Import a CSV, TSV, XLSX, JSON or JSONL file of one type under the key's write rules."""
+        type_name = _type_of(collection)
+        principal = principal_of(request)
+        suffix = Path(file.filename or "upload").suffix.lower()[:8]
+        with tempfile.TemporaryDirectory() as folder:
+            upload = Path(folder) / ("upload" + (suffix if suffix.isascii() else ""))
+            with upload.open("wb") as handle:
+                shutil.copyfileobj(file.file, handle)
+            report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
+                                         dry_run=dry_run, origin=origin(request))
+        outcome_zh, outcome = report.outcome_text()
+        body = {"ok": not report.refused, "summary": {**report.summary(), "path": file.filename},
+                "outcome": outcome, "outcome_zh": outcome_zh,
+                "problems": list(itertools.islice(report.errors, 1000))}
+        return JSONResponse(body, status_code=422 if report.refused else 200)
+
+    @api.get("/export/{collection}.{fmt}")
+    def export_download(request: Request, collection: str, fmt: str,
+                        filter: str | None = Query(None, max_length=4000)) -> Response:
+        """Every record of a collection the key may read, as CSV, XLSX, JSON or JSONL."""
+        type_name = _type_of(collection)
+        if fmt not in EXPORT_FORMATS:
+            raise ZhulianError("not_found", f"Export formats: {', '.join(EXPORT_FORMATS)}.",
+                               f"导出格式为 {'、'.join(EXPORT_FORMATS)}。", 404)
+        buffer = io.BytesIO()
+        records.export(principal_of(request), type_name, fmt, buffer, filter=filter)
+        return download(buffer.getvalue(), f"zhulian-{collection}.{fmt}", fmt)
 
     @api.get("/{collection}")
     def list_collection(request: Request, collection: str,

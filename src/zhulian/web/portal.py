@@ -16,10 +16,10 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from zhulian.access import Principal, search_levels, visibility
+from zhulian.access import Principal, search_levels
 from zhulian.access.keys import authenticate
 from zhulian.errors import ZhulianError
-from zhulian.exchange import export_records, write_template
+from zhulian.exchange import write_template
 from zhulian.model import COLLECTIONS, MODELS, TYPE_BY_COLLECTION, TYPE_LABELS
 from zhulian.model.common import CHOICES
 from zhulian.model.relations import INVERSE_LABELS, PREDICATES
@@ -28,6 +28,7 @@ from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
 from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
 from zhulian.web import i18n
+from zhulian.web.files import EXPORT_FORMATS, download
 from zhulian.web.session import check_csrf, csrf_token, sign_in
 
 STATIC = Path(__file__).parent / "static"
@@ -147,19 +148,15 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
             raise ZhulianError("not_found", "No such template.", "没有这个模板。", 404)
         buffer = io.BytesIO()
         write_template(type_name, fmt, buffer)
-        return _download(buffer.getvalue(), f"zhulian-{type_name}-template.{fmt}", fmt)
+        return download(buffer.getvalue(), f"zhulian-{type_name}-template.{fmt}", fmt)
 
     @router.get("/data/export/{type_name}.{fmt}")
     def export_download(request: Request, type_name: str, fmt: str) -> Response:
         if type_name not in COLLECTIONS or fmt not in EXPORT_FORMATS:
             raise ZhulianError("not_found", "No such export.", "没有这个导出。", 404)
-        principal = principal_of(request)
-        levels = visibility(principal)
         buffer = io.BytesIO()
-        # Exports carry only what the reader may see; internal records stay with admins.
-        export_records(records.store, type_name, fmt, buffer,
-                       filter=None if levels.everything else "access:" + "|".join(sorted(levels.levels)))
-        return _download(buffer.getvalue(), f"zhulian-{type_name}.{fmt}", fmt)
+        records.export(principal_of(request), type_name, fmt, buffer)
+        return download(buffer.getvalue(), f"zhulian-{type_name}.{fmt}", fmt)
 
     @router.post("/data/import", response_class=HTMLResponse)
     async def data_import(request: Request, file: UploadFile, type_name: str = Form(..., alias="type"),
@@ -220,16 +217,6 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
                       revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS)
 
     return router
-
-
-EXPORT_FORMATS = ("csv", "xlsx", "json", "jsonl")
-_MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-          "json": "application/json", "jsonl": "application/x-ndjson"}
-
-
-def _download(content: bytes, file_name: str, fmt: str) -> Response:
-    return Response(content, media_type=_MEDIA[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{file_name}"'})
 
 
 def _type_or_404(collection: str) -> str:

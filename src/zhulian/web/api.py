@@ -27,7 +27,13 @@ from zhulian.region.cities import CIRCLES, CITIES
 from zhulian.web.files import EXPORT_FORMATS, download
 
 MAX_PER_PAGE = 200
+MAX_INT = 2**62  # sequence numbers and revisions fit a signed 64-bit column on both databases
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+# Bodies are read by the record service (which reports every problem at once), so the OpenAPI document
+# describes them here rather than through a request model.
+RECORD_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "记录：字段见 /api/v1/schema/{type} / a record; its fields are in /api/v1/schema/{type}",
+    "additionalProperties": True}}}}}
 
 
 def etag(record: dict[str, Any]) -> str:
@@ -93,7 +99,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         return json_schema(resolve_type(type_name))
 
     @api.get("/changes")
-    def changes(request: Request, since: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> dict:
+    def changes(request: Request, since: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(100, ge=1, le=1000)) -> dict:
         principal = principal_of(request)
         if principal.role == "anonymous":
             raise ZhulianError("unauthorized", "The change feed needs a harvester key (Authorization: Bearer KEY).",
@@ -106,7 +112,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                 "results": feed}
 
     @api.get("/audit")
-    def audit(request: Request, since: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+    def audit(request: Request, since: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(100, ge=1, le=1000),
               record: str | None = Query(None, max_length=300)) -> dict[str, Any]:
         entries = records.audit(principal_of(request), since=since, limit=limit, record=record)
         return {"meta": {"count": len(entries)}, "results": entries}
@@ -170,7 +176,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return body
 
-    @api.post("/{collection}", status_code=201)
+    @api.post("/{collection}", status_code=201, openapi_extra=RECORD_BODY)
     async def create(request: Request, collection: str) -> JSONResponse:
         body = _typed(await json_body(request), _type_of(collection))
         record = records.create(principal_of(request), body, origin=origin(request))
@@ -179,14 +185,14 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         return response
 
     @api.get("/{collection}/{ref}")
-    def get_record(request: Request, collection: str, ref: str, revision: int | None = Query(None, ge=1),
+    def get_record(request: Request, collection: str, ref: str, revision: int | None = Query(None, ge=1, le=MAX_INT),
                    if_none_match: str | None = Header(None)) -> Response:
         record = _in_collection(collection, records.get(principal_of(request), ref, revision=revision))
         if if_none_match and if_none_match.strip() == etag(record):
             return Response(status_code=304, headers={"ETag": etag(record)})
         return record_response(record)
 
-    @api.put("/{collection}/{ref}")
+    @api.put("/{collection}/{ref}", openapi_extra=RECORD_BODY)
     async def replace(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
@@ -194,7 +200,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                                  expected_revision=expected_revision(if_match, ref), origin=origin(request))
         return record_response(record)
 
-    @api.patch("/{collection}/{ref}")
+    @api.patch("/{collection}/{ref}", openapi_extra=RECORD_BODY)
     async def patch(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     # Requests per 10 seconds for each API key and for each client address without one (0: no limit).
     rate_per_key: int = 3000
     rate_per_address: int = 600
+    threads: int = 8  # worker threads for the web handlers
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
 

@@ -23,8 +23,8 @@ def _sqlite_engine(url: str) -> sa.Engine:
     database = sa.make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    # A pool as large as the server's worker threads: an overflow connection is opened and closed for
-    # every request, and each opening re-runs the pragmas below.
+    # A pool at least as large as the server's worker threads (ZHULIAN_THREADS): an overflow connection
+    # is opened and closed for every request, and each opening re-runs the pragmas below.
     engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=40, max_overflow=20)
 
     @event.listens_for(engine, "connect")

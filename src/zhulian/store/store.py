@@ -141,10 +141,8 @@ class Store:
         ``gone`` unless ``include_deleted``. ``expand`` adds both ends of its relations with names.
         A record ``visible`` does not allow is not found, as if it did not exist."""
         with self._read() as connection:
-            record_id = resolve_ref(connection, ref)
-            row = connection.execute(sa.select(records.c.data, records.c.deleted, records.c.revision,
-                                               records.c.access, records.c.node)
-                                     .where(records.c.id == record_id)).one()
+            row = _record_row(connection, ref)
+            record_id = row.id
             if visible is not None and not visible.allows(row.access, row.node):
                 raise not_found(ref)
             if row.deleted and not include_deleted and revision is None:
@@ -684,6 +682,24 @@ def _declared(row: dict[str, Any]) -> dict[str, Any]:
         if row[key] is not None:
             declared[name] = row[key]
     return declared
+
+
+def _record_row(connection: sa.Connection, ref: str) -> sa.Row:
+    """The current row a reference names, in one query whether it is an id or a pid."""
+    parsed = parse_ref(ref) if isinstance(ref, str) else None
+    if parsed is None:
+        raise bad_ref(ref)
+    columns = (records.c.id, records.c.data, records.c.deleted, records.c.revision, records.c.access,
+               records.c.node)
+    if parsed.id:
+        statement = sa.select(*columns).where(records.c.id == parsed.id)
+    else:
+        statement = sa.select(*columns).join(pids, pids.c.record_id == records.c.id).where(
+            pids.c.scheme == parsed.scheme, pids.c.value == _normalised(parsed.scheme, parsed.value))
+    row = connection.execute(statement).one_or_none()
+    if row is None:
+        raise not_found(ref)
+    return row
 
 
 def resolve_ref(connection: sa.Connection, ref: str) -> str:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -41,6 +42,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Handlers are synchronous and share one interpreter lock; a few threads serve more requests a
+        # second than anyio's default forty, which mostly wait on each other.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         search.start_follower()  # the index follows the change feed while the app serves
         try:
             yield

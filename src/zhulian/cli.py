@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -13,18 +13,13 @@ from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json, stream_json_array
 from zhulian.exchange.commands import register as register_exchange
-from zhulian.model import TYPE_LABELS, TYPES, json_schema, resolve_type
+from zhulian.model import TYPE_LABELS, TYPES, json_schema, record_label, resolve_type
 from zhulian.records import RecordService
 from zhulian.search.commands import register as register_search
 from zhulian.store import Store
 
 app = typer.Typer(help="珠联 Zhulian — 珠三角科技协同创新平台 / PRD S&T collaborative-innovation platform",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-def _name(record: dict[str, Any]) -> str:
-    names = record.get("name") or record.get("title") or {}
-    return names.get("zh") or names.get("zh_hant") or names.get("en") or ""
-
-
 @app.command()
 @bilingual_errors
 def init(with_region: Annotated[bool, typer.Option("--with-region", help="载入区域参考数据 / load the region data")]
@@ -90,7 +85,7 @@ def get(ref: Annotated[str, typer.Argument(help="记录编号或 方案:值，�
     if as_json:
         print_json(record)
         return
-    table = Table(show_header=False, title=f"{_name(record)}  [{record['id']}]")
+    table = Table(show_header=False, title=f"{record_label(record)}  [{record['id']}]")
     for key, value in record.items():
         if key != "relations":
             table.add_row(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
@@ -125,7 +120,7 @@ def list_records(type_name: Annotated[str, typer.Argument(metavar="TYPE", help=f
         return
     table = Table("名称 name", "城市 city", "版本 rev", "编号 id")
     for record in records:
-        table.add_row(_name(record), record.get("city", ""), str(record["revision"]), record["id"])
+        table.add_row(record_label(record), record.get("city", ""), str(record["revision"]), record["id"])
     out.print(table)
 
 

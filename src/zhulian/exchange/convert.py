@@ -23,6 +23,12 @@ _TRUE = {"true", "1", "yes", "y", "是", "对", "有", "开放", "√", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "不", "无", "不开放", "×", "f"}
 
 
+def _truth(text: str) -> bool | str:
+    """是/否, yes/no, 1/0 … as a boolean; anything else is left for the model to refuse."""
+    folded = text.lower()
+    return True if folded in _TRUE else False if folded in _FALSE else text
+
+
 @dataclass
 class Converted:
     """A row turned into a record, with where each field came from."""
@@ -62,8 +68,7 @@ def unflatten(layout: Layout, entries: Iterable[tuple[Leaf, Any, str]]) -> Conve
                 if not value:
                     continue
                 if kind == "bool":
-                    folded = value.lower()
-                    value = True if folded in _TRUE else False if folded in _FALSE else value
+                    value = _truth(value)
         elif kind == "read_only":
             continue
         elif isinstance(raw, _Unreadable):
@@ -93,8 +98,7 @@ def unflatten(layout: Layout, entries: Iterable[tuple[Leaf, Any, str]]) -> Conve
             if not value:
                 continue
             if kind == "bool":
-                folded = value.lower()
-                value = True if folded in _TRUE else False if folded in _FALSE else value
+                value = _truth(value)
         if kind == "read_only":
             continue
         origins[leaf.key] = (column, raw)

@@ -145,6 +145,20 @@ def display_name(type_name: str | None, field: str, value: str) -> str:
     return value
 
 
+def type_of_collection(collection: str) -> str:
+    """The type an API or portal collection name (``orgs``) holds; ``not_found`` for any other name."""
+    if collection not in TYPE_BY_COLLECTION:
+        raise ZhulianError("not_found", f"No collection {collection!r}; collections: {', '.join(COLLECTIONS.values())}.",
+                           f"没有 {collection!r} 这个集合；可用集合：{'、'.join(COLLECTIONS.values())}。", 404)
+    return TYPE_BY_COLLECTION[collection]
+
+
+def record_label(record: dict[str, Any]) -> str:
+    """A stored record's name or title as people read it: simplified Chinese, traditional, then English."""
+    names = record.get("name") or record.get("title") or {}
+    return names.get("zh") or names.get("zh_hant") or names.get("en") or ""
+
+
 def unknown_type(type_name: Any) -> ZhulianError:
     return ZhulianError(
         "unknown_type",

@@ -37,12 +37,12 @@ class RecordService:
         return self.store.group_by(type_name, field, filter, visible=visibility(principal))
 
     def revisions(self, principal: Principal, ref: str) -> list[dict[str, Any]]:
-        self.get(principal, ref, include_deleted=True)
+        self.store.get(ref, include_deleted=True, visible=visibility(principal))  # not found unless visible
         return self.store.revisions(ref)
 
     def relations(self, principal: Principal, ref: str, *, direction: str = "both",
                   predicate: str | None = None) -> list[dict[str, Any]]:
-        self.get(principal, ref)
+        self.store.get(ref, visible=visibility(principal))  # not found unless visible
         return self.store.relations(ref, direction=direction, predicate=predicate, visible=visibility(principal))
 
     # -- writing ---------------------------------------------------------------------------------

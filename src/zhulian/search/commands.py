@@ -10,6 +10,7 @@ from rich.table import Table
 
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, out, print_json
+from zhulian.model import record_label
 
 def _service() -> Any:
     from zhulian.search.service import SearchService
@@ -54,9 +55,8 @@ def register(app: typer.Typer) -> None:
         table = Table("名称 name", "类型 type", "城市 city", "命中 matched", "编号 id",
                       title=f"共 {meta['count']} 条 / {meta['count']} found ({meta['took_ms']} ms)")
         for record in body["results"]:
-            names = record.get("name") or record.get("title") or {}
             matched = "；".join(_plain(f) for frags in record.get("highlights", {}).values() for f in frags[:1])
-            table.add_row(names.get("zh") or names.get("zh_hant") or names.get("en") or "", record["type"],
+            table.add_row(record_label(record), record["type"],
                           record.get("city") or "", matched[:80], record["id"])
         out.print(table)
         for group in body.get("group_by", []):

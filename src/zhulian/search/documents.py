@@ -49,11 +49,6 @@ def body_texts(record: dict[str, Any]) -> list[str]:
     return texts + [t for field in OTHER_FIELDS for t in _texts(record.get(field))]
 
 
-def label(record: dict[str, Any]) -> str:
-    names = record.get("name") or record.get("title") or {}
-    return names.get("zh") or names.get("zh_hant") or names.get("en") or ""
-
-
 def filter_values(record: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, value) pairs for every field the list grammar can filter on, from the record's JSON."""
     pairs: list[tuple[str, str]] = []

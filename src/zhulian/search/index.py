@@ -23,7 +23,7 @@ from typing import Any
 
 import tantivy
 
-from zhulian.model import INDEXED_FIELDS
+from zhulian.model import INDEXED_FIELDS, record_label
 from zhulian.region.cities import CITIES
 from zhulian.search import documents as docs
 from zhulian.text import Analyzer, bigrams, normalize, pinyin_keys
@@ -219,7 +219,7 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
         "uni": unigrams(short),
         "ac": autocomplete_keys(record, names),
         "card": json.dumps(card(record), ensure_ascii=False).encode(),
-        "s_name": normalize(docs.label(record)) or "\uffff",
+        "s_name": normalize(record_label(record)) or "\uffff",
         "s_city": record.get("city") or "\uffff",
         "s_created": record.get("created") or "",
         "s_updated": record.get("updated") or "",

@@ -9,11 +9,8 @@ import binascii
 import io
 import itertools
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
@@ -21,10 +18,10 @@ from fastapi.responses import JSONResponse
 
 from zhulian.access import Principal, search_levels
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type
+from zhulian.model import COLLECTIONS, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
-from zhulian.web.files import EXPORT_FORMATS, download
+from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
 
 MAX_PER_PAGE = 200
 MAX_INT = 2**62  # sequence numbers and revisions fit a signed 64-bit column on both databases
@@ -40,12 +37,12 @@ def etag(record: dict[str, Any]) -> str:
     return f'"{record["id"]}.{record["revision"]}"'
 
 
-def expected_revision(if_match: str | None, ref: str) -> int | None:
+def expected_revision(if_match: str | None) -> int | None:
     """The revision an ``If-Match`` header names (an ETag this API gave out), if any."""
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
-    record_id, _, revision = tag.rpartition(".")
+    revision = tag.rpartition(".")[2]
     if not revision.isdigit():
         raise invalid([Problem("If-Match", if_match, "send back the ETag this API gave for the record",
                                "请回传本接口为该记录给出的 ETag")], "query")
@@ -121,13 +118,9 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     async def import_upload(request: Request, collection: str, file: UploadFile,
                             skip_invalid: bool = Query(False), dry_run: bool = Query(False)) -> JSONResponse:
         """Import a CSV, TSV, XLSX, JSON or JSONL file of one type under the key's write rules."""
-        type_name = _type_of(collection)
+        type_name = type_of_collection(collection)
         principal = principal_of(request)
-        suffix = Path(file.filename or "upload").suffix.lower()[:8]
-        with tempfile.TemporaryDirectory() as folder:
-            upload = Path(folder) / ("upload" + (suffix if suffix.isascii() else ""))
-            with upload.open("wb") as handle:
-                shutil.copyfileobj(file.file, handle)
+        with saved_upload(file) as upload:
             report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
                                          dry_run=dry_run, origin=origin(request))
         outcome_zh, outcome = report.outcome_text()
@@ -140,7 +133,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     def export_download(request: Request, collection: str, fmt: str,
                         filter: str | None = Query(None, max_length=4000)) -> Response:
         """Every record of a collection the key may read, as CSV, XLSX, JSON or JSONL."""
-        type_name = _type_of(collection)
+        type_name = type_of_collection(collection)
         if fmt not in EXPORT_FORMATS:
             raise ZhulianError("not_found", f"Export formats: {', '.join(EXPORT_FORMATS)}.",
                                f"导出格式为 {'、'.join(EXPORT_FORMATS)}。", 404)
@@ -157,7 +150,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                         page: int = Query(1, ge=1, le=10_000), per_page: int = Query(25, ge=1, le=MAX_PER_PAGE),
                         cursor: str | None = Query(None, max_length=200)) -> dict[str, Any]:
         started = time.perf_counter()
-        type_name = _type_of(collection)
+        type_name = type_of_collection(collection)
         principal = principal_of(request)
         if search_text and search_text.strip() and search is not None:
             return search.search(search_text, type=type_name, filter=filter, group_by=group_by, page=page,
@@ -178,7 +171,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
 
     @api.post("/{collection}", status_code=201, openapi_extra=RECORD_BODY)
     async def create(request: Request, collection: str) -> JSONResponse:
-        body = _typed(await json_body(request), _type_of(collection))
+        body = _typed(await json_body(request), type_of_collection(collection))
         record = records.create(principal_of(request), body, origin=origin(request))
         response = record_response(record, 201)
         response.headers["Location"] = f"/api/v1/{collection}/{record['id']}"
@@ -196,8 +189,8 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     async def replace(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
-        record = records.replace(principal, ref, _typed(await json_body(request), _type_of(collection)),
-                                 expected_revision=expected_revision(if_match, ref), origin=origin(request))
+        record = records.replace(principal, ref, _typed(await json_body(request), type_of_collection(collection)),
+                                 expected_revision=expected_revision(if_match), origin=origin(request))
         return record_response(record)
 
     @api.patch("/{collection}/{ref}", openapi_extra=RECORD_BODY)
@@ -205,14 +198,14 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
         record = records.patch(principal, ref, await json_body(request),
-                               expected_revision=expected_revision(if_match, ref), origin=origin(request))
+                               expected_revision=expected_revision(if_match), origin=origin(request))
         return record_response(record)
 
     @api.delete("/{collection}/{ref}")
     def delete(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
-        tombstone = records.delete(principal, ref, expected_revision=expected_revision(if_match, ref),
+        tombstone = records.delete(principal, ref, expected_revision=expected_revision(if_match),
                                    origin=origin(request))
         return JSONResponse({"ok": True, "id": tombstone["id"], "revision": tombstone["revision"],
                              "deleted": tombstone["deleted"]})
@@ -234,15 +227,8 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     return api
 
 
-def _type_of(collection: str) -> str:
-    if collection not in TYPE_BY_COLLECTION:
-        raise ZhulianError("not_found", f"No collection {collection!r}; collections: {', '.join(COLLECTIONS.values())}.",
-                           f"没有 {collection!r} 这个集合；可用集合：{'、'.join(COLLECTIONS.values())}。", 404)
-    return TYPE_BY_COLLECTION[collection]
-
-
 def _in_collection(collection: str, record: dict[str, Any]) -> dict[str, Any]:
-    type_name = _type_of(collection)
+    type_name = type_of_collection(collection)
     if record["type"] != type_name:
         raise ZhulianError("not_found", f"{record['id']} is a {record['type']}, not in {collection}.",
                            f"{record['id']} 属于 {COLLECTIONS[record['type']]}，不在 {collection} 中。", 404)

@@ -1,7 +1,14 @@
-"""Files the web layer hands out: exports and templates as downloads."""
+"""Files the web layer takes in and hands out: uploads for import, exports and templates as downloads."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi import UploadFile
 from fastapi.responses import Response
 
 EXPORT_FORMATS = ("csv", "xlsx", "json", "jsonl")
@@ -12,3 +19,15 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlform
 def download(content: bytes, file_name: str, fmt: str) -> Response:
     return Response(content, media_type=_MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{file_name}"'})
+
+
+@contextmanager
+def saved_upload(file: UploadFile) -> Iterator[Path]:
+    """An upload saved to a private temporary file, named only by its (ASCII) suffix so that the format
+    can be told and no client-chosen name ever reaches the file system; removed afterwards."""
+    suffix = Path(file.filename or "upload").suffix.lower()[:8]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("upload" + (suffix if suffix.isascii() else ""))
+        with path.open("wb") as handle:
+            shutil.copyfileobj(file.file, handle)
+        yield path

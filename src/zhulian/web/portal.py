@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import shutil
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -20,7 +18,7 @@ from zhulian.access import Principal, search_levels
 from zhulian.access.keys import authenticate
 from zhulian.errors import ZhulianError
 from zhulian.exchange import write_template
-from zhulian.model import COLLECTIONS, MODELS, TYPE_BY_COLLECTION, TYPE_LABELS
+from zhulian.model import COLLECTIONS, MODELS, TYPE_LABELS, type_of_collection
 from zhulian.model.common import CHOICES
 from zhulian.model.relations import INVERSE_LABELS, PREDICATES
 from zhulian.model.types import COMPARATORS
@@ -28,7 +26,7 @@ from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
 from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
 from zhulian.web import i18n
-from zhulian.web.files import EXPORT_FORMATS, download
+from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
 from zhulian.web.session import check_csrf, csrf_token, sign_in
 
 STATIC = Path(__file__).parent / "static"
@@ -165,11 +163,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         principal = principal_of(request)
         if type_name not in COLLECTIONS:
             raise ZhulianError("invalid", "Choose a record type.", "请选择记录类型。", 400)
-        suffix = Path(file.filename or "upload").suffix.lower()[:8]
-        with tempfile.TemporaryDirectory() as folder:
-            upload = Path(folder) / f"upload{suffix if suffix.isascii() else ''}"
-            with upload.open("wb") as handle:
-                shutil.copyfileobj(file.file, handle)
+        with saved_upload(file) as upload:
             report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
                                          origin=request.client.host if request.client else None)
         problems = list(itertools.islice(report.errors, 200))
@@ -192,7 +186,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
     @router.get("/{collection}", response_class=HTMLResponse)
     def collection_page(request: Request, collection: str, page: int = Query(1, ge=1, le=10_000),
                         filter: str | None = None) -> HTMLResponse:
-        type_name = _type_or_404(collection)
+        type_name = type_of_collection(collection)
         per_page = 50
         result = records.list(principal_of(request), type_name, filter, sort="name", limit=per_page,
                               offset=(page - 1) * per_page)
@@ -202,7 +196,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
     @router.get("/{collection}/{ref}", response_class=HTMLResponse)
     def record_page(request: Request, collection: str, ref: str) -> HTMLResponse:
         principal = principal_of(request)
-        type_name = _type_or_404(collection)
+        type_name = type_of_collection(collection)
         record = records.get(principal, ref)
         if record["type"] != type_name:
             return RedirectResponse(f"/{COLLECTIONS[record['type']]}/{record['id']}", status_code=303)
@@ -217,12 +211,6 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
                       revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS)
 
     return router
-
-
-def _type_or_404(collection: str) -> str:
-    if collection not in TYPE_BY_COLLECTION:
-        raise ZhulianError("not_found", f"No page {collection!r}.", f"没有页面 {collection!r}。", 404)
-    return TYPE_BY_COLLECTION[collection]
 
 
 def _predicate_label(predicate: str, outgoing: bool, lang: str) -> str:

@@ -1,4 +1,10 @@
-"""Schema migrations (Alembic), run programmatically so ``zhulian init`` needs no alembic.ini."""
+"""Schema migrations (Alembic), run programmatically so ``zhulian init`` needs no alembic.ini.
+
+The store's own tables live in ``store/migrations/versions``. A module that keeps tables of its own (federation,
+registry, analytics, …) owns them in ``<module>/migrations/``: a branch of its own whose first revision has
+``down_revision = None``, ``branch_labels = ("<module>",)`` and ``depends_on = "0002"`` (or whichever store
+revision it needs). Upgrading goes to every head, so modules never have to agree on one linear history.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,23 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PACKAGE = Path(__file__).parent.parent
+
+
+def version_locations() -> list[Path]:
+    modules = sorted(p for p in PACKAGE.glob("*/migrations") if p != MIGRATIONS and any(p.glob("*.py")))
+    return [MIGRATIONS / "versions", *modules]
 
 
 def alembic_config(connection: sa.Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("version_locations", " ".join(str(p) for p in version_locations()))
+    config.set_main_option("path_separator", "space")
     config.attributes["connection"] = connection
     return config
 
 
 def upgrade(engine: sa.Engine) -> None:
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "heads")

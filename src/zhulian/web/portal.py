@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from zhulian.access import Principal, search_levels
 from zhulian.access.keys import authenticate
@@ -30,12 +30,30 @@ from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
 from zhulian.web.session import check_csrf, csrf_token, sign_in
 
 STATIC = Path(__file__).parent / "static"
+
+
+def _module_templates() -> list[Path]:
+    return sorted(p for p in Path(__file__).parent.parent.glob("*/templates") if p.parent.name != "web")
+
+
 # Shown at the head of a record page, or not at all; every other field is listed in the model's order.
 _NOT_LISTED = {"id", "type", "pids", "relations", "revision", "created", "updated", "deleted", "node", "access",
                "name", "title", "description", "targets"}
 
-templates = Environment(loader=PackageLoader("zhulian.web", "templates"), autoescape=select_autoescape(["html"]),
-                        trim_blocks=True, lstrip_blocks=True)
+# A module with pages of its own keeps their templates in ``<module>/templates/`` and extends ``base.html``.
+templates = Environment(loader=ChoiceLoader([PackageLoader("zhulian.web", "templates"),
+                                             *(FileSystemLoader(folder) for folder in _module_templates())]),
+                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """One page in the reader's language, with what every page's frame needs."""
+    lang = i18n.language(request)
+    page = templates.get_template(template).render(
+        lang=lang, w=i18n.words(lang), pick=lambda names: i18n.pick(names, lang), path=request.url.path,
+        collections=COLLECTIONS, type_label=lambda t: TYPE_LABELS[t][0 if lang == "zh" else 1],
+        place=lambda code: (adcode_name(code) or code) if code else "", **context)
+    return HTMLResponse(page, status_code=status)
 
 
 @cache
@@ -69,14 +87,6 @@ def _display(type_name: str, field: str, value: Any, lang: str) -> str:
 def portal_router(records: RecordService, principal_of: Callable[[Request], Principal],
                   search: Any = None) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-
-    def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        lang = i18n.language(request)
-        page = templates.get_template(template).render(
-            lang=lang, w=i18n.words(lang), pick=lambda names: i18n.pick(names, lang), path=request.url.path,
-            collections=COLLECTIONS, type_label=lambda t: TYPE_LABELS[t][0 if lang == "zh" else 1],
-            place=lambda code: (adcode_name(code) or code) if code else "", **context)
-        return HTMLResponse(page, status_code=status)
 
     @router.get("/lang/{lang}")
     def switch_language(lang: str, next: str = "/") -> RedirectResponse:

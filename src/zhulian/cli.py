@@ -12,10 +12,9 @@ from rich.table import Table
 from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json, stream_json_array
-from zhulian.exchange.commands import register as register_exchange
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, record_label, resolve_type
+from zhulian.plugins import modules_with
 from zhulian.records import RecordService
-from zhulian.search.commands import register as register_search
 from zhulian.store import Store
 
 app = typer.Typer(help="珠联 Zhulian — 珠三角科技协同创新平台 / PRD S&T collaborative-innovation platform",
@@ -233,8 +232,8 @@ def schema(type_name: Annotated[str | None, typer.Argument(metavar="[TYPE]", hel
     out.print(f"已写入 wrote {len(types)} 个 schema 到 to {out_dir}")
 
 
-register_exchange(app)
-register_search(app)
+for _module in modules_with("commands"):
+    _module.register(app)
 
 if __name__ == "__main__":
     app()

@@ -3,17 +3,17 @@ answering in the list envelope and the one error shape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from zhulian.access import Principal, search_levels
+from zhulian.access import search_levels
+from zhulian.search.service import MAX_PER_PAGE
+from zhulian.web.context import WebContext
 
-from zhulian.search.service import MAX_PER_PAGE, SearchService
 
-
-def router(service: SearchService, principal_of: Callable[[Request], Principal]) -> APIRouter:
+def router(context: WebContext) -> APIRouter:
+    service, principal_of = context.search, context.principal_of
     api = APIRouter()
 
     @api.get("/api/v1/search")

@@ -20,12 +20,13 @@ from swagger_ui_bundle import swagger_ui_path
 from zhulian import __version__
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.plugins import modules_with
 from zhulian.records import RecordService
-from zhulian.search.api import router as search_router
 from zhulian.search.service import SearchService
 from zhulian.store import Store
 from zhulian.web import i18n
 from zhulian.web.api import api_router
+from zhulian.web.context import WebContext
 from zhulian.web.limits import BodyLimit, RateLimit
 from zhulian.web.portal import STATIC, portal_router, templates
 from zhulian.web.session import principal_resolver
@@ -103,7 +104,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                                    swagger_js_url="/static/docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static/docs/swagger-ui.css", swagger_favicon_url="")
 
-    app.include_router(search_router(search, principal_of))  # before /api/v1/{collection} so search/autocomplete win
+    context = WebContext(settings, store, records, search, principal_of)
+    for module in modules_with("api"):  # before /api/v1/{collection}, so /api/v1/search and the like win
+        app.include_router(module.router(context))
     app.include_router(api_router(records, principal_of, search))
     app.include_router(portal_router(records, principal_of, search))
     # Outermost last: limits see every request before sessions or routes do.

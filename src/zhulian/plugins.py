@@ -4,7 +4,9 @@ use the hooks a new module would use).
 - ``zhulian.<module>.commands.register(app: typer.Typer)`` adds the module's commands;
 - ``zhulian.<module>.api.router(context: zhulian.web.context.WebContext) -> APIRouter`` adds its API routes and
   pages (pages with ``include_in_schema=False``, rendered with ``zhulian.web.portal.render``). A router's
-  ``lifespan`` starts and stops the module's background work (followers, schedulers) with the app.
+  ``lifespan`` starts and stops the module's background work (followers, schedulers) with the app;
+- ``<module>/migrations/*.py`` is the module's Alembic branch (see ``zhulian.store.migrate``);
+- ``<module>/templates/*.html`` extend ``base.html``; ``<module>/static/`` is served at ``/static/<module>/``.
 
 Modules are found by those files, so adding one needs no edit here or in the core (``web`` is the host, not a
 module).

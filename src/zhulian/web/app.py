@@ -96,6 +96,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                                                     "服务器内部出错，已记录。", 500))
 
     app.mount("/static/docs", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    for folder in sorted(STATIC.parent.parent.glob("*/static")):  # a module's own assets: /static/<module>/
+        if folder != STATIC:
+            app.mount(f"/static/{folder.parent.name}", StaticFiles(directory=folder), name=f"{folder.parent.name}-static")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

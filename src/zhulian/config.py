@@ -15,6 +15,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # The node this installation publishes as (an adcode); records created here carry it.
     node: str | None = None
+    # The name this node goes by in the federation (origins, OAI identifiers); a hub without an adcode needs one.
+    node_name: str | None = None
+    admin_email: str = "zhulian@localhost"  # the contact OAI-PMH's Identify gives
+    harvest_timeout_s: float = 30.0  # per request to a harvested node
+    harvest_max_bytes: int = 64 * 1024 * 1024  # largest feed page a harvest accepts
+    harvest_page: int = 500  # entries asked for per feed page
     # Requests per 10 seconds for each API key and for each client address without one (0: no limit).
     rate_per_key: int = 3000
     rate_per_address: int = 600
@@ -30,6 +36,9 @@ class Settings(BaseSettings):
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48), encoding="ascii")
         return path.read_text(encoding="ascii").strip()
+
+    def node_identity(self) -> str:
+        return self.node_name or self.node or "zhulian"
 
     def resolved_database_url(self) -> str:
         """SQLite in the data folder unless a database URL is given."""

@@ -68,15 +68,18 @@ def authenticate(store: Store, authorization: str | None) -> Principal:
     if scheme.lower() != "bearer" or not secret.strip():
         raise ZhulianError("unauthorized", "Send the key as 'Authorization: Bearer KEY'.",
                            "请以“Authorization: Bearer 密钥”发送密钥。", 401)
-    with store.engine.begin() as connection:
+    with store.engine.connect() as connection:
         row = connection.execute(sa.select(api_keys).where(api_keys.c.digest == _digest(secret.strip()))
                                  ).mappings().one_or_none()
-        if row is None or row["revoked"]:
-            raise ZhulianError("unauthorized", "This API key is unknown or revoked.", "API 密钥无效或已吊销。", 401)
-        stamp = now()
-        # Noting every use would make each read a write; once a minute is enough to tell a live key.
-        if not row["last_used"] or row["last_used"][:16] != stamp[:16]:
-            connection.execute(api_keys.update().where(api_keys.c.id == row["id"]).values(last_used=stamp))
+    if row is None or row["revoked"]:
+        raise ZhulianError("unauthorized", "This API key is unknown or revoked.", "API 密钥无效或已吊销。", 401)
+    stamp = now()
+    # Noting every use would make each read a write; once a minute is enough to tell a live key. The note is
+    # its own write transaction: upgrading a read to a write fails at once on SQLite when another writer
+    # committed in between, where a write transaction waits its turn.
+    if not row["last_used"] or row["last_used"][:16] != stamp[:16]:
+        with store.transaction() as writer:
+            writer.connection.execute(api_keys.update().where(api_keys.c.id == row["id"]).values(last_used=stamp))
     return Principal(row["id"], row["role"], row["node"], row["name"])
 
 

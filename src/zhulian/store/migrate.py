@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from zhulian.store.engine import WRITE
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 PACKAGE = Path(__file__).parent.parent
 
@@ -33,5 +35,9 @@ def alembic_config(connection: sa.Connection) -> Config:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "heads")
+    # A write transaction from the start: on SQLite a read that turns into a write fails at once when another
+    # process wrote meanwhile, where a write transaction waits its turn.
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            command.upgrade(alembic_config(connection), "heads")

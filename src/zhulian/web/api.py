@@ -95,19 +95,6 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     def schema(type_name: str) -> dict[str, Any]:
         return json_schema(resolve_type(type_name))
 
-    @api.get("/changes")
-    def changes(request: Request, since: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(100, ge=1, le=1000)) -> dict:
-        principal = principal_of(request)
-        if principal.role == "anonymous":
-            raise ZhulianError("unauthorized", "The change feed needs a harvester key (Authorization: Bearer KEY).",
-                               "读取变更流需要采集者密钥（Authorization: Bearer 密钥）。", 401)
-        if principal.role not in ("admin", "harvester"):
-            raise ZhulianError("forbidden", "The change feed is for harvester and admin keys.",
-                               "变更流仅供采集者和管理员密钥使用。", 403)
-        feed = records.store.changes(since, limit, with_records=True)
-        return {"meta": {"count": len(feed), "since": since, "next_since": feed[-1]["seq"] if feed else since},
-                "results": feed}
-
     @api.get("/audit")
     def audit(request: Request, since: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(100, ge=1, le=1000),
               record: str | None = Query(None, max_length=300)) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""The federation's web face: the node description and change feed for harvesters, OAI-PMH for everyone, the
+harvest status for admins (API and page), and the scheduled harvest that runs while the app serves."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from zhulian.access import Principal
+from zhulian.errors import ZhulianError
+from zhulian.federation.feed import MAX_LIMIT, describe, feed_page, parse_sets, parse_until
+from zhulian.federation.harvester import Harvester
+from zhulian.federation.oai import SCHEMA_XSD, Repository
+from zhulian.web.context import WebContext
+from zhulian.web.portal import render
+
+log = logging.getLogger("zhulian.federation")
+
+
+def router(context: WebContext) -> APIRouter:
+    store, settings, principal_of = context.store, context.settings, context.principal_of
+    node = settings.node_identity()
+    scheduler = Scheduler(context)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+
+    api = APIRouter(lifespan=lifespan)
+
+    @api.get("/api/v1/node", tags=["federation"])
+    def node_description() -> dict[str, Any]:
+        """这个节点是谁、提供什么 / Who this node is and what its feed offers (protocol zhulian-feed/1)."""
+        return describe(store, node)
+
+    @api.get("/api/v1/changes", tags=["federation"])
+    def changes(request: Request, since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
+                set: str | None = Query(None, max_length=500, description="类型，逗号分隔 / types, comma-separated"),
+                until: str | None = Query(None, max_length=40, description="截止时间 ISO-8601 / up to this time"),
+                limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> dict[str, Any]:
+        """变更流：按序的更新与墓碑，附来源 / The change feed: upserts and tombstones in order, with origins."""
+        _require_harvester(principal_of(request))
+        return feed_page(store, node, since=since, sets=parse_sets(set), until=parse_until(until), limit=limit)
+
+    @api.api_route("/oai", methods=["GET", "POST"], include_in_schema=False)
+    async def oai(request: Request) -> Response:
+        arguments: dict[str, list[str]] = {}
+        pairs = request.query_params.multi_items()
+        if request.method == "POST":
+            pairs = (await request.form()).multi_items()
+        for key, value in pairs:
+            arguments.setdefault(key, []).append(str(value))
+        base = str(request.base_url).rstrip("/") + "/oai"
+        repository = Repository(store, node, base, settings.admin_email)
+        return Response(repository.respond(arguments), media_type="text/xml; charset=utf-8")
+
+    @api.get("/oai/zhulian-record.xsd", include_in_schema=False)
+    def oai_schema() -> Response:
+        return Response(SCHEMA_XSD, media_type="application/xml")
+
+    @api.get("/api/v1/nodes", tags=["federation"])
+    def harvested_nodes(request: Request) -> dict[str, Any]:
+        """管理员：采集的节点及其进度与冲突 / Admins: the harvested nodes, their progress and conflicts."""
+        _require_admin(principal_of(request))
+        harvester = Harvester(store, settings)
+        try:
+            return {"results": harvester.list(), "conflicts": harvester.conflicts()}
+        finally:
+            harvester.close()
+
+    @api.get("/admin/nodes", include_in_schema=False)
+    def nodes_page(request: Request) -> HTMLResponse:
+        _require_admin(principal_of(request))
+        harvester = Harvester(store, settings)
+        try:
+            return render(request, "nodes.html", node=node, nodes=harvester.list(), conflicts=harvester.conflicts())
+        finally:
+            harvester.close()
+
+    return api
+
+
+class Scheduler:
+    """Harvests each node whose interval has passed, one at a time, in a thread beside the web app."""
+
+    def __init__(self, context: WebContext, poll_s: float = 1.0) -> None:
+        self.context, self.poll_s = context, poll_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="zhulian-harvest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        harvester = Harvester(self.context.store, self.context.settings)
+        try:
+            while not self._stop.wait(self.poll_s):
+                try:
+                    for name in harvester.due():
+                        if self._stop.is_set():
+                            return
+                        outcome = harvester.harvest(name)
+                        if not outcome.ok:
+                            log.warning("harvest of %s failed: %s", name, outcome.error)
+                except Exception:  # the scheduler outlives any one failure; the next round tries again
+                    log.exception("scheduled harvest round failed")
+        finally:
+            harvester.close()
+
+
+def _require_harvester(principal: Principal) -> None:
+    if principal.role == "anonymous":
+        raise ZhulianError("unauthorized", "The change feed needs a harvester key (Authorization: Bearer KEY).",
+                           "读取变更流需要采集者密钥（Authorization: Bearer 密钥）。", 401)
+    if principal.role not in ("admin", "harvester"):
+        raise ZhulianError("forbidden", "The change feed is for harvester and admin keys.",
+                           "变更流仅供采集者和管理员密钥使用。", 403)
+
+
+def _require_admin(principal: Principal) -> None:
+    if principal.role == "anonymous":
+        raise ZhulianError("unauthorized", "Sign in with an admin key first.", "请先用管理员密钥登录。", 401)
+    if not principal.is_admin:
+        raise ZhulianError("forbidden", "Only admins see the harvest status.", "只有管理员可以查看采集状态。", 403)

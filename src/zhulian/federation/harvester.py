@@ -1,0 +1,458 @@
+"""The harvester: a hub reads other nodes' change feeds and writes what they publish into its own store.
+
+Each page of a feed is checked whole (JSON, schema, cursor order, origins the node may speak for) and then
+applied in one transaction together with the cursor it ends at, so a harvest killed at any moment resumes from
+its last committed page with nothing lost and nothing twice. A record is only ever changed by its own origin:
+a change that would overwrite a record of another origin (or of this node) is kept as a conflict for a person
+to settle, never merged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from zhulian.config import Settings
+from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
+from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
+from zhulian.federation.tables import conflicts, nodes, origin_revisions, origins
+from zhulian.store import Store
+from zhulian.store.store import WriteResult, Writer, content_of, now
+from zhulian.store.tables import records
+
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+MAX_BACKOFF_S = 3600
+TRANSIENT = (httpx.TransportError,)
+
+
+class HarvestError(Exception):
+    """A harvest step refused; nothing of the page it concerned was written."""
+
+    def __init__(self, message: str, message_zh: str, *, transient: bool = False) -> None:
+        super().__init__(f"{message_zh} / {message}")
+        self.message, self.message_zh, self.transient = message, message_zh, transient
+
+
+@dataclass
+class Outcome:
+    """What one harvest of one node did."""
+
+    node: str
+    ok: bool = True
+    pages: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0  # changes already held (same or newer origin revision)
+    conflicts: int = 0
+    cursor: str = ""
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Applied:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Harvester:
+    def __init__(self, store: Store, settings: Settings | None = None, *,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.node = self.settings.node_identity()
+        self._client = httpx.Client(timeout=self.settings.harvest_timeout_s, transport=transport,
+                                    headers={"User-Agent": f"zhulian-harvester ({self.node})"})
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- the nodes this node harvests ---------------------------------------------------------------
+
+    def add(self, name: str, url: str, key: str, *, sets: str | None = None, interval_s: int = 300,
+            check: bool = True) -> dict[str, Any]:
+        """Register a node, after checking that it answers the protocol and takes the key unless ``check`` is off
+        (a node that is down today can still be registered)."""
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise invalid([Problem("name", name, "use letters, digits, '-', '_' or '.', at most 64",
+                                   "名称只能含字母、数字、-、_ 或 .，不超过 64 个字符")], "query")
+        if not url.startswith(("http://", "https://")):
+            raise invalid([Problem("url", url, "the node's base URL, e.g. http://10.0.0.5:8000",
+                                   "应为节点的基础地址，例如 http://10.0.0.5:8000")], "query")
+        if interval_s < 0:
+            raise invalid([Problem("interval", interval_s, "seconds between harvests; 0 harvests only on demand",
+                                   "两次采集间隔秒数；0 表示只按需采集")], "query")
+        url = url.rstrip("/")
+        chosen = parse_sets(sets)
+        remote_node = None
+        if check:
+            try:
+                remote_node = self._identity(url, key).node
+                self._fetch_page(url, key, "", chosen, limit=1)
+            except HarvestError as error:
+                raise ZhulianError("node_unusable", f"Node {name} at {url} cannot be harvested: {error.message}",
+                                   f"无法采集节点 {name}（{url}）：{error.message_zh}", 400) from None
+        row = {"name": name, "url": url, "key": key, "sets": chosen, "interval_s": interval_s, "cursor": "",
+               "last_seq": 0, "remote_node": remote_node, "harvested": 0, "conflicts": 0, "added": now(),
+               "failures": 0}
+        with self.store.transaction() as writer:
+            connection = writer.connection
+            if connection.execute(sa.select(nodes.c.name).where(nodes.c.name == name)).first():
+                raise conflict(f"A node named {name} is already registered; remove it first.",
+                               f"已登记名为 {name} 的节点，请先删除。")
+            connection.execute(nodes.insert().values(**row))
+        return self.describe(name)
+
+    def remove(self, name: str) -> None:
+        with self.store.transaction() as writer:
+            if not writer.connection.execute(nodes.delete().where(nodes.c.name == name)).rowcount:
+                raise _no_node(name)
+
+    def describe(self, name: str) -> dict[str, Any]:
+        found = [n for n in self.list() if n["name"] == name]
+        if not found:
+            raise _no_node(name)
+        return found[0]
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every harvested node with its progress: cursor, last success, last error, lag (never the key)."""
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(sa.select(nodes).order_by(nodes.c.name)).mappings().all()
+        return [{k: v for k, v in row.items() if k != "key"} for row in rows]
+
+    def conflicts(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(sa.select(conflicts).order_by(conflicts.c.seq.desc()).limit(limit))
+            return [dict(row) for row in rows.mappings()]
+
+    def due(self) -> list[str]:
+        """Nodes whose interval has passed (and whose backoff after a failure has run out)."""
+        stamp = now()
+        due = []
+        for node in self.list():
+            if node["interval_s"] <= 0:
+                continue
+            if node["next_attempt"] and node["next_attempt"] > stamp:
+                continue
+            last = node["last_attempt"]
+            if last is None or _seconds_since(last) >= node["interval_s"]:
+                due.append(node["name"])
+        return due
+
+    # -- harvesting ---------------------------------------------------------------------------------
+
+    def harvest_many(self, names: list[str] | None = None, *, retries: int = 0) -> list[Outcome]:
+        """Harvest each node in turn; one node failing never stops the others."""
+        chosen = names or [node["name"] for node in self.list()]
+        for name in chosen:
+            self.describe(name)  # an unknown name is refused before anything is harvested
+        return [self.harvest(name, retries=retries) for name in chosen]
+
+    def harvest(self, name: str, *, retries: int = 0, max_pages: int | None = None) -> Outcome:
+        node = self._node_row(name)
+        outcome = Outcome(name, cursor=node["cursor"])
+        for attempt in range(retries + 1):
+            try:
+                self._harvest(node, outcome, max_pages)
+                self._succeeded(name)
+                return outcome
+            except HarvestError as error:
+                if not error.transient or attempt == retries:
+                    outcome.ok, outcome.error = False, str(error)
+                    self._failed(name, str(error), node["interval_s"])
+                    return outcome
+                time.sleep(min(2 ** attempt, 30))
+                node = self._node_row(name)
+        return outcome
+
+    def _harvest(self, node: dict[str, Any], outcome: Outcome, max_pages: int | None) -> None:
+        self._mark(node["name"], last_attempt=now())
+        identity = self._identity(node["url"], node["key"])
+        if node["remote_node"] != identity.node:
+            self._mark(node["name"], remote_node=identity.node)
+        cursor, last_seq = node["cursor"], node["last_seq"]
+        while max_pages is None or outcome.pages < max_pages:
+            page = self._fetch_page(node["url"], node["key"], cursor, node["sets"], self.settings.harvest_page)
+            entries = self._checked(page, identity, last_seq)
+            applied = self._apply(node["name"], entries, page.meta.next_cursor)
+            outcome.pages += 1
+            for what in ("created", "updated", "unchanged", "deleted", "skipped"):
+                setattr(outcome, what, getattr(outcome, what) + getattr(applied, what))
+            outcome.conflicts += len(applied.conflicts)
+            cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
+            outcome.cursor = cursor
+            lag = max(0, (page.meta.last_seq or last_seq) - last_seq)
+            self._mark(node["name"], lag=lag)
+            if not page.meta.has_more:
+                return
+
+    # -- talking to a node --------------------------------------------------------------------------
+
+    def _identity(self, url: str, key: str) -> NodeIdentity:
+        body = self._get(f"{url}/api/v1/node", key, {})
+        try:
+            identity = NodeIdentity.model_validate(body)
+        except ValidationError as error:
+            raise HarvestError(f"{url}/api/v1/node is not a Zhulian node description: {_first(error)}",
+                               f"{url}/api/v1/node 不是珠联节点描述：{_first(error)}") from None
+        if identity.protocol != PROTOCOL:
+            raise HarvestError(f"the node speaks {identity.protocol!r}, not {PROTOCOL!r}",
+                               f"该节点使用协议 {identity.protocol!r}，而非 {PROTOCOL!r}")
+        return identity
+
+    def _fetch_page(self, url: str, key: str, cursor: str, sets: list[str], limit: int) -> FeedPage:
+        params = {"since": cursor, "limit": str(limit)}
+        if sets:
+            params["set"] = ",".join(sets)
+        body = self._get(f"{url}/api/v1/changes", key, params)
+        try:
+            return FeedPage.model_validate(body)
+        except ValidationError as error:
+            raise HarvestError(f"the feed page does not follow {PROTOCOL}: {_first(error)}",
+                               f"变更流页面不符合 {PROTOCOL}：{_first(error)}") from None
+
+    def _get(self, url: str, key: str, params: dict[str, str]) -> Any:
+        limit = self.settings.harvest_max_bytes
+        try:
+            with self._client.stream("GET", url, params=params, headers={"Authorization": f"Bearer {key}"}) as reply:
+                body = b"".join(_capped(reply.iter_bytes(), limit))
+        except httpx.TimeoutException:
+            raise HarvestError(f"{url} did not answer within {self.settings.harvest_timeout_s:g} s",
+                               f"{url} 在 {self.settings.harvest_timeout_s:g} 秒内没有应答", transient=True) from None
+        except TRANSIENT as error:
+            raise HarvestError(f"{url} is unreachable ({error.__class__.__name__}: {error})",
+                               f"无法连接 {url}（{error.__class__.__name__}：{error}）", transient=True) from None
+        if reply.status_code != 200:
+            raise HarvestError(f"{url} answered HTTP {reply.status_code}: {_said(body)}",
+                               f"{url} 返回 HTTP {reply.status_code}：{_said(body)}",
+                               transient=reply.status_code >= 500 or reply.status_code == 429)
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise HarvestError(f"{url} did not answer JSON ({error})", f"{url} 返回的不是 JSON（{error}）") from None
+
+    def _checked(self, page: FeedPage, identity: NodeIdentity, last_seq: int) -> list[FeedEntry]:
+        """A page's entries, once the page as a whole keeps the protocol."""
+        previous = last_seq
+        allowed = set(identity.origins)
+        for entry in page.results:
+            if entry.seq <= previous:
+                raise HarvestError(f"the feed went backwards: seq {entry.seq} after {previous}",
+                                   f"变更流序号倒退：{previous} 之后出现 {entry.seq}")
+            previous = entry.seq
+            if entry.origin.node not in allowed:
+                raise HarvestError(f"record {entry.id} claims origin {entry.origin.node!r}, which node "
+                                   f"{identity.node!r} does not serve (it serves {sorted(allowed)})",
+                                   f"记录 {entry.id} 声称来源于 {entry.origin.node!r}，但节点 {identity.node!r} "
+                                   f"并不提供该来源的数据（其来源为 {sorted(allowed)}）")
+            if entry.origin.id != entry.id or entry.record.get("id") != entry.id or entry.record.get("type") != entry.type:
+                raise HarvestError(f"entry {entry.seq}: its id, origin id and record disagree",
+                                   f"第 {entry.seq} 条：编号、来源编号与记录内容不一致")
+        if page.results and page.meta.next_cursor == "":
+            raise HarvestError("the page has entries but no next_cursor", "页面有条目却没有 next_cursor")
+        return page.results
+
+    # -- writing a page ----------------------------------------------------------------------------
+
+    def _apply(self, source: str, entries: list[FeedEntry], cursor: str) -> _Applied:
+        applied = _Applied()
+        try:
+            with self.store.transaction() as writer:
+                held = _held(writer.connection, [entry.id for entry in entries])
+                run: list[FeedEntry] = []
+                for entry in entries:
+                    verdict = self._verdict(entry, held)
+                    if verdict == "skip":
+                        applied.skipped += 1
+                    elif verdict is not None:
+                        applied.conflicts.append(_conflict_row(source, entry, *verdict))
+                    elif entry.op == "upsert":
+                        run.append(entry)
+                    else:
+                        self._write_upserts(writer, source, run, held, applied)
+                        run = []
+                        self._write_delete(writer, source, entry, held, applied)
+                    if verdict is None:
+                        held[entry.id] = (entry.origin.node, entry.origin.revision, entry.op == "delete")
+                self._write_upserts(writer, source, run, held, applied)
+                if applied.conflicts:
+                    writer.connection.execute(conflicts.insert(), applied.conflicts)
+                last_seq = entries[-1].seq if entries else None
+                values: dict[str, Any] = {"cursor": cursor, "harvested": nodes.c.harvested + len(entries),
+                                          "conflicts": nodes.c.conflicts + len(applied.conflicts)}
+                if last_seq is not None:
+                    values["last_seq"] = last_seq
+                writer.connection.execute(nodes.update().where(nodes.c.name == source).values(**values))
+                if entries:
+                    writer.log(actor=f"harvest:{source}", role="harvester", action="harvest",
+                               detail={"cursor": cursor, "entries": len(entries), "created": applied.created,
+                                       "updated": applied.updated, "deleted": applied.deleted,
+                                       "conflicts": len(applied.conflicts)})
+        except ZhulianError as error:
+            raise HarvestError(f"the page was refused and nothing of it written: {_detail(error)}",
+                               f"该页被拒绝，未写入任何内容：{_detail(error, zh=True)}") from None
+        return applied
+
+    def _verdict(self, entry: FeedEntry, held: dict[str, tuple[str, int, bool]]) -> tuple[str, str] | str | None:
+        """None to write the entry, "skip" when it is already held, or the reason for a conflict."""
+        if entry.id not in held:
+            return None if entry.op == "upsert" else "skip"  # a tombstone for what we never held
+        origin, revision, deleted = held[entry.id]
+        if origin == "":
+            return (f"{entry.id} is a record of this node; a harvest never overwrites it",
+                    f"{entry.id} 是本节点的记录，采集不会覆盖它")
+        if origin != entry.origin.node:
+            return (f"{entry.id} is held from origin {origin}, not {entry.origin.node}",
+                    f"{entry.id} 已有来源 {origin}，而非 {entry.origin.node}")
+        if entry.origin.revision <= revision or deleted:
+            return "skip"
+        return None
+
+    def _write_upserts(self, writer: Writer, source: str, run: list[FeedEntry],
+                       held: dict[str, tuple[str, int, bool]], applied: _Applied) -> None:
+        if not run:
+            return
+        by_position = {index: entry for index, entry in enumerate(run)}
+
+        def same_record_only(record: Any, existing: dict[str, Any] | None) -> None:
+            if existing is not None and existing["id"] != record.id:
+                raise conflict(f"its identifiers belong to {existing['id']} here",
+                               f"其标识符在本节点属于 {existing['id']}")
+
+        results = writer.upsert_many([content_of(entry.record) | {"id": entry.id} for entry in run],
+                                     collect_errors=True, authorise=same_record_only)
+        refused = [r for r in results if r.error is not None and r.error.code != "conflict"]
+        if refused:
+            first = refused[0]
+            raise invalid([Problem(f"{by_position[first.index].id}.{p.field}", p.value, p.reason, p.reason_zh)
+                           for p in first.error.details] or [Problem(by_position[first.index].id, None,
+                                                                     first.error.message, first.error.message_zh)])
+        for result in results:
+            entry = by_position[result.index]
+            if result.error is not None:
+                applied.conflicts.append(_conflict_row(source, entry, result.error.message, result.error.message_zh))
+                held.pop(entry.id, None)
+                continue
+            setattr(applied, result.outcome, getattr(applied, result.outcome) + 1)
+            self._remember(writer, source, entry, result)
+
+    def _write_delete(self, writer: Writer, source: str, entry: FeedEntry, held: dict[str, tuple[str, int, bool]],
+                      applied: _Applied) -> None:
+        tombstone = writer.delete(entry.id)
+        applied.deleted += 1
+        self._remember(writer, source, entry, WriteResult(0, "deleted", tombstone))
+
+    def _remember(self, writer: Writer, source: str, entry: FeedEntry, result: WriteResult) -> None:
+        connection = writer.connection
+        connection.execute(origins.delete().where(origins.c.record_id == entry.id))
+        connection.execute(origins.insert().values(record_id=entry.id, origin_node=entry.origin.node,
+                                                   origin_revision=entry.origin.revision, source=source,
+                                                   harvested=now()))
+        if result.outcome != "unchanged":
+            connection.execute(origin_revisions.insert().values(
+                record_id=entry.id, revision=result.record["revision"], origin_node=entry.origin.node,
+                origin_revision=entry.origin.revision))
+
+    # -- bookkeeping --------------------------------------------------------------------------------
+
+    def _node_row(self, name: str) -> dict[str, Any]:
+        with self.store.engine.connect() as connection:
+            row = connection.execute(sa.select(nodes).where(nodes.c.name == name)).mappings().first()
+        if row is None:
+            raise _no_node(name)
+        return dict(row)
+
+    def _mark(self, name: str, **values: Any) -> None:
+        with self.store.transaction() as writer:
+            writer.connection.execute(nodes.update().where(nodes.c.name == name).values(**values))
+
+    def _succeeded(self, name: str) -> None:
+        self._mark(name, last_success=now(), last_error=None, failures=0, next_attempt=None)
+
+    def _failed(self, name: str, message: str, interval_s: int) -> None:
+        failures = self._node_row(name)["failures"] + 1
+        wait = min(max(1, min(interval_s or 30, 30)) * 2 ** (failures - 1), MAX_BACKOFF_S)
+        retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+        self._mark(name, last_error=message, failures=failures,
+                   next_attempt=retry_at.isoformat(timespec="microseconds").replace("+00:00", "Z"))
+
+
+def _held(connection: sa.Connection, ids: list[str]) -> dict[str, tuple[str, int, bool]]:
+    """For each id this node holds: its origin ("" for this node's own), origin revision and whether deleted."""
+    held: dict[str, tuple[str, int, bool]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        rows = connection.execute(
+            sa.select(records.c.id, records.c.deleted, origins.c.origin_node, origins.c.origin_revision)
+            .select_from(records.outerjoin(origins, origins.c.record_id == records.c.id))
+            .where(records.c.id.in_(chunk)))
+        for row in rows:
+            held[row.id] = (row.origin_node or "", row.origin_revision or 0, row.deleted is not None)
+    return held
+
+
+def _conflict_row(source: str, entry: FeedEntry, reason: str, reason_zh: str) -> dict[str, Any]:
+    return {"at": now(), "source": source, "record_id": entry.id, "origin_node": entry.origin.node,
+            "origin_revision": entry.origin.revision, "reason": reason, "reason_zh": reason_zh,
+            "record": entry.record}
+
+
+def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise HarvestError(f"the answer is larger than the {limit:,} bytes a harvest accepts",
+                               f"应答超过采集允许的 {limit:,} 字节")
+        yield chunk
+
+
+def _said(body: bytes) -> str:
+    """What an error answer said, briefly: the error envelope's message if there is one."""
+    try:
+        error = json.loads(body)["error"]
+        return f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return body[:200].decode("utf-8", "replace")
+
+
+def _first(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    return f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']} ({error.error_count()} problem(s))"
+
+
+def _detail(error: ZhulianError, *, zh: bool = False) -> str:
+    if error.details:
+        p = error.details[0]
+        return f"{p.field}: {p.reason_zh if zh else p.reason} ({p.value!r})"
+    return error.message_zh if zh else error.message
+
+
+def _seconds_since(stamp: str) -> float:
+    then = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (dt.datetime.now(dt.UTC) - then).total_seconds()
+
+
+def _no_node(name: str) -> ZhulianError:
+    error = not_found(name)
+    error.message = f"No harvested node named {name!r}; see `zhulian nodes list`."
+    error.message_zh = f"没有名为 {name!r} 的采集节点，请查看 `zhulian nodes list`。"
+    return error

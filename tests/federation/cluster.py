@@ -1,0 +1,123 @@
+"""Real ``zhulian serve`` processes on loopback ports, each with its own data folder, for federation tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from zhulian.access import create_key
+from zhulian.config import Settings
+from zhulian.store import Store
+from zhulian.store.store import content_of
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/api/v1/node", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+@dataclass(eq=False)
+class Node:
+    name: str
+    folder: Path
+    adcode: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "ZHULIAN_DATA_DIR": str(self.folder), "ZHULIAN_NODE_NAME": self.name,
+               "ZHULIAN_RATE_PER_KEY": "0", "ZHULIAN_RATE_PER_ADDRESS": "0", **self.extra_env}
+        env.pop("ZHULIAN_DATABASE_URL", None)
+        env.pop("ZHULIAN_NODE", None)
+        if self.adcode:
+            env["ZHULIAN_NODE"] = self.adcode
+        return env
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(data_dir=self.folder, node=self.adcode, node_name=self.name, **overrides)
+
+    def store(self) -> Store:
+        return Store.from_settings(self.settings())
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.store().close()  # migrate before serving, so the test's own connections see every table
+        log = open(self.folder / "serve.log", "ab")  # noqa: SIM115 - the process owns it until it ends
+        self.process = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(self.port)],
+                                        env=self.env, stdout=log, stderr=log)
+        wait_until_up(self.url, self.process)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+    def key(self, role: str) -> str:
+        store = self.store()
+        try:
+            return create_key(store, role, node=self.adcode if role == "publisher" else None, name=f"test {role}")[1]
+        finally:
+            store.close()
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "zhulian.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=300)
+        if check and done.returncode != 0:
+            raise AssertionError(f"zhulian {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def live(self) -> dict[str, dict[str, Any]]:
+        """Every live record's content (what its publisher wrote), by id."""
+        store = self.store()
+        try:
+            return {r["id"]: content_of(r) for r in store.iterate() if not r.get("deleted")}
+        finally:
+            store.close()
+
+    def publish(self, key: str, collection: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        body = json.dumps(records, ensure_ascii=False).encode()
+        reply = httpx.post(f"{self.url}/api/v1/import/{collection}", headers={"Authorization": f"Bearer {key}"},
+                           files={"file": ("records.json", body, "application/json")}, timeout=120)
+        assert reply.status_code == 200, reply.text
+        return reply.json()

@@ -70,6 +70,8 @@ class _Applied:
     deleted: int = 0
     skipped: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # the latest per record
+    origin_revisions: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Harvester:
@@ -292,6 +294,7 @@ class Harvester:
                     if verdict is None:
                         held[entry.id] = (entry.origin.node, entry.origin.revision, entry.op == "delete")
                 self._write_upserts(writer, source, run, held, applied)
+                self._record_origins(writer, source, applied)
                 if applied.conflicts:
                     writer.connection.execute(conflicts.insert(), applied.conflicts)
                 last_seq = entries[-1].seq if entries else None
@@ -351,24 +354,34 @@ class Harvester:
                 held.pop(entry.id, None)
                 continue
             setattr(applied, result.outcome, getattr(applied, result.outcome) + 1)
-            self._remember(writer, source, entry, result)
+            self._remember(entry, result, applied)
 
     def _write_delete(self, writer: Writer, source: str, entry: FeedEntry, held: dict[str, tuple[str, int, bool]],
                       applied: _Applied) -> None:
         tombstone = writer.delete(entry.id)
         applied.deleted += 1
-        self._remember(writer, source, entry, WriteResult(0, "deleted", tombstone))
+        self._remember(entry, WriteResult(0, "deleted", tombstone), applied)
 
-    def _remember(self, writer: Writer, source: str, entry: FeedEntry, result: WriteResult) -> None:
-        connection = writer.connection
-        connection.execute(origins.delete().where(origins.c.record_id == entry.id))
-        connection.execute(origins.insert().values(record_id=entry.id, origin_node=entry.origin.node,
-                                                   origin_revision=entry.origin.revision, source=source,
-                                                   harvested=now()))
+    def _remember(self, entry: FeedEntry, result: WriteResult, applied: _Applied) -> None:
+        """Note where a written entry came from; flushed with the page (``_record_origins``)."""
+        applied.origins[entry.id] = {"record_id": entry.id, "origin_node": entry.origin.node,
+                                     "origin_revision": entry.origin.revision}
         if result.outcome != "unchanged":
-            connection.execute(origin_revisions.insert().values(
-                record_id=entry.id, revision=result.record["revision"], origin_node=entry.origin.node,
-                origin_revision=entry.origin.revision))
+            applied.origin_revisions.append({"record_id": entry.id, "revision": result.record["revision"],
+                                             "origin_node": entry.origin.node,
+                                             "origin_revision": entry.origin.revision})
+
+    @staticmethod
+    def _record_origins(writer: Writer, source: str, applied: _Applied) -> None:
+        connection, stamp = writer.connection, now()
+        ids = list(applied.origins)
+        for start in range(0, len(ids), 500):
+            connection.execute(origins.delete().where(origins.c.record_id.in_(ids[start:start + 500])))
+        if ids:
+            connection.execute(origins.insert(), [{**row, "source": source, "harvested": stamp}
+                                                  for row in applied.origins.values()])
+        if applied.origin_revisions:
+            connection.execute(origin_revisions.insert(), applied.origin_revisions)
 
     # -- bookkeeping --------------------------------------------------------------------------------
 

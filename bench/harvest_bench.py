@@ -1,0 +1,95 @@
+"""Harvest speed: records replicated from a node to a hub over loopback HTTP, beside a local import of the
+same records in the same run (DESIGN §5).
+
+    python bench/harvest_bench.py                  # 100,000 papers
+    python bench/harvest_bench.py --records 20000  # a quicker run
+
+The source node's store is filled by importing CSL papers (the import benchmark's builder), then served by a
+real ``zhulian serve`` process; the hub (SQLite, in this process) harvests its whole feed through
+``Harvester`` — HTTP, JSON, page checks, origin bookkeeping, the store's upserts with revisions, projections
+and its own change feed. The baseline imports the same TSV into a fresh store. Figures are printed, median of
+``--runs`` harvests into fresh hubs; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.import_bench import build, csl_rows, import_into  # noqa: E402
+from tests.federation.cluster import free_port, wait_until_up  # noqa: E402
+
+
+def harvest_once(folder: Path, url: str, key: str, page: int) -> tuple[float, int]:
+    from zhulian.config import Settings
+    from zhulian.federation.harvester import Harvester
+
+    hub_folder = folder / f"hub-{time.monotonic_ns()}"
+    settings = Settings(data_dir=hub_folder, node_name="hub", harvest_page=page)
+    from zhulian.store import Store
+
+    store = Store.from_settings(settings)
+    harvester = Harvester(store, settings)
+    harvester.add("source", url, key)
+    started = time.perf_counter()
+    outcome = harvester.harvest("source")
+    seconds = time.perf_counter() - started
+    harvester.close()
+    store.close()
+    if not outcome.ok:
+        sys.exit(f"harvest failed: {outcome.error}")
+    return seconds, outcome.created
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--page", type=int, default=1000, help="entries per feed page (the protocol's maximum)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="zhulian-harvest-") as tmp:
+        folder = Path(tmp)
+        tsv = folder / "papers.tsv"
+        build(tsv, args.records, csl_rows())
+        source_dir = folder / "source"
+        source_dir.mkdir()
+        import_into(f"sqlite:///{source_dir / 'zhulian.db'}", tsv)
+        env = {**os.environ, "ZHULIAN_DATA_DIR": str(source_dir), "ZHULIAN_NODE_NAME": "source",
+               "ZHULIAN_RATE_PER_KEY": "0", "ZHULIAN_RATE_PER_ADDRESS": "0"}
+        env.pop("ZHULIAN_DATABASE_URL", None)
+        created = subprocess.run([sys.executable, "-m", "zhulian.cli", "keys", "create", "--role", "harvester",
+                                  "--name", "bench", "--json"], env=env, capture_output=True, text=True, check=True)
+        key = json.loads(created.stdout)["key"]
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(url, server)
+            harvests, imports = [], []
+            for run in range(args.runs):
+                seconds, created = harvest_once(folder, url, key, args.page)
+                harvests.append(seconds)
+                imported, _report = import_into(f"sqlite:///{folder / f'local-{run}.db'}", tsv)
+                imports.append(imported)
+                print(f"run {run + 1}: harvest {created:,} records {created / seconds:,.0f} rec/s ({seconds:.1f} s); "
+                      f"local import {args.records / imported:,.0f} rows/s ({imported:.1f} s)", flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+    harvest_s, import_s = statistics.median(harvests), statistics.median(imports)
+    print(f"{args.records:,} 篇论文 papers, page {args.page}, median of {args.runs}: "
+          f"采集 harvest {args.records / harvest_s:,.0f} rec/s   本地导入 local import {args.records / import_s:,.0f} rows/s   "
+          f"比值 harvest/import time {harvest_s / import_s:.2f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,9 @@
     python bench/api_bench.py --records 20000 --seconds 5
 
 Loads the papers through the csl mapping into a fresh SQLite data folder, builds the search index, starts
-``zhulian serve`` (one uvicorn worker) and drives it from this process with ``--clients`` concurrent
-connections on loopback: search queries from a fixed list, and GETs of single records by id. The baseline
+``zhulian serve --workers N`` for each ``--workers`` count and drives it with ``--clients`` concurrent
+connections on loopback — with wrk when it is installed (a C client that leaves the CPU to the server),
+otherwise from this process with httpx: search queries from a fixed list, and GETs of single records by id. The baseline
 runs the same searches and reads through the services in-process, so the difference is the HTTP layer.
 Prints requests/s, p50/p95 latency, the server's worker count and RSS. Nothing is asserted.
 """
@@ -14,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -83,6 +88,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server worker counts to run")
     args = parser.parse_args()
 
     from zhulian.access import ANONYMOUS
@@ -115,33 +121,76 @@ def main() -> None:
     report("get one record (service)", in_process([lambda i=i: records.get(ANONYMOUS, i) for i in ids],
                                                    args.seconds), args.seconds)
 
+    for workers in args.workers:
+        over_http(settings, workers, args, ids)
+
+
+def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str]) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "ZHULIAN_DATA_DIR": str(settings.data_dir), "ZHULIAN_RATE_PER_KEY": "0",
            "ZHULIAN_RATE_PER_ADDRESS": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(port),
+                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        for _ in range(600):
             try:
                 httpx.get(base + "/api/v1/regions", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        print(f"\nover HTTP: 1 uvicorn worker, {args.clients} concurrent clients, {args.seconds:g} s each")
-        search_urls = [f"{base}/api/v1/search?q={q}&per_page=10" for q in QUERIES]
-        latencies, failures = asyncio.run(drive(search_urls, args.clients, args.seconds))
-        report("GET /api/v1/search", latencies, args.seconds)
-        record_urls = [f"{base}/api/v1/papers/{i}" for i in ids]
-        latencies, failures_get = asyncio.run(drive(record_urls, args.clients, args.seconds))
-        report("GET /api/v1/papers/{id}", latencies, args.seconds)
-        print(f"non-200 answers: search {failures}, get {failures_get}; server RSS {rss_mib(server.pid):.0f} MiB")
+        time.sleep(2 if workers > 1 else 0)  # every worker up, not only the first
+        search_paths = [f"/api/v1/search?q={quote(q)}&per_page=10" for q in QUERIES]
+        record_paths = [f"/api/v1/papers/{i}" for i in ids]
+        client = "wrk (C)" if shutil.which("wrk") else "httpx (Python, in this process)"
+        print(f"\nover HTTP: {workers} uvicorn worker(s), {args.clients} concurrent clients, {args.seconds:g} s "
+              f"each, client {client}")
+        for label, paths in (("GET /api/v1/search", search_paths), ("GET /api/v1/papers/{id}", record_paths)):
+            load(label, base, paths, args)
+        print(f"server RSS {server_rss(server.pid):.0f} MiB over {workers} worker(s) and the supervisor")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
+
+def load(label: str, base: str, paths: list[str], args: argparse.Namespace) -> None:
+    if not shutil.which("wrk"):
+        latencies, failures = asyncio.run(drive([base + path for path in paths], args.clients, args.seconds))
+        report(label, latencies, args.seconds)
+        print(f"{'':34} non-200 answers: {failures}")
+        return
+    script = Path(tempfile.mkdtemp()) / "paths.lua"
+    script.write_text(WRK_SCRIPT.replace("PATHS", ",".join(json.dumps(path) for path in paths)), encoding="utf-8")
+    done = subprocess.run(["wrk", "-t", "2", "-c", str(args.clients), "-d", f"{args.seconds:g}s", "-s", str(script),
+                           base], capture_output=True, text=True, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("ZL "))
+    requests, p50_us, p95_us, seconds_us, non_2xx = (float(v) for v in line.split()[1:])
+    print(f"{label:<34} {requests / seconds_us * 1e6:9.0f} req/s   p50 {p50_us / 1000:7.1f} ms   "
+          f"p95 {p95_us / 1000:7.1f} ms   n={requests:.0f}   non-2xx {non_2xx:.0f}")
+
+
+WRK_SCRIPT = """
+paths = {PATHS}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("ZL %d %f %f %f %d\\n", summary.requests, latency:percentile(50),
+                         latency:percentile(95), summary.duration, summary.errors.status))
+end
+"""
+
+
+def server_rss(pid: int) -> float:
+    """The supervisor's RSS and its worker processes' together."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid] + [int(c) for c in children.read_text().split()] if children.exists() else [pid]
+    return sum(rss_mib(p) for p in pids)
 
 if __name__ == "__main__":
     main()

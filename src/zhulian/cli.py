@@ -60,18 +60,26 @@ def demo(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
 @app.command()
 @bilingual_errors
 def serve(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
-          host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1") -> None:
+          host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1",
+          workers: Annotated[int, typer.Option(min=1, max=64, help="工作进程数 / worker processes")] = 1) -> None:
     """启动 API 与门户 / Serve the JSON API and the portal."""
-    _serve(Settings(), host, port)
+    _serve(Settings(), host, port, workers)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from zhulian.web.app import create_app
 
     out.print(f"门户 portal: http://{host}:{port}/   API: http://{host}:{port}/api/v1/   (Ctrl+C 退出 to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Each worker process builds its own app from the same environment; one of them holds the search
+    # index's writer and the harvest schedule, the others read.
+    Store.from_settings(settings).close()  # migrate once, before the workers start
+    uvicorn.run("zhulian.web.app:create_app", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 @app.command()

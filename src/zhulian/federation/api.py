@@ -3,11 +3,13 @@ harvest status for admins (API and page), and the scheduled harvest that runs wh
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -109,8 +111,11 @@ class Scheduler:
 
     def _run(self) -> None:
         harvester = Harvester(self.context.store, self.context.settings)
+        lock = _ProcessLock(self.context.settings.data_dir / "harvest.lock")
         try:
             while not self._stop.wait(self.poll_s):
+                if not lock.acquire():  # another worker of this server harvests
+                    continue
                 try:
                     for name in harvester.due():
                         if self._stop.is_set():
@@ -121,7 +126,36 @@ class Scheduler:
                 except Exception:  # the scheduler outlives any one failure; the next round tries again
                     log.exception("scheduled harvest round failed")
         finally:
+            lock.release()
             harvester.close()
+
+
+class _ProcessLock:
+    """An exclusive lock on a file, held until released or the process ends: of several server workers on
+    one data folder, the one holding it runs the scheduled harvests."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[bytes] | None = None
+
+    def acquire(self) -> bool:
+        if self._handle is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
 
 
 def _require_harvester(principal: Principal) -> None:

@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -190,20 +191,28 @@ class Harvester:
         if node["remote_node"] != identity.node:
             self._mark(node["name"], remote_node=identity.node)
         cursor, last_seq = node["cursor"], node["last_seq"]
-        while max_pages is None or outcome.pages < max_pages:
-            page = self._fetch_page(node["url"], node["key"], cursor, node["sets"], self.settings.harvest_page)
-            entries = self._checked(page, identity, last_seq)
-            applied = self._apply(node["name"], entries, page.meta.next_cursor)
-            outcome.pages += 1
-            for what in ("created", "updated", "unchanged", "deleted", "skipped"):
-                setattr(outcome, what, getattr(outcome, what) + getattr(applied, what))
-            outcome.conflicts += len(applied.conflicts)
-            cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
-            outcome.cursor = cursor
-            lag = max(0, (page.meta.last_seq or last_seq) - last_seq)
-            self._mark(node["name"], lag=lag)
-            if not page.meta.has_more:
-                return
+
+        def fetch(after: str) -> FeedPage:
+            return self._fetch_page(node["url"], node["key"], after, node["sets"], self.settings.harvest_page)
+
+        # The next page is fetched while this one is written: the node serves it meanwhile.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zhulian-fetch") as pool:
+            upcoming = pool.submit(fetch, cursor)
+            while max_pages is None or outcome.pages < max_pages:
+                page = upcoming.result()
+                entries = self._checked(page, identity, last_seq)
+                if page.meta.has_more:
+                    upcoming = pool.submit(fetch, page.meta.next_cursor)
+                applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq)
+                outcome.pages += 1
+                for what in ("created", "updated", "unchanged", "deleted", "skipped"):
+                    setattr(outcome, what, getattr(outcome, what) + getattr(applied, what))
+                outcome.conflicts += len(applied.conflicts)
+                cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
+                outcome.cursor = cursor
+                self._mark(node["name"], lag=max(0, (page.meta.last_seq or last_seq) - last_seq))
+                if not page.meta.has_more:
+                    return
 
     # -- talking to a node --------------------------------------------------------------------------
 
@@ -273,7 +282,7 @@ class Harvester:
 
     # -- writing a page ----------------------------------------------------------------------------
 
-    def _apply(self, source: str, entries: list[FeedEntry], cursor: str) -> _Applied:
+    def _apply(self, source: str, entries: list[FeedEntry], cursor: str, after_seq: int) -> _Applied:
         applied = _Applied()
         try:
             with self.store.transaction() as writer:
@@ -302,7 +311,11 @@ class Harvester:
                                           "conflicts": nodes.c.conflicts + len(applied.conflicts)}
                 if last_seq is not None:
                     values["last_seq"] = last_seq
-                writer.connection.execute(nodes.update().where(nodes.c.name == source).values(**values))
+                moved = writer.connection.execute(nodes.update().where(
+                    nodes.c.name == source, nodes.c.last_seq == after_seq).values(**values))
+                if not moved.rowcount:  # another harvest of this node committed meanwhile; its pages stand
+                    raise ZhulianError("busy", f"another harvest of {source} is running",
+                                       f"{source} 正在被另一个采集进程采集", 409)
                 if entries:
                     writer.log(actor=f"harvest:{source}", role="harvester", action="harvest",
                                detail={"cursor": cursor, "entries": len(entries), "created": applied.created,

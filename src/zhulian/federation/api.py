@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from zhulian.access import Principal
 from zhulian.errors import ZhulianError
@@ -49,10 +49,13 @@ def router(context: WebContext) -> APIRouter:
     def changes(request: Request, since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
                 set: str | None = Query(None, max_length=500, description="类型，逗号分隔 / types, comma-separated"),
                 until: str | None = Query(None, max_length=40, description="截止时间 ISO-8601 / up to this time"),
-                limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> dict[str, Any]:
+                limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> JSONResponse:
         """变更流：按序的更新与墓碑，附来源 / The change feed: upserts and tombstones in order, with origins."""
         _require_harvester(principal_of(request))
-        return feed_page(store, node, since=since, sets=parse_sets(set), until=parse_until(until), limit=limit)
+        # Straight to JSON: a page of a thousand records is plain JSON already, and FastAPI's generic encoder
+        # would walk every value of it first.
+        return JSONResponse(feed_page(store, node, since=since, sets=parse_sets(set), until=parse_until(until),
+                                      limit=limit))
 
     @api.api_route("/oai", methods=["GET", "POST"], include_in_schema=False)
     async def oai(request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""Collaboration networks between organisations and cities, derived from the store's relations."""

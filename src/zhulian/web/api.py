@@ -15,10 +15,11 @@ from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from zhulian.access import Principal, search_levels
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.model import COLLECTIONS, json_schema, resolve_type, type_of_collection
+from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
 from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
@@ -78,6 +79,35 @@ async def json_body(request: Request) -> Any:
                       "record") from None
 
 
+class _Collection(Convertor):
+    """Only the collections' names: a route for ``/api/v1/{collection}`` then never shadows a module's own path
+    (``/api/v1/search``, ``/api/v1/network/…``), so the busiest routes can come first."""
+
+    regex = "|".join(sorted(TYPE_BY_COLLECTION, key=len, reverse=True))
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("collection", _Collection())
+
+
+def unknown_collection_router() -> APIRouter:
+    """Last of all routes: any other name where a collection would be answers which collections there are."""
+    router = APIRouter(prefix="/api/v1", include_in_schema=False)
+
+    @router.api_route("/{collection}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @router.api_route("/{collection}/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unknown(collection: str) -> None:
+        type_of_collection(collection)  # raises not_found with the list of collections
+        raise ZhulianError("not_found", "No such endpoint.", "没有这个接口。", 404)
+
+    return router
+
+
 def api_router(records: RecordService, principal_of: Callable[[Request], Principal], search: Any = None) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
@@ -101,7 +131,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         entries = records.audit(principal_of(request), since=since, limit=limit, record=record)
         return {"meta": {"count": len(entries)}, "results": entries}
 
-    @api.post("/import/{collection}")
+    @api.post("/import/{collection:collection}")
     async def import_upload(request: Request, collection: str, file: UploadFile,
                             skip_invalid: bool = Query(False), dry_run: bool = Query(False)) -> JSONResponse:
         """Import a CSV, TSV, XLSX, JSON or JSONL file of one type under the key's write rules."""
@@ -116,7 +146,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                 "problems": list(itertools.islice(report.errors, 1000))}
         return JSONResponse(body, status_code=422 if report.refused else 200)
 
-    @api.get("/export/{collection}.{fmt}")
+    @api.get("/export/{collection:collection}.{fmt}")
     def export_download(request: Request, collection: str, fmt: str,
                         filter: str | None = Query(None, max_length=4000)) -> Response:
         """Every record of a collection the key may read, as CSV, XLSX, JSON or JSONL."""
@@ -128,7 +158,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         records.export(principal_of(request), type_name, fmt, buffer, filter=filter)
         return download(buffer.getvalue(), f"zhulian-{collection}.{fmt}", fmt)
 
-    @api.get("/{collection}")
+    @api.get("/{collection:collection}")
     def list_collection(request: Request, collection: str,
                         filter: str | None = Query(None, max_length=4000),
                         search_text: str | None = Query(None, alias="search", max_length=2000),
@@ -156,7 +186,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return body
 
-    @api.post("/{collection}", status_code=201, openapi_extra=RECORD_BODY)
+    @api.post("/{collection:collection}", status_code=201, openapi_extra=RECORD_BODY)
     async def create(request: Request, collection: str) -> JSONResponse:
         body = _typed(await json_body(request), type_of_collection(collection))
         record = records.create(principal_of(request), body, origin=origin(request))
@@ -164,7 +194,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         response.headers["Location"] = f"/api/v1/{collection}/{record['id']}"
         return response
 
-    @api.get("/{collection}/{ref}")
+    @api.get("/{collection:collection}/{ref}")
     def get_record(request: Request, collection: str, ref: str, revision: int | None = Query(None, ge=1, le=MAX_INT),
                    if_none_match: str | None = Header(None)) -> Response:
         record = _in_collection(collection, records.get(principal_of(request), ref, revision=revision))
@@ -172,7 +202,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
             return Response(status_code=304, headers={"ETag": etag(record)})
         return record_response(record)
 
-    @api.put("/{collection}/{ref}", openapi_extra=RECORD_BODY)
+    @api.put("/{collection:collection}/{ref}", openapi_extra=RECORD_BODY)
     async def replace(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
@@ -180,7 +210,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                                  expected_revision=expected_revision(if_match), origin=origin(request))
         return record_response(record)
 
-    @api.patch("/{collection}/{ref}", openapi_extra=RECORD_BODY)
+    @api.patch("/{collection:collection}/{ref}", openapi_extra=RECORD_BODY)
     async def patch(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
@@ -188,7 +218,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                                expected_revision=expected_revision(if_match), origin=origin(request))
         return record_response(record)
 
-    @api.delete("/{collection}/{ref}")
+    @api.delete("/{collection:collection}/{ref}")
     def delete(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
@@ -197,13 +227,13 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         return JSONResponse({"ok": True, "id": tombstone["id"], "revision": tombstone["revision"],
                              "deleted": tombstone["deleted"]})
 
-    @api.get("/{collection}/{ref}/revisions")
+    @api.get("/{collection:collection}/{ref}/revisions")
     def record_revisions(request: Request, collection: str, ref: str) -> dict[str, Any]:
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref, include_deleted=True))
         return {"results": records.revisions(principal, ref)}
 
-    @api.get("/{collection}/{ref}/relations")
+    @api.get("/{collection:collection}/{ref}/relations")
     def record_relations(request: Request, collection: str, ref: str,
                          direction: str = Query("both", pattern="^(in|out|both)$"),
                          predicate: str | None = Query(None, max_length=40)) -> dict[str, Any]:

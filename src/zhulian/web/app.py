@@ -25,7 +25,7 @@ from zhulian.records import RecordService
 from zhulian.search.service import SearchService
 from zhulian.store import Store
 from zhulian.web import i18n
-from zhulian.web.api import api_router
+from zhulian.web.api import api_router, unknown_collection_router
 from zhulian.web.context import WebContext
 from zhulian.web.limits import BodyLimit, RateLimit
 from zhulian.web.portal import STATIC, portal_router, templates
@@ -107,11 +107,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                                    swagger_js_url="/static/docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static/docs/swagger-ui.css", swagger_favicon_url="")
 
-    context = WebContext(settings, store, records, search, principal_of)
-    for module in modules_with("api"):  # before /api/v1/{collection}, so /api/v1/search and the like win
-        app.include_router(module.router(context))
+    # Record reads and writes first: they are the busiest, and collection names never match a module's paths.
     app.include_router(api_router(records, principal_of, search))
+    context = WebContext(settings, store, records, search, principal_of)
+    for module in modules_with("api"):
+        app.include_router(module.router(context))
     app.include_router(portal_router(records, principal_of, search))
+    app.include_router(unknown_collection_router())
     # Outermost last: limits see every request before sessions or routes do.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret(), same_site="strict", max_age=8 * 3600)
     app.add_middleware(RateLimit, per_key=settings.rate_per_key, per_address=settings.rate_per_address)

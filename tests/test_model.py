@@ -33,6 +33,8 @@ MINIMAL = {
     "policy": {"type": "policy", "title": {"zh": "广州市科技创新“十三五”规划"}},
     "demand": {"type": "demand", "title": {"zh": "锂电池隔膜涂覆工艺改进"}},
     "news": {"type": "news", "title": {"zh": "广深港澳科技创新走廊建设提速"}},
+    "observation": {"type": "observation", "indicator": "rd_gdp_ratio", "region": "440100", "year": 2018,
+                    "value": 2.63},
 }
 
 RICH = {
@@ -118,6 +120,10 @@ RICH = {
         "source": "南方日报", "url": "https://example.org/news/1", "body": "广深港澳科技创新走廊规划发布……",
         "relations": [{"predicate": "mentions", "object": "moe:4144010558"}],
     },
+    "observation": {
+        "type": "observation", "indicator": "每万人发明专利拥有量", "region": 440100, "year": 2019, "value": 21.8,
+        "unit": "件/万人", "source": "广州市统计局", "note": "年末数", "access": "public",
+    },
 }
 
 
@@ -139,16 +145,18 @@ def by_field(problems: list[Problem]) -> dict[str, Problem]:
 # -- every type accepts a minimal and a rich record ----------------------------------------------
 
 
-def test_there_are_twelve_types_each_with_its_id_prefix():
+def test_there_are_thirteen_types_each_with_its_id_prefix():
     assert set(TYPES) == set(MINIMAL) == set(RICH) == set(PREFIXES)
-    assert len(TYPES) == 12
+    assert len(TYPES) == 13
 
 
 @pytest.mark.parametrize("type_name", sorted(MINIMAL))
 def test_minimal_record_validates(type_name):
     record = validate_record(MINIMAL[type_name])
     assert record.type == type_name
-    assert record.access == "public" and record.pids == {} and record.relations == []
+    assert record.access == "public" and record.relations == []
+    # An observation is identified by what it measures, so that re-importing a table updates it.
+    assert record.pids == ({"obs": "rd_gdp_ratio:440100:2018"} if type_name == "observation" else {})
     assert record.label()
 
 
@@ -173,7 +181,7 @@ def test_patent_fields_and_chinese_labels_become_codes():
     assert patent.applicants == ["华为技术有限公司"] and patent.inventors == ["李四", "王五"]
     assert patent.application_date == "2020-02-28" and patent.grant_date == "2022-01-04"
     assert patent.pids == {"patent_no": "CN201710601862.3"}
-    assert patent.year() == 2020
+    assert patent.filter_year() == 2020
     assert validate_record({**MINIMAL["patent"], "kind": "实用新型"}).kind == "utility_model"
     assert validate_record({**MINIMAL["patent"], "kind": "Design"}).kind == "design"
 
@@ -183,7 +191,7 @@ def test_achievement_maturity_transfer_modes_and_owners():
     assert achievement.maturity == "pilot"
     assert achievement.transfer_modes == ["license", "joint_development", "equity"]
     assert achievement.owners == ["华南理工大学"]
-    assert achievement.price_wan == 300 and achievement.year() == 2021
+    assert achievement.price_wan == 300 and achievement.filter_year() == 2021
 
 
 def test_instrument_host_value_and_booking_terms():
@@ -214,7 +222,7 @@ def test_policy_issuer_date_number_regions_and_structured_targets():
     assert "3%" in first.clause
     assert second.comparator == ">=" and second.region == "440100"  # 不低于 → >=, an int adcode → text
     assert (third.comparator, third.value, third.value_max, third.aspirational) == ("between", 500, 800, True)
-    assert policy.year() == 2016
+    assert policy.filter_year() == 2016
 
 
 def test_choices_refuse_an_unknown_label_naming_the_allowed_codes():
@@ -557,8 +565,8 @@ def test_json_schema_is_valid_and_describes_the_type(type_name):
     for envelope in ("id", "type", "pids", "aliases", "city", "node", "access", "relations", "revision",
                      "created", "updated", "deleted"):
         assert envelope in properties, envelope
-    label = "name" if "name" in MINIMAL[type_name] else "title"
-    assert label in schema["required"]
+    required = {"name", "title", "indicator", "region", "year", "value"} & set(MINIMAL[type_name])
+    assert required <= set(schema["required"])
     own = set(RICH[type_name]) - {"type", "id", "pids", "aliases", "city", "node", "access", "description",
                                   "keywords", "relations"}
     assert own <= set(properties), own - set(properties)

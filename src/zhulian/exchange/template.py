@@ -66,6 +66,8 @@ EXAMPLES: dict[str, dict[str, str]] = {
                "city": "441900"},
     "news": {"title.zh": "粤港澳大湾区科技创新合作取得新进展", "published": "2024-03-01", "source": "广东省科学技术厅",
              "url": "https://example.org/news/1", "body": "近日……", "city": "440100"},
+    "observation": {"indicator": "rd_gdp_ratio", "region": "440100", "year": "2018", "value": "2.63", "unit": "%",
+                    "source": "示例：广州统计年鉴 example source"},
 }
 
 

@@ -1,4 +1,4 @@
-"""The exchange standard as code: twelve typed resources in one envelope, typed relations, identifiers."""
+"""The exchange standard as code: thirteen typed resources in one envelope, typed relations, identifiers."""
 
 from zhulian.model.ids import PREFIXES, is_id, new_id, parse_ref, type_of_id
 from zhulian.model.registry import (

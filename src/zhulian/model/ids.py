@@ -20,6 +20,7 @@ PREFIXES = {
     "policy": "pol",
     "demand": "dem",
     "news": "new",
+    "observation": "obs",
 }
 TYPE_BY_PREFIX = {prefix: type_name for type_name, prefix in PREFIXES.items()}
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.common import CHOICES
 from zhulian.model.ids import PREFIXES, is_id, type_of_id
-from zhulian.model.types import MODELS, Resource
+from zhulian.model.types import MODELS, Resource, observation_label
 
 TYPES = tuple(MODELS)
 
@@ -21,6 +21,7 @@ COLLECTIONS = {
     "organization": "orgs", "person": "people", "achievement": "achievements", "patent": "patents",
     "paper": "papers", "standard": "standards", "project": "projects", "platform": "platforms",
     "instrument": "instruments", "policy": "policies", "demand": "demands", "news": "news",
+    "observation": "observations",
 }
 TYPE_BY_COLLECTION = {collection: type_name for type_name, collection in COLLECTIONS.items()}
 
@@ -29,6 +30,7 @@ TYPE_LABELS = {
     "patent": ("专利", "patent"), "paper": ("论文", "paper"), "standard": ("标准", "standard"),
     "project": ("项目", "project"), "platform": ("创新平台", "platform"), "instrument": ("仪器设备", "instrument"),
     "policy": ("政策", "policy"), "demand": ("企业需求", "demand"), "news": ("资讯", "news"),
+    "observation": ("指标观测值", "observation"),
 }
 
 
@@ -115,6 +117,10 @@ _PER_TYPE: dict[str, tuple[FieldSpec, ...]] = {
                _field("disciplines", "keyword", "技术领域", "discipline")),
     "news": (_field("source", "keyword", "来源", "source"),
              _field("published", "date", "发布日期", "published")),
+    "observation": (_field("indicator", "keyword", "指标", "indicator", "indicator"),
+                    _field("region", "keyword", "地区", "region"),
+                    _field("value", "number", "数值", "value"),
+                    _field("source", "keyword", "来源", "source")),
 }
 INDEXED_FIELDS: dict[str, dict[str, FieldSpec]] = {
     type_name: {spec.name: spec for spec in _COMMON + _PER_TYPE[type_name]} for type_name in TYPES
@@ -135,7 +141,7 @@ def display_name(type_name: str | None, field: str, value: str) -> str:
     """The Chinese display name of a coded value (e.g. ``university`` → 高等院校) for group_by."""
     from zhulian.region.adcodes import adcode_name
 
-    if field in ("city", "node", "regions"):
+    if field in ("city", "node", "regions", "region"):
         return adcode_name(value) or value
     if field == "type":
         return TYPE_LABELS.get(value, (value,))[0]
@@ -154,7 +160,10 @@ def type_of_collection(collection: str) -> str:
 
 
 def record_label(record: dict[str, Any]) -> str:
-    """A stored record's name or title as people read it: simplified Chinese, traditional, then English."""
+    """A stored record's name or title as people read it: simplified Chinese, traditional, then English.
+    An observation has no name of its own and is named by what it measures: 广州市 每万人发明专利拥有量 2018."""
+    if record.get("type") == "observation":
+        return observation_label(record.get("indicator", ""), record.get("region", ""), record.get("year", ""))
     names = record.get("name") or record.get("title") or {}
     return names.get("zh") or names.get("zh_hant") or names.get("en") or ""
 

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from zhulian.model.common import FlexDate, RefText, ShortText, Strict
 
 ANY = frozenset({"organization", "person", "achievement", "patent", "paper", "standard", "project",
-                 "platform", "instrument", "policy", "demand", "news"})
+                 "platform", "instrument", "policy", "demand", "news", "observation"})
 
 # predicate -> (subject types, object types, Chinese label, English label)
 PREDICATES: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {

@@ -69,7 +69,8 @@ def filter_values(record: dict[str, Any]) -> list[tuple[str, str]]:
 
 _YEAR_SOURCES = {"organization": "founded", "achievement": "year_completed", "patent": "application_date",
                  "paper": "year_published", "standard": "issued", "project": "start", "platform": "established",
-                 "instrument": "purchased", "policy": "issued", "demand": "deadline", "news": "published"}
+                 "instrument": "purchased", "policy": "issued", "demand": "deadline", "news": "published",
+                 "observation": "year"}
 
 
 def record_year(record: dict[str, Any]) -> int | None:

@@ -8,6 +8,7 @@ entry in the change feed. Readers get records as JSON-ready dicts in the exchang
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -138,10 +139,13 @@ class Store:
     def get(self, ref: str, *, revision: int | None = None, include_deleted: bool = False,
             expand: bool = False, visible: Visibility | None = None) -> dict[str, Any]:
         """A record by id or ``scheme:value``; an earlier state with ``revision``; a deleted record is
-        ``gone`` unless ``include_deleted``. ``expand`` adds both ends of its relations with names.
+        ``gone`` unless ``include_deleted``, and a record merged into another answers with the survivor.
+        ``expand`` adds both ends of its relations with names.
         A record ``visible`` does not allow is not found, as if it did not exist."""
         with self._read() as connection:
             row = _record_row(connection, ref)
+            if row.merged_into and not include_deleted and revision is None:
+                row = _survivor_row(connection, row)
             record_id = row.id
             if visible is not None and not visible.allows(row.access, row.node):
                 raise not_found(ref)
@@ -379,14 +383,18 @@ class Writer:
         results.sort(key=lambda result: result.index)
         return results
 
-    def delete(self, ref: str, *, expected_revision: int | None = None) -> dict[str, Any]:
-        """Leave a tombstone: the record answers ``gone``, its revisions stay readable."""
+    def delete(self, ref: str, *, expected_revision: int | None = None,
+               merged_into: str | None = None) -> dict[str, Any]:
+        """Leave a tombstone: the record answers ``gone``, its revisions stay readable. With
+        ``merged_into`` (a live record's id) the tombstone redirects there: ``Store.get`` answers with it."""
         record_id = self._resolve(ref)
         previous = self._live(record_id, ref, expected_revision)
+        if merged_into is not None:
+            self._live(self._resolve(merged_into), merged_into, None)
         stamp, revision = now(), previous.revision + 1
         tombstone = {**previous.data, "revision": revision, "updated": stamp, "deleted": stamp}
         self.connection.execute(records.update().where(records.c.id == record_id).values(
-            revision=revision, updated=stamp, deleted=stamp, data=tombstone))
+            revision=revision, updated=stamp, deleted=stamp, data=tombstone, merged_into=merged_into))
         # A deleted record asserts nothing: its relations and filterable fields go; pids stay so that
         # its identifiers still answer "gone" rather than "not found".
         self.connection.execute(relations.delete().where(relations.c.owner_id == record_id))
@@ -396,6 +404,15 @@ class Writer:
                                                           op="delete", at=stamp, data=tombstone))
         self._forget()
         return tombstone
+
+    def redirect(self, ref: str, to: str | None) -> None:
+        """Point a merged-away tombstone at another survivor, or (``None``) at nothing any more."""
+        record_id = self._resolve(ref)
+        if not self._state(record_id).deleted:
+            raise conflict(f"{ref} is not deleted; only a tombstone redirects.", f"{ref} 未删除，只有墓碑可以重定向。")
+        target = self._live(self._resolve(to), to, None).id if to is not None else None
+        self.connection.execute(records.update().where(records.c.id == record_id).values(merged_into=target))
+        self._forget()
 
     # -- what the writer knows ---------------------------------------------------------------------
 
@@ -517,7 +534,7 @@ class Writer:
         created = previous.created if previous is not None else stamp
         payload = {"id": record_id, **payload, "revision": revision, "created": created, "updated": stamp}
         row = {"type": record.type, "revision": revision, "label": record.label()[:500], "city": record.city,
-               "node": node, "access": record.access, "year": record.year(), "updated": stamp, "deleted": None,
+               "node": node, "access": record.access, "year": record.filter_year(), "updated": stamp, "deleted": None,
                "data": payload}
         pending = self._pending
         text = _json(payload)  # serialised once for the record row and its revision
@@ -690,7 +707,7 @@ def _record_row(connection: sa.Connection, ref: str) -> sa.Row:
     if parsed is None:
         raise bad_ref(ref)
     columns = (records.c.id, records.c.data, records.c.deleted, records.c.revision, records.c.access,
-               records.c.node)
+               records.c.node, records.c.merged_into)
     if parsed.id:
         statement = sa.select(*columns).where(records.c.id == parsed.id)
     else:
@@ -699,6 +716,15 @@ def _record_row(connection: sa.Connection, ref: str) -> sa.Row:
     row = connection.execute(statement).one_or_none()
     if row is None:
         raise not_found(ref)
+    return row
+
+
+def _survivor_row(connection: sa.Connection, row: sa.Row) -> sa.Row:
+    """The record a chain of merges ends at (a chain, because a survivor may itself be merged later)."""
+    for _ in range(100):
+        if not row.merged_into:
+            return row
+        row = _record_row(connection, row.merged_into)
     return row
 
 
@@ -723,24 +749,41 @@ def _with_relations(connection: sa.Connection, row: sa.Row, expand: bool, visibl
     return {**row.data, "relations": _relations(connection, row.id, "both", None, visible)}
 
 
-def _relations(connection: sa.Connection, record_id: str, direction: str, predicate: str | None,
-               visible: Visibility | None = None) -> list[dict]:
+@functools.cache
+def _relations_statement(direction: str, with_predicate: bool, scope: str) -> sa.Select:
+    """The query for a record's relations, built once per shape: building it (two aliases of ``records``)
+    costs more than running it, and a record page or API read asks for it every time."""
     subject, obj = records.alias("subject"), records.alias("object")
+    record_id = sa.bindparam("record_id")
+    ends = {"out": relations.c.subject_id == record_id, "in": relations.c.object_id == record_id,
+            "both": sa.or_(relations.c.subject_id == record_id, relations.c.object_id == record_id)}
     statement = (sa.select(relations, subject.c.type.label("s_type"), subject.c.label.label("s_label"),
                            obj.c.type.label("o_type"), obj.c.label.label("o_label"))
                  .join(subject, subject.c.id == relations.c.subject_id)
                  .join(obj, obj.c.id == relations.c.object_id)
-                 .where(subject.c.deleted.is_(None), obj.c.deleted.is_(None),
-                        *_visible(subject, visible), *_visible(obj, visible)))
-    ends = {"out": [relations.c.subject_id == record_id], "in": [relations.c.object_id == record_id],
-            "both": [sa.or_(relations.c.subject_id == record_id, relations.c.object_id == record_id)]}
-    if direction not in ends:
+                 .where(subject.c.deleted.is_(None), obj.c.deleted.is_(None), ends[direction]))
+    if scope != "all":
+        for end in (subject, obj):
+            allowed = end.c.access.in_(sa.bindparam("levels", expanding=True))
+            if scope == "node":
+                allowed = sa.or_(allowed, sa.and_(end.c.access == "internal", end.c.node == sa.bindparam("node")))
+            statement = statement.where(allowed)
+    if with_predicate:
+        statement = statement.where(relations.c.predicate == sa.bindparam("predicate"))
+    return statement.order_by(relations.c.predicate, relations.c.rank, relations.c.id)
+
+
+def _relations(connection: sa.Connection, record_id: str, direction: str, predicate: str | None,
+               visible: Visibility | None = None) -> list[dict]:
+    if direction not in ("out", "in", "both"):
         raise ZhulianError("bad_direction", "direction is out, in or both.", "方向应为 out、in 或 both。", 400)
-    statement = statement.where(*ends[direction])
-    if predicate:
-        statement = statement.where(relations.c.predicate == predicate)
+    scope = "all" if visible is None or visible.everything else ("node" if visible.node else "levels")
+    statement = _relations_statement(direction, predicate is not None, scope)
+    parameters: dict[str, Any] = {"record_id": record_id, "predicate": predicate}
+    if scope != "all":
+        parameters |= {"levels": sorted(visible.levels), "node": visible.node}
     result = []
-    for row in connection.execute(statement.order_by(relations.c.predicate, relations.c.rank, relations.c.id)):
+    for row in connection.execute(statement, parameters):
         outgoing = row.subject_id == record_id
         other = ({"id": row.object_id, "type": row.o_type, "name": row.o_label} if outgoing
                  else {"id": row.subject_id, "type": row.s_type, "name": row.s_label})

@@ -32,6 +32,8 @@ records = sa.Table(
     sa.Column("updated", Timestamp, nullable=False),
     sa.Column("deleted", Timestamp),
     sa.Column("data", Json, nullable=False),
+    # A tombstone left by merging one record into another names the survivor, which its id resolves to.
+    sa.Column("merged_into", sa.String(40)),
     sa.Index("ix_records_type_id", "type", "id"),
     sa.Index("ix_records_city", "city"),
     sa.Index("ix_records_updated", "updated"),

@@ -241,8 +241,17 @@ class _SeenKeys:
 
 
 def upsert_batch(writer: Any, records: list[Resource], authorise: Callable[..., None] | None = None) -> list[Any]:
-    """The one place the importer writes: ``Writer.upsert_many`` collecting per-item errors."""
-    return writer.upsert_many(records, collect_errors=True, authorise=authorise)
+    """The one place the importer writes: ``Writer.upsert_many`` collecting per-item errors, after the
+    registry has matched incoming organisations to existing ones (and queued the uncertain for review)."""
+    from zhulian.registry import resolve_incoming
+
+    resolution = resolve_incoming(writer, records)
+    results = writer.upsert_many(resolution.records, collect_errors=True, authorise=authorise)
+    resolution.queue_reviews(writer, results)
+    # Resolving leaves reference cycles that the paused collector (``_collector_paused``) would let pile up
+    # in its oldest generation; the import's own objects are few, so one pass a batch costs little.
+    gc.collect()
+    return results
 
 
 def type_names(type_name: str) -> tuple[str, ...]:

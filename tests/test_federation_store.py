@@ -12,11 +12,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from zhulian.access import create_key
+from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.federation.feed import feed_page
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.tables import nodes
+from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.web.app import create_app
 
@@ -138,3 +139,12 @@ def test_bad_registrations_are_refused(store: Store, tmp_path) -> None:
     assert not outcome.ok and "unreachable" in outcome.error
     with store.engine.connect() as connection:
         assert connection.execute(sa.select(nodes.c.failures)).scalar() == 1
+
+
+def test_harvested_look_alikes_of_the_hubs_organisations_wait_for_review(store: Store, city, hub) -> None:
+    store.create(org("中山大学", city="440100"))
+    city[0].create(org("中山大學", city="440100"))
+    outcome = hub.harvest("gz")
+    assert outcome.ok and outcome.created == 1  # harvested under its own id, never merged silently
+    review = RegistryService(store).review(CLI_ADMIN)
+    assert [item["source"] for item in review["results"]] == ["harvest"]

@@ -26,6 +26,7 @@ from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
 from zhulian.federation.tables import conflicts, nodes, origin_revisions, origins
+from zhulian.registry import queue_harvested
 from zhulian.store import Store
 from zhulian.store.store import WriteResult, Writer, content_of, now
 from zhulian.store.tables import records
@@ -73,6 +74,7 @@ class _Applied:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # the latest per record
     origin_revisions: list[dict[str, Any]] = field(default_factory=list)
+    organisations: list[dict[str, Any]] = field(default_factory=list)  # created or changed by the page
 
 
 class Harvester:
@@ -204,6 +206,8 @@ class Harvester:
                 if page.meta.has_more:
                     upcoming = pool.submit(fetch, page.meta.next_cursor)
                 applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq)
+                if applied.organisations:  # the registry queues look-alikes of harvested organisations for review
+                    queue_harvested(self.store, applied.organisations)
                 outcome.pages += 1
                 for what in ("created", "updated", "unchanged", "deleted", "skipped"):
                     setattr(outcome, what, getattr(outcome, what) + getattr(applied, what))
@@ -379,6 +383,8 @@ class Harvester:
         """Note where a written entry came from; flushed with the page (``_record_origins``)."""
         applied.origins[entry.id] = {"record_id": entry.id, "origin_node": entry.origin.node,
                                      "origin_revision": entry.origin.revision}
+        if result.outcome in ("created", "updated") and entry.type == "organization":
+            applied.organisations.append(result.record)
         if result.outcome != "unchanged":
             applied.origin_revisions.append({"record_id": entry.id, "revision": result.record["revision"],
                                              "origin_node": entry.origin.node,

@@ -18,7 +18,7 @@ from zhulian.access import Principal, search_levels
 from zhulian.access.keys import authenticate
 from zhulian.errors import ZhulianError
 from zhulian.exchange import write_template
-from zhulian.model import COLLECTIONS, MODELS, TYPE_LABELS, type_of_collection
+from zhulian.model import COLLECTIONS, MODELS, TYPE_LABELS, record_label, type_of_collection
 from zhulian.model.common import CHOICES
 from zhulian.model.relations import INVERSE_LABELS, PREDICATES
 from zhulian.model.types import COMPARATORS
@@ -51,7 +51,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     lang = i18n.language(request)
     page = templates.get_template(template).render(
         lang=lang, w=i18n.words(lang), pick=lambda names: i18n.pick(names, lang), path=request.url.path,
-        collections=COLLECTIONS, type_label=lambda t: TYPE_LABELS[t][0 if lang == "zh" else 1],
+        collections=COLLECTIONS, type_label=lambda t: TYPE_LABELS[t][0 if lang == "zh" else 1], label=record_label,
         place=lambda code: (adcode_name(code) or code) if code else "", **context)
     return HTMLResponse(page, status_code=status)
 
@@ -193,7 +193,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         found = records.list(principal_of(request), "policy", sort="year:desc", limit=200).results
         return render(request, "policies.html", policies=found, comparators=COMPARATORS)
 
-    @router.get("/{collection}", response_class=HTMLResponse)
+    @router.get("/{collection:collection}", response_class=HTMLResponse)
     def collection_page(request: Request, collection: str, page: int = Query(1, ge=1, le=10_000),
                         filter: str | None = None) -> HTMLResponse:
         type_name = type_of_collection(collection)
@@ -203,7 +203,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         return render(request, "list.html", type_name=type_name, collection=collection, result=result, page=page,
                       pages=max(1, -(-result.count // per_page)))
 
-    @router.get("/{collection}/{ref}", response_class=HTMLResponse)
+    @router.get("/{collection:collection}/{ref}", response_class=HTMLResponse)
     def record_page(request: Request, collection: str, ref: str) -> HTMLResponse:
         principal = principal_of(request)
         type_name = type_of_collection(collection)

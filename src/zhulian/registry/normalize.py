@@ -115,7 +115,7 @@ def _forms_of(part: str) -> list[NameForm]:
 
 # Bounded: an import of millions of names must not keep one entry per name; the few thousand recent ones
 # (candidates recur from row to row) are what saves time.
-@lru_cache(maxsize=65_536)  # a batch's names and its candidates' names, each read many times
+@lru_cache(maxsize=1024)
 def name_forms(name: str) -> tuple[NameForm, ...]:
     """Every comparable form of one name, per script; a bracket that gives a former name (原…) is a form
     of its own."""
@@ -148,8 +148,7 @@ def name_keys(name: str) -> list[str]:
     return [form.key for form in name_forms(name)]
 
 
-@lru_cache(maxsize=65_536)
-def grams(name: str) -> frozenset[str]:
+def grams(name: str) -> set[str]:
     """Blocking keys: the whole key, character bigrams of Chinese keys, words and the acronym of English
     ones, and the English reading of Chinese names."""
     found: set[str] = set()
@@ -164,7 +163,7 @@ def grams(name: str) -> frozenset[str]:
                 found.add("a:" + form.acronym[:40])
             if len(form.words) == 1 and len(form.key) <= 12:
                 found.add("a:" + form.key)  # a one-word name may be an acronym (BUPT) of another's name
-    return frozenset(found)
+    return found
 
 
 # Chinese words in institution names and how English names render them; the rest is read as pinyin.
@@ -188,7 +187,7 @@ _GLOSS = {
 _GLOSS_PATTERN = re.compile("|".join(sorted(map(re.escape, _GLOSS), key=len, reverse=True)))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=1024)
 def english_reading(key: str) -> tuple[str, ...]:
     """安徽医科大学 → (anhui, medical, university): glossary words in English, other characters in pinyin
     with a place name's syllables joined (安徽 → anhui), for meeting English names."""

@@ -248,9 +248,10 @@ def upsert_batch(writer: Any, records: list[Resource], authorise: Callable[..., 
     resolution = resolve_incoming(writer, records)
     results = writer.upsert_many(resolution.records, collect_errors=True, authorise=authorise)
     resolution.queue_reviews(writer, results)
-    # Resolving leaves reference cycles that the paused collector (``_collector_paused``) would let pile up
-    # in its oldest generation; the import's own objects are few, so one pass a batch costs little.
-    gc.collect()
+    if resolution.resolved:
+        # Resolving leaves reference cycles that the paused collector (``_collector_paused``) would let pile
+        # up in its oldest generation; batches without organisations make none and skip the pass.
+        gc.collect()
     return results
 
 

@@ -158,6 +158,7 @@ class Resolution:
     records: list[Resource]
     reviews: dict[int, list[Ranked]] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)  # ids given to rows that are new records
+    resolved: bool = False  # whether any organisation was looked at
 
     def queue_reviews(self, writer: Any, results: list[Any]) -> None:
         """Candidates for the rows that were written as new records (``WriteResult`` per row); a candidate
@@ -176,7 +177,7 @@ def resolve_incoming(writer: Any, batch: list[Resource]) -> Resolution:
     existing record (by id, identifier or a confident name match: the row then updates that record and
     its spelling joins the aliases) or is new, with the uncertain candidates to review."""
     organisations = [i for i, record in enumerate(batch) if record.type == "organization"]
-    resolution = Resolution(list(batch))
+    resolution = Resolution(list(batch), resolved=bool(organisations))
     if not organisations:
         return resolution
     index.sync(writer.connection)

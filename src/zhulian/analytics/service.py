@@ -1,7 +1,7 @@
 """The network service: the one place the CLI, the API and the portal ask for the collaboration network.
 
 Reads come from the derived tables only (pages never compute the graph on request); ``catch_up`` follows the
-store's change feed into them and ``Follower`` does so in the background while a server runs. Who sees what
+store's change feed into them and a ``FeedFollower`` does so in the background while a server runs. Who sees what
 is decided here: organisations a reader may not see are left out of graphs, lists and recommendations; the
 city matrix is counts only and is the same for everyone.
 """
@@ -27,6 +27,7 @@ from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.common import CHOICES
 from zhulian.region.cities import CIRCLES, CITIES, CITY_BY_ADCODE, ROLES
 from zhulian.store import Store
+from zhulian.store.follow import FeedFollower
 from zhulian.store.query import Visibility
 from zhulian.store.store import now
 
@@ -52,7 +53,8 @@ class NetworkService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
-        self._follower: Follower | None = None
+        self._follower: FeedFollower | None = None
+        self._metrics_at = 0.0
         self._lock = threading.Lock()
 
     # -- keeping the tables current --------------------------------------------------------------------
@@ -122,11 +124,20 @@ class NetworkService:
         with self.engine.connect() as connection:
             return network.read_state(connection)
 
-    def start_follower(self, interval: float = 0.5) -> Follower:
+    def start_follower(self, interval: float = 0.5) -> FeedFollower:
         if self._follower is None or not self._follower.is_alive():
-            self._follower = Follower(self, interval)
+            self._follower = FeedFollower("zhulian-network-follower", self._follow, interval)
             self._follower.start()
         return self._follower
+
+    def _follow(self) -> int:
+        """One step of the background follower: the feed first; once it is quiet, the global metrics at most
+        every ``METRICS_INTERVAL`` seconds."""
+        applied = self.catch_up(max_batches=5)
+        if not applied and time.monotonic() - self._metrics_at > METRICS_INTERVAL:
+            self.refresh_metrics()
+            self._metrics_at = time.monotonic()
+        return applied
 
     def stop_follower(self) -> None:
         if self._follower is not None:
@@ -274,35 +285,6 @@ class NetworkService:
                                "(it may be another type, deleted, or not yet applied from the change feed).",
                                f"{ref} 不是合作网络中的机构（可能是其他类型、已删除，或尚未从变更流更新）。", 404)
         return dict(row._mapping)
-
-
-class Follower(threading.Thread):
-    """Follows the store's change feed into the network tables while a server runs, and recomputes the
-    global metrics at most every ``METRICS_INTERVAL`` seconds once the feed is quiet."""
-
-    def __init__(self, service: NetworkService, interval: float = 0.5) -> None:
-        super().__init__(name="zhulian-network-follower", daemon=True)
-        self.service = service
-        self.interval = interval
-        self._stop_event = threading.Event()
-        self._metrics_at = 0.0
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                applied = self.service.catch_up(max_batches=5)
-                if not applied and time.monotonic() - self._metrics_at > METRICS_INTERVAL:
-                    self.service.refresh_metrics()
-                    self._metrics_at = time.monotonic()
-            except Exception:
-                log.exception("network follower: applying the change feed failed")
-                applied = 0
-            if not applied:
-                self._stop_event.wait(self.interval)
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop_event.set()
-        self.join(timeout)
 
 
 # -- helpers -----------------------------------------------------------------------------------------

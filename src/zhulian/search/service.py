@@ -34,6 +34,7 @@ from zhulian.search.index import (
     store_identity,
 )
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
+from zhulian.store.follow import FeedFollower
 from zhulian.store.query import Condition, allowed_fields, parse_filter
 from zhulian.text import bigrams, normalize
 from zhulian.text.analysis import normalize_many_with_map
@@ -55,7 +56,7 @@ class SearchService:
         self._index: SearchIndex | None = None
         self._state_mtime: int | None = None
         self._lock = threading.RLock()
-        self._follower: Follower | None = None
+        self._follower: FeedFollower | None = None
 
     # -- the index ---------------------------------------------------------------------------------
 
@@ -140,9 +141,9 @@ class SearchService:
 
     # -- following the change feed -----------------------------------------------------------------
 
-    def start_follower(self, interval: float = 0.2) -> Follower:
+    def start_follower(self, interval: float = 0.2) -> FeedFollower:
         if self._follower is None or not self._follower.is_alive():
-            self._follower = Follower(self, interval)
+            self._follower = FeedFollower("zhulian-search-follower", lambda: self.catch_up(max_batches=20), interval)
             self._follower.start()
         return self._follower
 
@@ -341,30 +342,6 @@ class SearchService:
             results = [_suggestion(c) for c in cards[:min(limit, AUTOCOMPLETE_LIMIT)]]
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return {"meta": {"count": len(results), "q": q or "", "took_ms": took_ms}, "results": results}
-
-
-class Follower(threading.Thread):
-    """Follows the store's change feed into the index while a server runs."""
-
-    def __init__(self, service: SearchService, interval: float = 0.2) -> None:
-        super().__init__(name="zhulian-search-follower", daemon=True)
-        self.service = service
-        self.interval = interval
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                applied = self.service.catch_up(max_batches=20)
-            except Exception:
-                log.exception("search follower: applying the change feed failed")
-                applied = 0
-            if not applied:
-                self._stop_event.wait(self.interval)
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop_event.set()
-        self.join(timeout)
 
 
 # -- helpers -----------------------------------------------------------------------------------------

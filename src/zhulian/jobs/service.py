@@ -1,0 +1,177 @@
+"""The job service: submit long work, follow its progress, read its result.
+
+A job runs in a thread of the process that accepted it, so the request that submitted it answers at once and the
+event loop never waits for it. The store keeps each job's state, owner and result, so any worker of
+``zhulian serve --workers N`` can answer for it; live progress (rows done of rows known) is held by the running
+process and shown by it, and a job whose process died is reported as interrupted, never as running forever.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from ulid import ULID
+
+from zhulian.access import Principal
+from zhulian.errors import ZhulianError
+from zhulian.jobs.tables import jobs
+from zhulian.store import Store
+from zhulian.store.store import now
+
+HOST = socket.gethostname()
+STATES = ("queued", "running", "succeeded", "failed")
+
+
+@dataclass
+class Progress:
+    """What a running job reports: ``done`` of ``total`` units (0 when not yet known), and a short note."""
+
+    done: int = 0
+    total: int = 0
+    note: str = ""
+    updated: float = field(default_factory=time.time)
+
+    def __call__(self, done: int, total: int = 0, note: str = "") -> None:
+        self.done, self.total, self.updated = done, total, time.time()
+        if note:
+            self.note = note
+
+    def as_dict(self) -> dict[str, Any]:
+        percent = round(100 * self.done / self.total, 1) if self.total else None
+        return {"done": self.done, "total": self.total or None, "percent": percent, "note": self.note or None}
+
+
+Work = Callable[[Progress], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    owner: str
+    state: str
+    detail: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created: str
+    started: str | None
+    finished: str | None
+    progress: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "owner": self.owner, "state": self.state,
+                "detail": self.detail, "progress": self.progress, "result": self.result, "error": self.error,
+                "created": self.created, "started": self.started, "finished": self.finished,
+                "links": {"self": f"/api/v1/jobs/{self.id}"}}
+
+
+class JobService:
+    def __init__(self, store: Store, *, threads: int = 1) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zhulian-job")
+        self._running: dict[str, Progress] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, principal: Principal, kind: str, work: Work, *, detail: dict[str, Any] | None = None,
+               on_end: Callable[[], None] | None = None) -> Job:
+        """Queue ``work`` and answer at once. ``on_end`` runs when it has ended either way (to remove a
+        temporary upload, for example)."""
+        job_id = f"job_{ULID()}"
+        row = {"id": job_id, "kind": kind, "owner": principal.id, "state": "queued", "detail": detail,
+               "host": HOST, "pid": os.getpid(), "created": now()}
+        self._write(sa.insert(jobs).values(**row))
+        progress = Progress()
+        with self._lock:
+            self._running[job_id] = progress
+        self._pool.submit(self._run, job_id, work, progress, on_end)
+        return self.get(principal, job_id)
+
+    def get(self, principal: Principal, job_id: str) -> Job:
+        """A job its owner or an administrator may read; anyone else is told it does not exist."""
+        with self.store.engine.connect() as connection:
+            row = connection.execute(sa.select(jobs).where(jobs.c.id == job_id[:40])).mappings().first()
+        if row is None or not (principal.is_admin or row["owner"] == principal.id):
+            raise ZhulianError("not_found", f"No job {job_id[:60]} of yours.", f"没有属于您的作业 {job_id[:60]}。", 404)
+        return self._job(row)
+
+    def list(self, principal: Principal, *, limit: int = 50) -> list[Job]:
+        statement = sa.select(jobs).order_by(jobs.c.created.desc(), jobs.c.id.desc()).limit(limit)
+        if not principal.is_admin:
+            statement = statement.where(jobs.c.owner == principal.id)
+        with self.store.engine.connect() as connection:
+            return [self._job(row) for row in connection.execute(statement).mappings()]
+
+    def wait(self, principal: Principal, job_id: str, *, timeout: float = 600.0, poll: float = 0.05) -> Job:
+        """The job once it has ended (for the command line and tests; a web client polls instead)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(principal, job_id)
+            if job.state in ("succeeded", "failed") or time.monotonic() > deadline:
+                return job
+            time.sleep(poll)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def _run(self, job_id: str, work: Work, progress: Progress, on_end: Callable[[], None] | None) -> None:
+        self._update(job_id, state="running", started=now())
+        try:
+            result = work(progress)
+        except ZhulianError as error:
+            self._update(job_id, state="failed", error=error.as_dict()["error"], finished=now())
+        except Exception as error:  # noqa: BLE001 — a job's failure is its answer, never a dead thread
+            self._update(job_id, state="failed", finished=now(), error={
+                "code": "job_failed", "message": f"The job failed: {type(error).__name__}: {str(error)[:500]}",
+                "message_zh": f"作业失败：{type(error).__name__}：{str(error)[:500]}", "details": []})
+        else:
+            self._update(job_id, state="succeeded", result=result, finished=now())
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
+            if on_end is not None:
+                on_end()
+
+    def _update(self, job_id: str, **values: Any) -> None:
+        self._write(sa.update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def _write(self, statement: sa.Executable) -> None:
+        with self.store.transaction() as writer:
+            writer.connection.execute(statement)
+
+    def _job(self, row: Any) -> Job:
+        state = row["state"]
+        with self._lock:
+            progress = self._running.get(row["id"])
+        if state in ("queued", "running") and progress is None and not _alive(row["host"], row["pid"]):
+            state = "failed"  # its process ended without finishing it (a stop or a crash)
+            error = {"code": "job_interrupted", "message": "The server stopped before the job ended; run it again.",
+                     "message_zh": "作业结束前服务器已停止，请重新提交。", "details": []}
+        else:
+            error = row["error"]
+        return Job(row["id"], row["kind"], row["owner"], state, row["detail"], row["result"], error,
+                   row["created"], row["started"], row["finished"], progress.as_dict() if progress else None)
+
+
+def _alive(host: str, pid: int) -> bool:
+    """Whether the process that runs a job still lives; another host's process is taken to live."""
+    if host != HOST:
+        return True
+    if pid == os.getpid():
+        return True  # ours, and not in _running: it ended between the read and this check, or is queued
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,80 @@
+"""Background jobs: submitted work answers at once, runs off the caller, and its end — success, failure or a
+process that died — is what any reader of the store sees."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from zhulian.access import ANONYMOUS, CLI_ADMIN, Principal
+from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.jobs import JobService
+from zhulian.jobs.tables import jobs
+
+PUBLISHER = Principal("key_pub", "publisher", node="440100")
+
+
+def test_a_job_answers_at_once_and_reports_progress_then_its_result(store):
+    service = JobService(store)
+    release = threading.Event()
+
+    def work(progress):
+        progress(3, 10, "rows")
+        release.wait(10)
+        return {"created": 10}
+
+    job = service.submit(PUBLISHER, "import", work, detail={"file": "机构.csv"})
+    assert job.state in ("queued", "running")
+    for _ in range(200):
+        running = service.get(PUBLISHER, job.id)
+        if running.progress and running.progress["done"] == 3:
+            break
+        release.wait(0.01)
+    assert running.progress == {"done": 3, "total": 10, "percent": 30.0, "note": "rows"}
+    release.set()
+    finished = service.wait(PUBLISHER, job.id)
+    assert finished.state == "succeeded" and finished.result == {"created": 10}
+    assert finished.detail == {"file": "机构.csv"} and finished.finished >= finished.started
+    service.close()
+
+
+def test_a_failed_job_keeps_the_error_a_person_can_act_on(store):
+    service = JobService(store)
+
+    def refuse(progress):
+        raise invalid([Problem("city", "火星", "unknown city", "未知城市")])
+
+    def crash(progress):
+        raise RuntimeError("disk full")
+
+    refused = service.wait(CLI_ADMIN, service.submit(CLI_ADMIN, "import", refuse).id)
+    crashed = service.wait(CLI_ADMIN, service.submit(CLI_ADMIN, "import", crash).id)
+    assert refused.state == "failed" and refused.error["details"][0]["field"] == "city"
+    assert crashed.state == "failed" and "disk full" in crashed.error["message"] and crashed.error["message_zh"]
+    service.close()
+
+
+def test_only_the_owner_and_administrators_see_a_job(store):
+    service = JobService(store)
+    job = service.wait(PUBLISHER, service.submit(PUBLISHER, "import", lambda progress: {}).id)
+    assert service.get(CLI_ADMIN, job.id).id == job.id
+    for stranger in (ANONYMOUS, Principal("key_other", "publisher", node="440300")):
+        try:
+            service.get(stranger, job.id)
+        except ZhulianError as error:
+            assert error.status == 404
+        else:
+            raise AssertionError("a stranger read another's job")
+    assert [j.id for j in service.list(PUBLISHER)] == [job.id]
+    assert service.list(ANONYMOUS) == []
+    service.close()
+
+
+def test_a_job_whose_process_died_is_reported_interrupted_not_running(store):
+    with store.transaction() as writer:
+        writer.connection.execute(sa.insert(jobs).values(
+            id="job_dead", kind="import", owner="cli", state="running", host=__import__("socket").gethostname(),
+            pid=2 ** 22 + 12345, created="2026-11-30T00:00:00Z"))
+    job = JobService(store).get(CLI_ADMIN, "job_dead")
+    assert job.state == "failed" and job.error["code"] == "job_interrupted"

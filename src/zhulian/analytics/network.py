@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import igraph
@@ -172,6 +174,21 @@ def insert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]
 
 # -- global metrics ----------------------------------------------------------------------------------
 
+_IGRAPH_RANDOM = threading.Lock()
+
+
+@contextmanager
+def seeded_igraph(seed: int) -> Iterator[None]:
+    """igraph draws from one process-wide generator: hold it, seeded, for one call (so the same graph gives the
+    same communities or layout), then hand igraph back its default, so that no request's seed leaks into
+    another thread's call or into the rest of the process."""
+    with _IGRAPH_RANDOM:
+        igraph.set_random_number_generator(random.Random(seed))
+        try:
+            yield
+        finally:
+            igraph.set_random_number_generator(random)
+
 def metrics(totals: Counter) -> tuple[dict[str, float], dict[str, int], dict[str, Any]]:
     """Normalised betweenness (hops, unweighted) and Louvain communities (weighted by shared activities).
     Betweenness is exact up to ``EXACT_BETWEENNESS_NODES`` organisations with partners and estimated from
@@ -181,7 +198,6 @@ def metrics(totals: Counter) -> tuple[dict[str, float], dict[str, int], dict[str
     index = {org: n for n, org in enumerate(connected)}
     graph = igraph.Graph(n=len(connected), edges=[(index[a], index[b]) for a, b in totals])
     weights = list(totals.values())
-    igraph.set_random_number_generator(random.Random(SEED))
     count = len(connected)
     if count <= EXACT_BETWEENNESS_NODES:
         raw, method = graph.betweenness(directed=False), {"method": "exact", "nodes": count}
@@ -192,7 +208,8 @@ def metrics(totals: Counter) -> tuple[dict[str, float], dict[str, int], dict[str
         method = {"method": "sampled", "sources": BETWEENNESS_SAMPLES, "nodes": count}
     pairs = (count - 1) * (count - 2) / 2 or 1
     betweenness = {org: round(raw[index[org]] / pairs, 8) for org in connected}
-    membership = graph.community_multilevel(weights=weights).membership if count else []
+    with seeded_igraph(SEED):
+        membership = graph.community_multilevel(weights=weights).membership if count else []
     sizes = Counter(membership)
     order = {group: rank for rank, (group, _n) in enumerate(sorted(sizes.items(), key=lambda g: (-g[1], g[0])))}
     community = {org: order[membership[index[org]]] for org in connected}

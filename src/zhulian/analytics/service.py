@@ -9,7 +9,6 @@ city matrix is counts only and is the same for everyone.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections import Counter
@@ -432,8 +431,8 @@ def _layout(ids: list[str], links: list[dict[str, Any]]) -> dict[str, tuple[floa
         return {}
     index = {org: n for n, org in enumerate(ids)}
     graph = igraph.Graph(n=len(ids), edges=[(index[l["source"]], index[l["target"]]) for l in links])
-    igraph.set_random_number_generator(random.Random(7))
-    coords = graph.layout_fruchterman_reingold(niter=300, weights=[l["weight"] for l in links] or None).coords
+    with network.seeded_igraph(7):
+        coords = graph.layout_fruchterman_reingold(niter=300, weights=[l["weight"] for l in links] or None).coords
     xs, ys = [c[0] for c in coords], [c[1] for c in coords]
     span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
     return {org: (round((coords[n][0] - min(xs)) / span_x, 4), round((coords[n][1] - min(ys)) / span_y, 4))

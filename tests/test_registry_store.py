@@ -201,3 +201,36 @@ def test_harvested_records_are_queued_once_and_never_rewritten(store) -> None:
     (candidate,) = RegistryService(store).review(CLI_ADMIN)["results"]
     assert (candidate["record_id"], candidate["candidate_id"], candidate["source"]) == (harvested["id"], local["id"], "harvest")
     assert store.get(harvested["id"])["revision"] == 1
+
+
+def test_resolving_a_name_reads_without_taking_the_write_lock(store):
+    """A lookup is a read: while another writer holds the store, resolving an already indexed name answers."""
+    import threading
+
+    from zhulian.access.principal import CLI_ADMIN
+    from zhulian.registry.service import RegistryService
+
+    with store.transaction() as writer:
+        writer.upsert({"type": "organization", "name": {"zh": "中山大学"}, "city": "440100", "kind": "university"})
+    service = RegistryService(store)
+    service.resolve(CLI_ADMIN, "中山大学")  # the blocking index catches up once
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with store.transaction() as writer:
+            writer.log(actor="test", role="admin", action="hold")
+            holding.set()
+            release.wait(20)
+
+    writer_thread = threading.Thread(target=hold_the_write_lock)
+    writer_thread.start()
+    try:
+        assert holding.wait(10)
+        answered: list[dict] = []
+        reader = threading.Thread(target=lambda: answered.append(service.resolve(CLI_ADMIN, "中山大学")))
+        reader.start()
+        reader.join(5)
+        assert answered and answered[0]["results"][0]["name"]["zh"] == "中山大学", "the lookup waited for the writer"
+    finally:
+        release.set()
+        writer_thread.join()

@@ -33,6 +33,16 @@ def record_grams(record: dict[str, Any]) -> set[str]:
     return found
 
 
+def behind(connection: sa.Connection) -> bool:
+    """Whether the feed holds organisation or person revisions the keys have not taken in yet (other types
+    move the position on at the next sync, but leave the keys as they are)."""
+    position = connection.execute(sa.select(registry_state.c.seq).where(registry_state.c.name == "keys")).scalar()
+    if position is None:
+        return True
+    pending = sa.select(revisions.c.seq).where(revisions.c.seq > position, revisions.c.type.in_(INDEXED_TYPES))
+    return connection.execute(pending.limit(1)).first() is not None
+
+
 def sync(connection: sa.Connection) -> int:
     """Apply the feed since the last position; returns the new position. On PostgreSQL one transaction
     at a time does this (a lock held to its end), so two never write the same keys."""

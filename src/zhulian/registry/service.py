@@ -334,9 +334,8 @@ class RegistryService:
                           "query")
         check_name(name)
         visible = visibility(principal)
-        with self.store.transaction() as writer:
-            connection = writer.connection
-            index.sync(connection)
+        self._catch_up()
+        with self.store.engine.connect() as connection:
             if type_name == "person":
                 ranked = self._rank_people(connection, name, affiliation, fields or [], coauthors or [],
                                            (pids or {}).get("orcid"), visible)
@@ -347,6 +346,15 @@ class RegistryService:
                 "keys": name_keys(name) if type_name == "organization" else [person_key(name)],
                 "thresholds": {"match": MATCH, "review": REVIEW},
                 "results": [r.as_dict() for r in ranked[:max(1, min(limit, 50))]]}
+
+    def _catch_up(self) -> None:
+        """Bring the blocking index up to the feed, taking the write lock only when it is behind: a lookup is a
+        read, and must not queue behind (or block) every writer of the store."""
+        with self.store.engine.connect() as connection:
+            if not index.behind(connection):
+                return
+        with self.store.transaction() as writer:
+            index.sync(writer.connection)
 
     def _rank_people(self, connection: sa.Connection, name: str, affiliation: str | None, fields: list[str],
                      coauthors: list[str], orcid: str | None, visible: Visibility) -> list[Ranked]:

@@ -54,6 +54,8 @@ NUMBER = r"\d+(?:\.\d+)?"
 _MENTION = re.compile(
     r"(?<![\d.A-Za-z])(?P<num>" + NUMBER + r")(?![\d.]*[年月日])(?P<unit1>%)?(?:\s*[-~至到]\s*(?P<num2>" + NUMBER + r"))?"
     r"(?P<more>多|余)?(?P<unit>" + UNIT + r"|[万亿](?:" + UNIT + r"))?")
+# 10个量化的预期性指标, 18个专栏: a count of the plan's own parts, not a target.
+_ABOUT_THE_TEXT = re.compile(r"[^,;、。]{0,12}?(?:目标|指标|任务|方面|专栏|行动|举措|措施|章|篇)(?:[,;、。]|$)")
 _CONNECTOR = re.compile(r"[、和及与]|以及")
 _AFTER = re.compile(r"以上|以下|以内|左右|多")
 
@@ -75,15 +77,19 @@ _REDUCE = re.compile(r"(?:比|较)(\d{4})年(?:底)?(?:下降|降低|减少|削�
 _FIVE_YEAR_PLANS = {"十四五": 2025, "十五五": 2030, "十三五": 2020}
 # 到2025年 looks ahead, but 从2020年的…增加到2024年的… and 2020年至2024年间 look back.
 _AHEAD = r"(?<!\d年)(?<![截止])(?:到|至|于)(\d{4})年(?!的|间)"
-_YEAR = re.compile(_AHEAD + r"|(\d{4})年(?:前|底前|以前)|[\"“]?(十[三四五]五)[\"”]?(?:期末|末期)")
+_YEAR = re.compile(_AHEAD + r"|(\d{4})年(?:前|底前|以前|的?(?:具体|主要)?目标)|[\"“]?(十[三四五]五)[\"”]?(?:期末|末期)")
 _HORIZON = re.compile(r"(\d+)年内|未来(\d+)年")
-# What makes a clause speak of the future, or of the past; the later of the two in a clause wins.
-_FUTURE = re.compile(_AHEAD + r"|\d{4}年(?:前|底前|以前)|十[三四五]五[\"”]?(?:期末|末期)|力争|确保|争取|努力"
+# What makes a clause speak of the future, or of the past; the later of the two in a clause wins, except that a
+# verb of completion (达到了, 超额完成) always reports the past.
+_FUTURE = re.compile(_AHEAD + r"|\d{4}年(?:前|底前|以前|的?(?:具体|主要)?目标)|十[三四五]五[\"”]?(?:期末|末期)|力争|确保|争取|努力"
                      r"|(?:比|较)\d{4}年(?:底)?(?:下降|降低|减少)(?!了)"
                      r"|目标|提出|计划|规划|方案|要求|明确|应当|必须|(?<![主需重必纪摘提简])要(?![求素点是闻件])|将|\d+年内|未来\d+年"
                      r"|不低于|不少于|不高于|不超过|控制在")
-_PAST = re.compile(r"截至|截止|已经|已|目前|现有|同比|比上年|较上年|十[一二三]五[\"”]?(?:期间|时期|以来|末)|以来|实现了|达到了"
-                   r"|从\d{4}年|由\d|\d{4}年(?:至|到|-)\d{4}年|(?<![到至比较于在从\d])\d{4}年(?!前|底前|以前|基础|水平|\d|[\"”])")
+_COMPLETED = re.compile(r"(?:达到|降到|降至|提高|提升|增长|增加|下降|超过|完成|实现|突破|上升)了|超额完成|提前完成|提前达到"
+                        r"|截至|截止|去年|同比")
+_PAST = re.compile(_COMPLETED.pattern + r"|已经|已|(?<![较比从])目前|现有|比上年|较上年|十[一二三]五[\"”]?(?:期间|时期|以来|末)"
+                   r"|以来|从\d{4}年|由\d|\d{4}年(?:至|到|-)\d{4}年"
+                   r"|(?<![到至比较于在从\d])(?P<bare>\d{4})年(?!前|底前|以前|基础|水平|的?(?:具体|主要)?目标|\d|[\"”])")
 _NOISE = re.compile(r"[〔\[【(]\d{4}[〕\]】)]\s*\d+号|第\d+[条章节款项篇号批期届次位名]|\d{3,4}-\d{7,8}|(?<!\d)1\d{10}(?!\d)"
                     r"|\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|\d{4}-\d{4}年|\d+(?:\.\d+)?(?:" + UNIT
                     + r"|[十百千万亿]+[^\d,;]{0,3})?级")
@@ -241,9 +247,9 @@ def _read_sentence(sentence: str, context: _Context, base_year: int | None,
 
 def _update_context(context: _Context, clause: str) -> None:
     future = [m.end() for m in _FUTURE.finditer(clause)]
-    past = [m.end() for m in _PAST.finditer(clause)]
+    past = [m.end() for m in _PAST.finditer(clause) if not _restates_year(m, context)]
     if future or past:
-        context.future = max(future, default=-1) > max(past, default=-1)
+        context.future = max(future, default=-1) > max(past, default=-1) and not _COMPLETED.search(clause)
     context.aspirational = context.aspirational or "力争" in clause
     if year := _YEAR.search(clause):
         context.year = int(year[1] or year[2]) if year[1] or year[2] else _FIVE_YEAR_PLANS[year[3]]
@@ -251,6 +257,11 @@ def _update_context(context: _Context, clause: str) -> None:
         context.year = int(bare[1])
     if horizon := _HORIZON.search(clause):
         context.horizon = f"{horizon[1] or horizon[2]}年"
+
+
+def _restates_year(match: re.Match[str], context: _Context) -> bool:
+    """到2025年，…；2025年人均预期寿命达79岁: a year standing alone after the year a plan looks to is not the past."""
+    return bool(match["bare"]) and context.future and context.year is not None and int(match["bare"]) >= context.year
 
 
 def _place_in_time(proposal: Proposal, context: _Context, base_year: int | None, problems: list[Problem]) -> None:
@@ -312,10 +323,13 @@ def _targets_in(clause: str, source: str, earlier: list[Proposal], problems: lis
                     problems.append(_unit_problem(word, source))
                 start = mention.end()
                 continue
+        if unit_kind(unit) == "count" and _ABOUT_THE_TEXT.match(tail):
+            start = mention.end()
+            continue
         suffix = _suffix_of(mentions[index:], masked)
         value = float(mention["num"]) * scale
         value_max = float(mention["num2"]) * scale if mention["num2"] else None
-        comparator = _comparator(verb[0], pre, mention["more"], suffix, value_max)
+        comparator = _comparator(verb[0], subject + pre, mention["more"], suffix, value_max)
         indicator = _indicator_text(subject, verb[0], pre, tail, unit, earlier + found, chained)
         proposal = _proposal(indicator, comparator, value, value_max, unit, source)
         if baseline := _REDUCE.search(between if not chained else subject + verb[0]):
@@ -376,7 +390,7 @@ def _unit_problem(unit: str, clause: str) -> Problem:
 def _comparator(verb: str, pre: str, more: str | None, suffix: str, value_max: float | None) -> str:
     if value_max is not None:
         return "between"
-    if suffix == "左右" or pre.endswith(("约", "大约")) or verb == "约":
+    if suffix == "左右" or pre.endswith(("约", "大约")):
         return "≈"
     if suffix == "以上":
         return ">="

@@ -38,7 +38,7 @@ def baseline(text: str) -> list:
     year = re.search(r"(\d{4})年", read)
     return [Proposal(indicator="", comparator=">=", value=float(m[1]), unit=m[2], clause=read,
                      year=int(year[1]) if year else None)
-            for m in re.finditer(r"(" + NUMBER + r")(" + UNIT + ")", read)]
+            for m in re.finditer(r"(" + NUMBER + r")(" + UNIT + ")", read) if m[2] != "年" or "." in m[1]]
 
 
 def extractor(text: str) -> list:

@@ -50,14 +50,17 @@ _CN_NUMERAL = re.compile(rf"[{_CN_DIGIT}十百千点]*[{_CN_DIGIT}十][{_CN_DIGI
 _UNIT_NAMES = sorted(UNITS, key=len, reverse=True)
 UNIT = "|".join(map(re.escape, _UNIT_NAMES))
 NUMBER = r"\d+(?:\.\d+)?"
-# A number with its unit: 25件, 3－5家, 15%-20%, 1.2万家 (万 and 亿 scale a unit they do not form one with).
+# A number with its unit: 25件, 3－5家, 15%-20%, 1.2万家 (万 and 亿 scale a unit they do not form one with);
+# a whole number before 年 is a year, a decimal one a duration (受教育年限11.3年).
 _MENTION = re.compile(
-    r"(?<![\d.A-Za-z])(?P<num>" + NUMBER + r")(?![\d.]*[年月日])(?P<unit1>%)?(?:\s*[-~至到]\s*(?P<num2>" + NUMBER + r"))?"
+    r"(?<![\d.A-Za-z])(?P<num>\d+\.\d+(?=年)|" + NUMBER + r"(?![\d.]*[年月日]))(?P<unit1>%)?(?:\s*[-~至到]\s*(?P<num2>" + NUMBER + r"))?"
     r"(?P<more>多|余)?(?P<unit>" + UNIT + r"|[万亿](?:" + UNIT + r"))?")
 # 10个量化的预期性指标, 18个专栏: a count of the plan's own parts, not a target.
 _ABOUT_THE_TEXT = re.compile(r"[^,;、。]{0,12}?(?:目标|指标|任务|方面|专栏|行动|举措|措施|章|篇)(?:[,;、。]|$)")
 _CONNECTOR = re.compile(r"[、和及与]|以及")
 _AFTER = re.compile(r"以上|以下|以内|左右|多")
+_BOUNDS = ("以上", "以下", "以内", "左右")
+_NO_VERB = re.match("", "")  # a target stated by its bound alone
 
 # Verbs of commitment, longest first; what each makes of the comparator when no qualifier follows.
 _VERBS: dict[str, str] = {
@@ -165,7 +168,7 @@ class Extraction:
 class _Context:
     """What the text has said so far that governs the clause being read."""
 
-    future: bool = False
+    future: bool | None = None  # None: the paragraph has not yet said whether it looks ahead or back
     verb: str | None = None  # the verb of the sentence's last target: 技术合同成交额820亿元 after …为7000家
     year: int | None = None
     horizon: str | None = None
@@ -232,9 +235,11 @@ def _read_sentence(sentence: str, context: _Context, base_year: int | None,
     found: list[Proposal] = []
     for source, clause in clauses(sentence):
         _update_context(context, clause)
-        if not context.future:
+        if context.future is False:
             continue
-        new = _idioms(clause, source) or _targets_in(clause, source, found, problems, context)
+        # Unsure of the time (民用运输机场400个左右 on its own), only a number qualified as a bound is a target.
+        new = _idioms(clause, source) if context.future else []
+        new = new or _targets_in(clause, source, found, problems, context, bounds_only=not context.future)
         for proposal in new:
             _place_in_time(proposal, context, base_year, problems)
             proposal.region = proposal.region or context.region  # 分别 may have named each part's city
@@ -291,7 +296,7 @@ def _idioms(clause: str, source: str) -> list[Proposal]:
 
 
 def _targets_in(clause: str, source: str, earlier: list[Proposal], problems: list[Problem],
-                context: _Context) -> list[Proposal]:
+                context: _Context, bounds_only: bool = False) -> list[Proposal]:
     """Every number with a unit in the clause that a verb commits to, read left to right; a list of targets
     whose first has the verb (…为7000家，技术合同成交额820亿元; 完成新造林3000万公顷、森林抚育3500万公顷) shares it."""
     masked = _NOISE.sub(lambda m: "#" * len(m[0]), clause)
@@ -306,16 +311,19 @@ def _targets_in(clause: str, source: str, earlier: list[Proposal], problems: lis
         if not chained:
             verbs = list(_VERB.finditer(between))
             listed = context.verb and (not found and start == 0 or re.match(r"\s*(?:[、和及与]|以及)", between))
-            if not verbs and not listed:
+            bound = _suffix_of(mentions[index:], masked) in _BOUNDS  # 民用运输机场400个左右: a bound commits
+            if not verbs and not listed and not bound:
                 start = mention.end()
                 continue
-            verb = verbs[-1] if verbs else _VERB.fullmatch(context.verb)
+            verb = verbs[-1] if verbs else _VERB.fullmatch(context.verb) if listed else _NO_VERB
             subject = between[:verb.start()] if verbs else between.lstrip("、和及与以 ")
             pre = between[verb.end():] if verbs else ""
         else:
             pre = ""
         unit, scale = _unit_of(mention)
         tail = masked[mention.end():]
+        if unit is None and tail[:1] in ("万", "亿") and re.search(r"(?:人数|人口|人次)$", _clean(subject)):
+            unit, scale = "人", 1e4 if tail[0] == "万" else 1e8  # 经常参加体育锻炼人数达4.35亿
         if unit is None:
             unit = _unit_later(mentions[index + 1:], masked, mention) if _CONNECTOR.match(tail) else None
             if unit is None:
@@ -327,8 +335,11 @@ def _targets_in(clause: str, source: str, earlier: list[Proposal], problems: lis
             start = mention.end()
             continue
         suffix = _suffix_of(mentions[index:], masked)
-        value = float(mention["num"]) * scale
-        value_max = float(mention["num2"]) * scale if mention["num2"] else None
+        if bounds_only and suffix not in _BOUNDS:
+            start = mention.end()
+            continue
+        value = round(float(mention["num"]) * scale, 6)  # 4.35亿 is 435000000, not 434999999.99999994
+        value_max = round(float(mention["num2"]) * scale, 6) if mention["num2"] else None
         comparator = _comparator(verb[0], subject + pre, mention["more"], suffix, value_max)
         indicator = _indicator_text(subject, verb[0], pre, tail, unit, earlier + found, chained)
         proposal = _proposal(indicator, comparator, value, value_max, unit, source)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from zhulian.indicators.evaluate import score, score_held_out
-from zhulian.indicators.extract import extract_targets, match_indicator
+from zhulian.indicators.extract import extract_targets, match_indicator, warning_text
 from zhulian.model.indicators import INDICATORS
 from zhulian.region.seed import RECORDS as SEED_RECORDS
 
@@ -143,6 +143,10 @@ def test_unknown_indicators_are_flagged_new_not_mapped_to_the_nearest_name() -> 
     assert patents.indicator_code is None and "new_indicator" in patents.warnings
     wrong_unit = only("到2025年，地区生产总值达到20%。")
     assert wrong_unit.indicator_code is None and "unit_contradicts:gdp" in wrong_unit.warnings
+    assert [warning_text(w, "en") for w in wrong_unit.warnings] == [  # what the review page shows
+        "the unit contradicts catalogue indicator gdp; not filed under it",
+        "new indicator: not in the catalogue; confirm it or pick one"]
+    assert warning_text("new_indicator") == "新指标：不在指标目录中，请确认或选择已有指标"
 
 
 def test_every_target_of_a_paragraph_after_full_width_semicolons() -> None:

@@ -53,7 +53,8 @@ NUMBER = r"\d+(?:\.\d+)?"
 # A number with its unit: 25件, 3－5家, 15%-20%, 1.2万家 (万 and 亿 scale a unit they do not form one with);
 # a whole number before 年 is a year, a decimal one a duration (受教育年限11.3年).
 _MENTION = re.compile(
-    r"(?<![\d.A-Za-z])(?P<num>\d+\.\d+(?=年)|" + NUMBER + r"(?![\d.]*[年月日]))(?P<unit1>%)?(?:\s*[-~至到]\s*(?P<num2>" + NUMBER + r"))?"
+    r"(?<![\d.A-Za-z])(?P<num>\d+\.\d+(?=年)|" + NUMBER + r"(?![\d.]*[年月日]))(?P<unit1>%)?"
+    r"(?:\s*[-~至到]\s*(?P<num2>" + NUMBER + r"))?"
     r"(?P<more>多|余)?(?P<unit>" + UNIT + r"|[万亿](?:" + UNIT + r"))?")
 # 10个量化的预期性指标, 18个专栏: a count of the plan's own parts, not a target.
 _ABOUT_THE_TEXT = re.compile(r"[^,;、。]{0,12}?(?:目标|指标|任务|方面|专栏|行动|举措|措施|章|篇)(?:[,;、。]|$)")
@@ -111,6 +112,25 @@ _REGION_WORDS = re.compile(r"珠三角(?:地区)?|珠江三角洲(?:地区)?|粤
 # 珠三角9市全部达到国家森林城市建设标准: a count of cities; 实现生态林全覆盖: a coverage of 100 %.
 _ALL_CITIES = re.compile(r"(?P<num>\d+)个?(?:市|城市|地市)全部(?P<what>(?:达到|建成|实现)[^,;]+)")
 _FULL_COVERAGE = re.compile(r"实现(?P<what>[^,;、]{1,12}?)全覆盖")
+
+
+# What each warning a proposal may carry tells the reviewer (zh, en); unit_contradicts:<code> names the code.
+WARNINGS: dict[str, tuple[str, str]] = {
+    "new_indicator": ("新指标：不在指标目录中，请确认或选择已有指标",
+                      "new indicator: not in the catalogue; confirm it or pick one"),
+    "unit_contradicts": ("单位与目录指标 {code} 不符，未归入该指标", "the unit contradicts catalogue indicator {code}; not filed under it"),
+    "several_regions": ("句中有多个地区，请确认地区", "the sentence names several regions; check the region"),
+    "contradicts_another": ("与另一条目标矛盾", "contradicts another proposal"),
+    "year_out_of_range": ("年份超出 1900–2100", "the year lies outside 1900–2100"),
+    "year_far_future": ("目标年份远超政策年份", "the year lies far beyond the policy's"),
+}
+
+
+def warning_text(warning: str, lang: str = "zh") -> str:
+    """A proposal's warning as the reviewer reads it, in Chinese or English."""
+    code, _, detail = warning.partition(":")
+    zh, en = WARNINGS.get(code, (warning, warning))
+    return (zh if lang == "zh" else en).format(code=detail)
 
 
 @dataclass

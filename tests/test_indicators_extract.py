@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from zhulian.indicators.evaluate import score
-from zhulian.indicators.extract import extract_targets, match_indicator
-from zhulian.model.indicators import indicator_code
+from zhulian.indicators.evaluate import score, score_held_out
+from zhulian.indicators.extract import extract_targets, match_indicator, warning_text
+from zhulian.model.indicators import INDICATORS
 from zhulian.region.seed import RECORDS as SEED_RECORDS
 
 SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_630e50ae92f037f8.txt"
@@ -86,10 +86,10 @@ def test_text_with_no_targets_proposes_nothing() -> None:
 
 
 def test_an_unknown_unit_is_reported_not_guessed() -> None:
-    extraction = extract_targets("到2020年，单位GDP能耗应当达到0.5吨标准煤以下。")
+    extraction = extract_targets("到2020年，天然气管网输气量应当达到0.5标方以上。")
     assert extraction.proposals == []
     [problem] = extraction.problems
-    assert problem.code == "unit_unknown" and "吨" in problem.message_zh and "0.5吨" in problem.clause
+    assert problem.code == "unit_unknown" and "标方" in problem.message_zh and "0.5标方" in problem.clause
 
 
 def test_contradictory_targets_are_marked() -> None:
@@ -112,21 +112,88 @@ def test_a_year_far_in_the_future_is_reported() -> None:
     assert "year_far_future" in only("到2090年，全社会研发投入占GDP比重达到9%。", base_year=2016).warnings
 
 
-def test_every_seed_target_maps_to_an_indicator_code() -> None:
+def test_every_seed_target_maps_to_an_indicator_code_by_general_rules() -> None:
+    """The seed's wording (每市…, 未来5年…, …的珠三角城市数量) reaches its code by dropping where and when, not by
+    synonyms written for it."""
     indicators = [t["indicator"] for r in SEED_RECORDS if r["type"] == "policy" for t in r["targets"]]
     assert len(indicators) == 24
-    assert all(indicator_code(name) for name in indicators), [n for n in indicators if not indicator_code(n)]
+    assert all(match_indicator(name) for name in indicators), [n for n in indicators if not match_indicator(n)]
+    synonyms = {s for i in INDICATORS.values() for s in i.synonyms}
+    assert not synonyms & {"未来5年新增高质量碳汇林面积", "每市国家级湿地公园数量", "每市省级湿地公园数量",
+                           "达到国家森林城市建设标准的珠三角城市数量"}
     assert match_indicator("全社会研发投入占GDP（地区生产总值）比重") == "rd_gdp_ratio"
     assert match_indicator("城市绿化覆盖率之外的东西") is None
+
+
+def test_a_unit_that_contradicts_an_indicator_never_maps_to_it() -> None:
+    share = only("到2025年，R&D经费支出占GDP比重达到3.5%。")
+    assert (share.indicator_code, share.value, share.unit) == ("rd_gdp_ratio", 3.5, "%")
+    amount = only("到2025年，R&D经费支出达到5000亿元。")
+    assert amount.indicator_code == "rd_expenditure"
+    assert match_indicator("R&D经费支出", "%") is None and match_indicator("地区生产总值", "%") is None
+    for indicator in INDICATORS.values():  # the catalogue keeps every indicator in a unit of its own kind
+        assert match_indicator(indicator.zh, indicator.unit) == indicator.code
+
+
+def test_unknown_indicators_are_flagged_new_not_mapped_to_the_nearest_name() -> None:
+    digital = only("到2025年，数字经济核心产业增加值占地区生产总值比重达到20%。")
+    assert digital.indicator_code is None and "new_indicator" in digital.warnings
+    assert digital.indicator == "数字经济核心产业增加值占地区生产总值比重"  # its own text, for the reviewer
+    patents = only("到2025年，每万人口高价值发明专利拥有量达到15件。")
+    assert patents.indicator_code is None and "new_indicator" in patents.warnings
+    wrong_unit = only("到2025年，地区生产总值达到20%。")
+    assert wrong_unit.indicator_code is None and "unit_contradicts:gdp" in wrong_unit.warnings
+    assert [warning_text(w, "en") for w in wrong_unit.warnings] == [  # what the review page shows
+        "the unit contradicts catalogue indicator gdp; not filed under it",
+        "new indicator: not in the catalogue; confirm it or pick one"]
+    assert warning_text("new_indicator") == "新指标：不在指标目录中，请确认或选择已有指标"
+
+
+def test_every_target_of_a_paragraph_after_full_width_semicolons() -> None:
+    text = ("到2025年，全社会研发投入占GDP比重达到3.5%；高新技术企业数量超过6万家；技术合同成交额达到5000亿元；"
+            "力争建成国家级科技企业孵化器50家以上；每万人发明专利拥有量达到二十八件；"
+            "非化石能源消费比重达到百分之二十左右、单位地区生产总值能源消耗比2020年下降13.5%。")
+    found = [(p.comparator, p.value, p.unit, p.year) for p in extract_targets(text).proposals]
+    assert found == [(">=", 3.5, "%", 2025), (">", 60000, "家", 2025), (">=", 5000, "亿元", 2025),
+                     (">=", 50, "家", 2025), (">=", 28, "件/万人", 2025), ("≈", 20, "%", 2025),
+                     (">=", 13.5, "%", 2025)]
+    reduction = extract_targets(text).proposals[-1]
+    assert reduction.baseline_year == 2020 and reduction.aspirational
+
+
+def test_respectively_across_regions_and_a_list_sharing_its_unit() -> None:
+    found = extract_targets("到2017年，京津冀、长三角、珠三角等区域细颗粒物浓度分别下降25%、20%、15%左右。").proposals
+    assert [(p.indicator, p.value, p.comparator) for p in found] == [
+        ("京津冀细颗粒物浓度", 25, "≈"), ("长三角细颗粒物浓度", 20, "≈"), ("珠三角细颗粒物浓度", 15, "≈")]
+    found = extract_targets("到2025年，广州、深圳PM2.5年均浓度分别控制在22、20微克/立方米以内。").proposals
+    assert [(p.region, p.value, p.unit, p.comparator) for p in found] == [
+        ("440100", 22, "微克/立方米", "<="), ("440300", 20, "微克/立方米", "<=")]
+
+
+def test_past_values_dates_document_numbers_phones_and_scale_words_are_not_targets() -> None:
+    for text in ("2020年研发投入达到3000亿元。", "2020年，全省高新技术企业达到5.3万家，比2015年增长4.8倍。",
+                 "截至2023年底，全市5G基站达到6.3万个。", "研发经费投入强度从2015年的2.47%提高到3.14%。",
+                 "广东省人民政府2022年6月23日印发，粤府〔2022〕56号。", "咨询电话：020-83133333，到2025年见。",
+                 "力争到2025年，打造一批千亿级产业集群和万亿级产业，建设百亿级项目。",
+                 "“十三五”期间，森林覆盖率达到23.04%。", "依照本办法第12条，到2025年前完成。"):
+        assert extract_targets(text).proposals == [], text
 
 
 @pytest.mark.skipif(not SEED_TEXT.exists(), reason="the seed text is not present")
 def test_seed_passages_against_the_hand_made_list() -> None:
     gold = json.loads(GOLD.read_text(encoding="utf-8"))["targets"]
     result = score(extract_targets(SEED_TEXT.read_text(encoding="utf-8")).proposals, gold)
-    assert result.spurious == [] and len(result.matched) == 15
-    assert {g["clause"] for g in result.missed} == {"深圳、中山、珠海、东莞逐步实现生态林全覆盖",
-                                                    "力争到2018年，珠三角9市全部达到国家森林城市建设标准"}
+    assert result.spurious == [] and result.missed == [] and len(result.matched) == 17
     for field in ("comparator", "year", "region", "aspirational"):
         right, judged = result.agreement(field)
         assert right == judged, field
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_held_out_policy_sentences(split: str) -> None:
+    """Real sentences from plans that are not the seed (tests/data/targets_*.json): the issue's bar is held on
+    both splits; bench/targets_eval.py prints the breakdown."""
+    items = json.loads((Path(__file__).parent / "data" / f"targets_{split}.json").read_text(encoding="utf-8"))["items"]
+    result = score_held_out(items, lambda text: extract_targets(text).proposals)
+    assert result.precision >= 0.90 and result.recall >= 0.80
+    assert result.quiet_negatives >= 0.90 * result.negatives

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import ZhulianError
 from zhulian.indicators.charts import CHART_FORMATS, to_png
-from zhulian.indicators.extract import MAX_TEXT_CHARS
+from zhulian.indicators.extract import MAX_TEXT_CHARS, warning_text
 from zhulian.indicators.progress import STATUSES
 from zhulian.indicators.service import (
     SERIES_COLUMNS, TABLE_COLUMNS, TABLE_FORMATS, IndicatorService, indicator_chart, progress_chart, unknown_indicator,
@@ -127,7 +127,7 @@ def router(context: WebContext) -> APIRouter:
     @api.get("/indicators/review", response_class=HTMLResponse, include_in_schema=False)
     def review_form(request: Request) -> HTMLResponse:
         return page(request, "indicators_review.html", csrf=csrf_token(request), policies=_policies(request),
-                    text="", extraction=None)
+                    text="", extraction=None, warning_text=warning_text)
 
     @api.post("/indicators/review", response_class=HTMLResponse, include_in_schema=False)
     def review_extract(request: Request, text: str = Form("", max_length=MAX_TEXT_CHARS),
@@ -137,7 +137,7 @@ def router(context: WebContext) -> APIRouter:
         extraction = service.extract(text, region=region or None,
                                      base_year=int(base_year) if base_year.isdigit() else None)
         return page(request, "indicators_review.html", csrf=csrf_token(request), policies=_policies(request),
-                    text=text, extraction=extraction)
+                    text=text, extraction=extraction, warning_text=warning_text)
 
     @api.post("/indicators/review/accept", include_in_schema=False)
     async def review_accept(request: Request) -> Response:

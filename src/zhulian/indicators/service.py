@@ -77,10 +77,12 @@ class IndicatorService:
     def _as_target(index: int, item: Any, default_region: str | None) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise invalid([Problem(f"proposals.{index}", None, "a proposal is a JSON object", "每条目标应为 JSON 对象")])
-        code = item.get("indicator_code") or match_indicator(str(item.get("indicator") or ""))
+        unit = item.get("unit") if isinstance(item.get("unit"), str) else None
+        code = item.get("indicator_code") or match_indicator(str(item.get("indicator") or ""), unit)
         known = INDICATORS.get(code or "")
         data = {key: item[key] for key in Target.model_fields if item.get(key) not in (None, "")}
         if known:  # the reviewer's wording is kept; the vocabulary fills in what was left out
+            data["indicator_code"] = code  # stored, so progress never re-guesses it from the wording
             data.setdefault("indicator", known.zh)
             data.setdefault("indicator_en", known.en)
         if default_region:
@@ -103,7 +105,7 @@ class IndicatorService:
         for policy in self.store.iterate("policy", visible=visible):
             regions = policy.get("regions") or []
             for index, target in enumerate(policy.get("targets") or []):
-                code = match_indicator(target["indicator"])
+                code = target.get("indicator_code") or match_indicator(target["indicator"], target.get("unit"))
                 region = target.get("region") or (regions[0] if len(regions) == 1 else None)
                 if (city and region != city) or (indicator and code != indicator):
                     continue
@@ -177,7 +179,8 @@ def _unique_targets(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _target_key(target: dict[str, Any]) -> tuple[Any, ...]:
-    return (match_indicator(target["indicator"]) or target["indicator"], target.get("region"), target.get("year"))
+    code = target.get("indicator_code") or match_indicator(target["indicator"], target.get("unit"))
+    return (code or target["indicator"], target.get("region"), target.get("year"))
 
 
 def _refuse_contradictions(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:

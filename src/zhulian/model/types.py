@@ -303,6 +303,8 @@ class Target(Strict):
 
     indicator: ShortText = Field(title="指标 indicator")
     indicator_en: ShortText | None = Field(None, title="指标（英文）indicator in English")
+    indicator_code: choice("indicator", {code: (i.zh, i.en) for code, i in INDICATORS.items()}) | None = Field(
+        None, title="指标代码 indicator code (stored once a reviewer accepts the target)")
     comparator: choice("comparator", COMPARATORS) = Field(title="比较 comparator")
     value: float = Field(ge=-1e15, le=1e15, allow_inf_nan=False, title="目标值 value")
     value_max: float | None = Field(None, ge=-1e15, le=1e15, allow_inf_nan=False, title="目标上限 upper value (between)")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from zhulian.errors import ZhulianError
+from zhulian.trace.epcis_xml import xml_document
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields
 from zhulian.trace.identifiers import canonical, identifier_problem
 from zhulian.trace.validation import document_problems, events_of, parse_json
@@ -118,6 +119,24 @@ def test_every_golden_json_event_hash_is_reproduced() -> None:
     for path, index, event, expected, document in cases:
         found = event_hash(event, context_prefixes(document.get("@context")), ignored_fields(document))
         assert found == expected, f"{path.name} event {index}"
+
+
+def test_every_golden_xml_event_hash_is_reproduced() -> None:
+    checked = 0
+    for path in sorted((GOLDEN / "examples").glob("*.xml")):
+        found, prefixes, ignore = xml_document(path.read_text(encoding="utf-8-sig"))
+        expected = [line for line in path.with_suffix(".hashes").read_text().splitlines() if line.strip()]
+        assert [event_hash(event, prefixes, ignore) for event in found] == expected, path.name
+        checked += len(found)
+    assert checked == 46
+
+
+def test_each_golden_group_of_differently_written_events_hashes_alike() -> None:
+    groups = sorted((GOLDEN / "expected_equal").glob("*.xml"))
+    assert len(groups) == 10
+    for path in groups:
+        found, prefixes, ignore = xml_document(path.read_text(encoding="utf-8-sig"))
+        assert len(found) >= 2 and len({event_hash(e, prefixes, ignore) for e in found}) == 1, path.name
 
 
 def test_differently_written_events_hash_alike() -> None:

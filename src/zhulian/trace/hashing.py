@@ -74,7 +74,7 @@ def pre_hash(event: dict[str, Any], prefixes: dict[str, str] | None = None,
     ``ignore`` the extension fields a document names in its ``…:ignoreFields`` (fields a repository adds)."""
     namespaces = {**STANDARD_PREFIXES, **(prefixes or {})}
     children = _children({k: v for k, v in event.items() if k not in ignore}, "event", namespaces)
-    return f"eventType={event.get('type', '')}" + _render_children(children, EVENT_ORDER)
+    return f"eventType={event.get('type', '')}" + _render_event(children)
 
 
 def context_prefixes(context: Any) -> dict[str, str]:
@@ -198,21 +198,44 @@ def _fraction(text: str) -> Decimal | None:
 
 # -- rendering ---------------------------------------------------------------------------------------
 
-def _render(node: Node, order: Order | None) -> str:
+def _render_event(children: list[Node]) -> str:
+    """The event's fields in the standard order, then — sorted together — the fields outside it: user
+    extensions, lists the order leaves out, and fields unknown where they stand (moved here with their path)."""
+    strays: list[str] = []
+    ordered = _render_ordered(children, EVENT_ORDER, [], strays)
+    rest = [_render(c, None, [], strays) for c in children if c[0] not in {name for name, _ in EVENT_ORDER}]
+    return ordered + "".join(sorted(filter(None, rest + strays)))
+
+
+def _render(node: Node, order: Order | None, path: list[str], strays: list[str]) -> str:
     name, value, children = node
     if order is None and not name and len(children) in (1, 2):  # a typed item: type first, then its value
         order = [(child[0], None) for child in children]
     text = f"{name}={value}" if value else ""
-    inner = _render_children(children, order or [])
+    inner = _render_children(children, order or [], [*path, name], strays)
     if not value and not inner:
         return ""  # an empty element (an empty epcList) counts for nothing
     return (text or name) + inner
 
 
-def _render_children(children: list[Node], order: Order) -> str:
+def _render_children(children: list[Node], order: Order, path: list[str], strays: list[str]) -> str:
+    """Ordered children first; then user extensions (``{namespace}name``) sorted. Where the standard fixes
+    the children (a sensor report, a quantity element), a field without a namespace it does not know is a
+    stray: rendered with its path at the end of the event."""
+    names = {name for name, _ in order}
+    rest = [c for c in children if c[0] not in names]
+    if order:
+        for stray in (c for c in rest if not c[0].startswith("{")):
+            rendered = _render(stray, None, path, strays)
+            if rendered:
+                strays.append("".join(path) + rendered)
+        rest = [c for c in rest if c[0].startswith("{")]
+    inline = sorted(filter(None, (_render(c, None, path, strays) for c in rest)))
+    return _render_ordered(children, order, path, strays) + "".join(inline)
+
+
+def _render_ordered(children: list[Node], order: Order, path: list[str], strays: list[str]) -> str:
     out: list[str] = []
-    ordered = {name for name, _ in order}
     for name, sub_order in order:
-        out += sorted(filter(None, (_render(c, sub_order) for c in children if c[0] == name)))
-    out += sorted(filter(None, (_render(c, None) for c in children if c[0] not in ordered)))
+        out += sorted(filter(None, (_render(c, sub_order, path, strays) for c in children if c[0] == name)))
     return "".join(out)

@@ -244,3 +244,20 @@ def test_the_command_line_captures(run, tmp_path: Path) -> None:
     proceeded = run("trace", "capture", path, "--proceed", code=2).output
     assert f"{len(bad['epcisBody']['eventList']) - 1} / {len(bad['epcisBody']['eventList'])}" in proceeded
     assert ANONYMOUS.role == "anonymous"
+
+
+def test_sensor_filters_apply_to_one_sensor_report(store) -> None:
+    service = TraceService(store)
+    service.capture(CLI_ADMIN, _document("ObjectEvent_with_sensorData.json"))  # temperatures 26.0, 26.1, 26.2 CEL
+
+    def count(parameters: dict[str, str]) -> int:
+        return len(service.query(CLI_ADMIN, parameters)[0])
+
+    assert count({"EQ_type": "Temperature"}) == count({"EQ_type": "gs1:Temperature"}) == 1
+    assert count({"GE_value_CEL": "26.05", "LT_value_CEL": "26.15"}) == 1
+    assert count({"GT_value_CEL": "30"}) == 0 and count({"GE_value_KEL": "0"}) == 0
+    assert count({"EQ_type": "Speed", "GE_value_CEL": "0"}) == 0  # a speed report is not in CEL
+    assert count({"EQ_deviceID": "https://id.gs1.org/8004/4000001111"}) == 1  # the metadata's device, as a link
+    with pytest.raises(ZhulianError) as refused:
+        service.query(CLI_ADMIN, {"GE_value_CEL": "warm"})
+    assert refused.value.details[0].field == "GE_value_CEL"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zhulian.trace.hashing import utc_millis
 from zhulian.trace.identifiers import canonical
 
 # (list field, role for an instance identifier) and (quantity list, role for a class)
@@ -16,6 +17,7 @@ _VOCABULARY_PREFIXES = {
                 "cbv:BizStep-", "gs1:BizStep-"),
     "Disp": ("https://ref.gs1.org/cbv/Disp-", "https://gs1.org/voc/Disp-", "urn:epcglobal:cbv:disp:", "cbv:Disp-",
              "gs1:Disp-"),
+    "Measurement": ("https://gs1.org/voc/", "https://ref.gs1.org/voc/", "gs1:"),
     "SDT": ("https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-",
             "gs1:SDT-"),
 }
@@ -67,3 +69,44 @@ def identifier_rows(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+# sensorReport / sensorMetadata fields → trace_sensor_reports columns, by kind
+_SENSOR_TEXT = {"deviceID": "device_id", "dataProcessingMethod": "data_processing_method",
+                "microorganism": "microorganism", "chemicalSubstance": "chemical_substance", "bizRules": "biz_rules",
+                "stringValue": "string_value", "uriValue": "uri_value", "hexBinaryValue": "hex_binary_value",
+                "uom": "uom"}
+_SENSOR_NUMBERS = {"value": "value", "minValue": "min_value", "maxValue": "max_value", "meanValue": "mean_value",
+                   "sDev": "s_dev", "percValue": "perc_value"}
+_SENSOR_TIMES = {"time": "time", "startTime": "start_time", "endTime": "end_time"}
+SENSOR_IDENTIFIERS = ("device_id", "data_processing_method", "biz_rules")  # compared in canonical form
+
+
+def sensor_rows(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per sensorReport: its own fields over its sensorMetadata's (``tables.sensor_reports``)."""
+    rows = []
+    for element in _list(event.get("sensorElementList")):
+        if not isinstance(element, dict):
+            continue
+        metadata = element.get("sensorMetadata") if isinstance(element.get("sensorMetadata"), dict) else {}
+        for report in _list(element.get("sensorReport")):
+            if isinstance(report, dict):
+                rows.append(_sensor_row({**metadata, **report}))
+    return rows
+
+
+def _sensor_row(fields: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"type": cbv_word(fields.get("type"), "Measurement")}
+    for field, column in _SENSOR_TEXT.items():
+        value = fields.get(field)
+        row[column] = str(value)[:500] if value is not None else None
+    for column in SENSOR_IDENTIFIERS:
+        row[column] = canonical(row[column]) if row[column] else None
+    for field, column in _SENSOR_NUMBERS.items():
+        value = fields.get(field)
+        row[column] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    for field, column in _SENSOR_TIMES.items():
+        row[column] = utc_millis(fields[field]) if isinstance(fields.get(field), str) else None
+    value = fields.get("booleanValue")
+    row["boolean_value"] = value if isinstance(value, bool) else None
+    return row

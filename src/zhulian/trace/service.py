@@ -19,10 +19,10 @@ from ulid import ULID
 
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
-from zhulian.trace.events import cbv_word, identifier_rows, place
+from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link
-from zhulian.trace.tables import captures, declarations, event_ids, events
+from zhulian.trace.tables import captures, declarations, event_ids, events, sensor_reports
 from zhulian.trace.tracing import DIRECTIONS, follow
 from zhulian.trace.validation import CAPTURE_LIMIT, document_problems, events_of
 
@@ -46,8 +46,22 @@ _TIMES = {"GE_eventTime": (events.c.event_time, "__ge__"), "LT_eventTime": (even
 _PLACES = {"EQ_readPoint": events.c.read_point, "WD_readPoint": events.c.read_point,
            "EQ_bizLocation": events.c.biz_location, "WD_bizLocation": events.c.biz_location}
 _PAGING = ("perPage", "nextPageToken", "orderBy", "orderDirection", "eventCountLimit", "maxEventCount")
+# Sensor filters: all of one query's apply to the same sensorReport.
+_SENSOR_EQUALS = {"EQ_type": "type", "EQ_deviceID": "device_id", "EQ_dataProcessingMethod": "data_processing_method",
+                  "EQ_microorganism": "microorganism", "EQ_chemicalSubstance": "chemical_substance",
+                  "EQ_bizRules": "biz_rules", "EQ_stringValue": "string_value", "EQ_uriValue": "uri_value",
+                  "EQ_hexBinaryValue": "hex_binary_value"}
+_SENSOR_TIMES = {"GE_time": ("time", "__ge__"), "LT_time": ("time", "__lt__"),
+                 "GE_startTime": ("start_time", "__ge__"), "LT_startTime": ("start_time", "__lt__"),
+                 "GE_endTime": ("end_time", "__ge__"), "LT_endTime": ("end_time", "__lt__")}
+_SENSOR_VALUE = re.compile(r"^(EQ|GT|GE|LT|LE)_(value|minValue|maxValue|meanValue|sDev|percValue)_([A-Za-z0-9]{2,3})$")
+_SENSOR_COLUMNS = {"value": "value", "minValue": "min_value", "maxValue": "max_value", "meanValue": "mean_value",
+                   "sDev": "s_dev", "percValue": "perc_value"}
+_COMPARISONS = {"EQ": "__eq__", "GT": "__gt__", "GE": "__ge__", "LT": "__lt__", "LE": "__le__"}
 QUERY_PARAMETERS = ("eventType", *_TIMES, "EQ_action", "EQ_bizStep", "EQ_disposition", *_PLACES, *_MATCH_ROLES,
-                    *_QUANTITY, "EQ_eventID", "EXISTS_errorDeclaration", *_PAGING)
+                    *_QUANTITY, "EQ_eventID", "EXISTS_errorDeclaration", *_SENSOR_EQUALS, "EQ_booleanValue",
+                    *_SENSOR_TIMES, "GE_value_<UOM> (EQ|GT|GE|LT|LE × value|minValue|maxValue|meanValue|sDev|percValue)",
+                    *_PAGING)
 
 
 class TraceService:
@@ -177,10 +191,11 @@ class TraceService:
         if rows:
             statement = events.insert().returning(events.c.seq, sort_by_parameter_order=True)
             seqs = connection.execute(statement, rows).scalars().all()
-            ids = [{"event_seq": seq, **row} for seq, item in zip(seqs, new, strict=True)
-                   for row in identifier_rows(item["event"])]
-            if ids:
-                connection.execute(event_ids.insert(), ids)
+            for table, project in ((event_ids, identifier_rows), (sensor_reports, sensor_rows)):
+                projected = [{"event_seq": seq, **row} for seq, item in zip(seqs, new, strict=True)
+                             for row in project(item["event"])]
+                if projected:
+                    connection.execute(table.insert(), projected)
         notes = [{"event_id": item.get("declares") or item["event_id"], "declaration": item["declaration"],
                   "record_time": stamp, "capture_id": capture_id} for item in kept if item["declaration"]]
         if notes:
@@ -192,7 +207,7 @@ class TraceService:
               ) -> tuple[list[dict[str, Any]], str | None]:
         """SimpleEventQuery over the stored events: one page of events and the token of the next page."""
         _check_read_rights(principal)
-        unknown = sorted(set(parameters) - set(QUERY_PARAMETERS))
+        unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
         if unknown:
             raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "
                                    f"answers; it answers {', '.join(QUERY_PARAMETERS)}",
@@ -350,16 +365,50 @@ def _values(parameters: dict[str, str], name: str) -> list[str]:
 def _conditions(parameters: dict[str, str]) -> list[Any]:
     problems: list[Problem] = []
     conditions: list[Any] = []
+    on_one_report: list[Any] = []
     for name in parameters:
         if name in _PAGING:
             continue
         try:
-            conditions.append(_condition(name, parameters))
+            if name in _SENSOR_EQUALS or name in _SENSOR_TIMES or name == "EQ_booleanValue" or _SENSOR_VALUE.match(name):
+                on_one_report += _sensor_condition(name, parameters)
+            else:
+                conditions.append(_condition(name, parameters))
         except ValueError as error:
             problems.append(Problem(name, parameters[name], str(error), f"参数值不合法：{error}"))
     if problems:
         raise invalid(problems, "query")
+    if on_one_report:
+        conditions.append(events.c.seq.in_(sa.select(sensor_reports.c.event_seq).where(*on_one_report)))
     return conditions
+
+
+def _sensor_condition(name: str, parameters: dict[str, str]) -> list[Any]:
+    if name in _SENSOR_EQUALS:
+        column = _SENSOR_EQUALS[name]
+        wanted = _values(parameters, name)
+        if column == "type":
+            wanted = [cbv_word(v, "Measurement") for v in wanted]
+        elif column in SENSOR_IDENTIFIERS:
+            wanted = [canonical(v) for v in wanted]
+        return [sensor_reports.c[column].in_(wanted)]
+    if name == "EQ_booleanValue":
+        if parameters[name].lower() not in ("true", "false"):
+            raise ValueError("true or false")
+        return [sensor_reports.c.boolean_value.is_(parameters[name].lower() == "true")]
+    if name in _SENSOR_TIMES:
+        column, comparison = _SENSOR_TIMES[name]
+        moment = utc_millis(parameters[name])
+        if moment is None:
+            raise ValueError("an ISO 8601 date-time with a time-zone offset")
+        return [getattr(sensor_reports.c[column], comparison)(moment)]
+    comparison, field, uom = _SENSOR_VALUE.match(name).groups()
+    try:
+        amount = float(parameters[name])
+    except ValueError:
+        raise ValueError("a number") from None
+    column = sensor_reports.c[_SENSOR_COLUMNS[field]]
+    return [getattr(column, _COMPARISONS[comparison])(amount), sensor_reports.c.uom == uom]
 
 
 def _condition(name: str, parameters: dict[str, str]) -> Any:

@@ -41,6 +41,19 @@ event_ids = sa.Table(
     sa.Index("ix_trace_event_ids_identifier_role", "identifier", "role"),
 )
 
+# One row per sensorReport, with what its sensorMetadata says unless the report says otherwise (EPCIS 2.0 §7.3.9):
+# the sensor filters of the SimpleEventQuery read these, all conditions of one query on the same report.
+sensor_reports = sa.Table(
+    "trace_sensor_reports", metadata,
+    sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),
+    *(sa.Column(name, sa.String(500)) for name in (
+        "type", "device_id", "data_processing_method", "microorganism", "chemical_substance", "biz_rules",
+        "string_value", "uri_value", "hex_binary_value", "uom")),
+    sa.Column("boolean_value", sa.Boolean),
+    *(sa.Column(name, sa.Float) for name in ("value", "min_value", "max_value", "mean_value", "s_dev", "perc_value")),
+    *(sa.Column(name, Timestamp) for name in ("time", "start_time", "end_time")),
+)
+
 declarations = sa.Table(
     "trace_declarations", metadata,
     sa.Column("event_id", sa.String(500), primary_key=True),

@@ -1,4 +1,4 @@
-"""EPCIS events, their identifiers by role, error declarations and capture jobs.
+"""EPCIS events, their identifiers by role, their sensor reports, error declarations and capture jobs.
 
 Revision ID: trace_0001
 Revises:
@@ -50,6 +50,18 @@ def upgrade() -> None:
     op.create_index("ix_trace_event_ids_event_seq", "trace_event_ids", ["event_seq"])
     op.create_index("ix_trace_event_ids_identifier_role", "trace_event_ids", ["identifier", "role"])
     op.create_table(
+        "trace_sensor_reports",
+        sa.Column("event_seq", sa.BigInteger(), nullable=False),
+        *(sa.Column(name, sa.String(length=500), nullable=True) for name in (
+            "type", "device_id", "data_processing_method", "microorganism", "chemical_substance", "biz_rules",
+            "string_value", "uri_value", "hex_binary_value", "uom")),
+        sa.Column("boolean_value", sa.Boolean(), nullable=True),
+        *(sa.Column(name, sa.Float(), nullable=True) for name in (
+            "value", "min_value", "max_value", "mean_value", "s_dev", "perc_value")),
+        *(sa.Column(name, sa.String(length=32), nullable=True) for name in ("time", "start_time", "end_time")),
+    )
+    op.create_index("ix_trace_sensor_reports_event_seq", "trace_sensor_reports", ["event_seq"])
+    op.create_table(
         "trace_declarations",
         sa.Column("event_id", sa.String(length=500), primary_key=True),
         sa.Column("declaration", JSON, nullable=False),
@@ -74,6 +86,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("trace_captures")
     op.drop_table("trace_declarations")
+    op.drop_index("ix_trace_sensor_reports_event_seq", table_name="trace_sensor_reports")
+    op.drop_table("trace_sensor_reports")
     op.drop_index("ix_trace_event_ids_identifier_role", table_name="trace_event_ids")
     op.drop_index("ix_trace_event_ids_event_seq", table_name="trace_event_ids")
     op.drop_table("trace_event_ids")

@@ -112,6 +112,12 @@ def test_duplicates_are_refused_and_corrections_come_by_error_declaration(store)
     assert twice.value.status == 409
     flagged, _ = service.query(CLI_ADMIN, {"EXISTS_errorDeclaration": "true"})
     assert [e["eventID"] for e in flagged] == [original]
+    for parameters, found in (({"EQ_errorReason": "https://ref.gs1.org/cbv/ER-incorrect_data"}, [original]),
+                              ({"EQ_errorReason": "did_not_occur"}, []),
+                              ({"GE_errorDeclarationTime": "2024-01-02T08:00:00+08:00"}, [original]),
+                              ({"LT_errorDeclarationTime": "2024-01-01T23:59:59Z"}, [])):
+        assert [e["eventID"] for e in service.query(CLI_ADMIN, parameters)[0]] == found, parameters
+    assert len(service.query(CLI_ADMIN, {"EXISTS_errorDeclaration": "false"})[0]) == 1
     assert _stored(store) == 2
 
 
@@ -149,6 +155,8 @@ def test_capture_and_query_over_http(store, tmp_path: Path) -> None:
         assert int(accepted.headers["GS1-EPCIS-Capture-File-Size-Limit"]) == Settings().max_body_bytes
         job = http.get(accepted.headers["Location"], headers=reader).json()
         assert (job["running"], job["success"], job["captureErrorBehaviour"]) == (False, True, "rollback")
+        listed = http.get("/epcis/capture", headers=reader).json()["captureJobs"]
+        assert [j["captureID"] for j in listed] == [job["captureID"]]
         assert http.options("/epcis/capture").headers["GS1-EPCIS-Capture-Limit"] == accepted.headers[
             "GS1-EPCIS-Capture-Limit"]
         again = http.post("/epcis/capture", content=body, headers={**publisher, "GS1-Capture-Error-Behaviour": "proceed"})

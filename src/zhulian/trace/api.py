@@ -71,6 +71,11 @@ def router(context: WebContext) -> APIRouter:
     def capture_options() -> Response:
         return Response(status_code=204, headers={**limits, "Allow": "OPTIONS, GET, POST"})
 
+    @epcis.get("/capture")
+    def capture_jobs(request: Request, perPage: int = Query(30, ge=1, le=200)) -> dict[str, Any]:  # noqa: N803
+        """采集任务列表 / The latest capture jobs, newest first."""
+        return {"captureJobs": service.capture_jobs(principal_of(request), perPage)}
+
     @epcis.post("/capture", status_code=202)
     async def capture(request: Request) -> JSONResponse:
         """采集 EPCISDocument / Capture an EPCISDocument: 202 and ``Location`` of the capture job.

@@ -18,6 +18,7 @@ _VOCABULARY_PREFIXES = {
     "Disp": ("https://ref.gs1.org/cbv/Disp-", "https://gs1.org/voc/Disp-", "urn:epcglobal:cbv:disp:", "cbv:Disp-",
              "gs1:Disp-"),
     "Measurement": ("https://gs1.org/voc/", "https://ref.gs1.org/voc/", "gs1:"),
+    "ER": ("https://ref.gs1.org/cbv/ER-", "https://gs1.org/voc/ER-", "urn:epcglobal:cbv:er:", "cbv:ER-", "gs1:ER-"),
     "SDT": ("https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-",
             "gs1:SDT-"),
 }

@@ -100,7 +100,7 @@ def ignored_fields(document: dict[str, Any]) -> frozenset[str]:
 def _children(obj: dict[str, Any], parent: str, namespaces: dict[str, str]) -> list[Node]:
     nodes: list[Node] = []
     for key, value in obj.items():
-        if parent == "event" and key in _LEFT_OUT or key in ("comment", "rdfs:comment", "#text", "@context"):
+        if (parent == "event" and key in _LEFT_OUT) or key in ("comment", "rdfs:comment", "#text", "@context"):
             continue
         if key.startswith("@xmlns"):
             continue

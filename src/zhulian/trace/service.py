@@ -19,6 +19,7 @@ from ulid import ULID
 
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.store.store import now
 from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link
@@ -45,6 +46,7 @@ _TIMES = {"GE_eventTime": (events.c.event_time, "__ge__"), "LT_eventTime": (even
           "GE_recordTime": (events.c.record_time, "__ge__"), "LT_recordTime": (events.c.record_time, "__lt__")}
 _PLACES = {"EQ_readPoint": events.c.read_point, "WD_readPoint": events.c.read_point,
            "EQ_bizLocation": events.c.biz_location, "WD_bizLocation": events.c.biz_location}
+_DECLARATIONS = {"GE_errorDeclarationTime": "__ge__", "LT_errorDeclarationTime": "__lt__", "EQ_errorReason": "in_"}
 _PAGING = ("perPage", "nextPageToken", "orderBy", "orderDirection", "eventCountLimit", "maxEventCount")
 # Sensor filters: all of one query's apply to the same sensorReport.
 _SENSOR_EQUALS = {"EQ_type": "type", "EQ_deviceID": "device_id", "EQ_dataProcessingMethod": "data_processing_method",
@@ -59,7 +61,7 @@ _SENSOR_COLUMNS = {"value": "value", "minValue": "min_value", "maxValue": "max_v
                    "sDev": "s_dev", "percValue": "perc_value"}
 _COMPARISONS = {"EQ": "__eq__", "GT": "__gt__", "GE": "__ge__", "LT": "__lt__", "LE": "__le__"}
 QUERY_PARAMETERS = ("eventType", *_TIMES, "EQ_action", "EQ_bizStep", "EQ_disposition", *_PLACES, *_MATCH_ROLES,
-                    *_QUANTITY, "EQ_eventID", "EXISTS_errorDeclaration", *_SENSOR_EQUALS, "EQ_booleanValue",
+                    *_QUANTITY, "EQ_eventID", "EXISTS_errorDeclaration", *_DECLARATIONS, *_SENSOR_EQUALS, "EQ_booleanValue",
                     *_SENSOR_TIMES, "GE_value_<UOM> (EQ|GT|GE|LT|LE × value|minValue|maxValue|meanValue|sDev|percValue)",
                     *_PAGING)
 
@@ -115,6 +117,13 @@ class TraceService:
         if row is None:
             raise ZhulianError("not_found", f"No capture job {capture_id!r}.", f"找不到采集任务 {capture_id!r}。", 404)
         return _job(dict(row))
+
+    def capture_jobs(self, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest capture jobs, newest first."""
+        _check_read_rights(principal)
+        statement = sa.select(captures).order_by(captures.c.created.desc(), captures.c.id.desc()).limit(limit)
+        with self.store.engine.connect() as connection:
+            return [_job(dict(row)) for row in connection.execute(statement).mappings()]
 
     def _prepare(self, event: dict[str, Any], document: dict[str, Any], pointer: str) -> dict[str, Any]:
         hashed = event_hash(event, context_prefixes(document.get("@context")), ignored_fields(document))
@@ -197,7 +206,9 @@ class TraceService:
                 if projected:
                     connection.execute(table.insert(), projected)
         notes = [{"event_id": item.get("declares") or item["event_id"], "declaration": item["declaration"],
-                  "record_time": stamp, "capture_id": capture_id} for item in kept if item["declaration"]]
+                  "declaration_time": utc_millis(str(item["declaration"].get("declarationTime", ""))),
+                  "reason": cbv_word(item["declaration"].get("reason"), "ER"), "record_time": stamp,
+                  "capture_id": capture_id} for item in kept if item["declaration"]]
         if notes:
             connection.execute(declarations.insert(), notes)
 
@@ -295,8 +306,7 @@ class TraceService:
 # -- helpers ---------------------------------------------------------------------------------------------
 
 def utc_millis_now() -> str:
-    from zhulian.store.store import now
-
+    """Now as the event and record times are stored: UTC at milliseconds."""
     return utc_millis(now()) or now()
 
 
@@ -451,7 +461,18 @@ def _condition(name: str, parameters: dict[str, str]) -> Any:
             raise ValueError("true or false")
         declared = events.c.event_id.in_(sa.select(declarations.c.event_id))
         return sa.not_(declared) if parameters[name].lower() == "false" else declared
+    if name in _DECLARATIONS:
+        return events.c.event_id.in_(sa.select(declarations.c.event_id).where(_declaration_condition(name, parameters)))
     raise ValueError("not supported")
+
+
+def _declaration_condition(name: str, parameters: dict[str, str]) -> Any:
+    if name == "EQ_errorReason":
+        return declarations.c.reason.in_([cbv_word(v, "ER") for v in _values(parameters, name)])
+    moment = utc_millis(parameters[name])
+    if moment is None:
+        raise ValueError("an ISO 8601 date-time with a time-zone offset")
+    return getattr(declarations.c.declaration_time, _DECLARATIONS[name])(moment)
 
 
 def _mentions(roles: Iterable[str], identifiers: list[str]) -> Any:

@@ -58,6 +58,8 @@ declarations = sa.Table(
     "trace_declarations", metadata,
     sa.Column("event_id", sa.String(500), primary_key=True),
     sa.Column("declaration", Json, nullable=False),  # the errorDeclaration as captured
+    sa.Column("declaration_time", Timestamp, index=True),  # UTC, for GE_/LT_errorDeclarationTime
+    sa.Column("reason", sa.String(500), index=True),  # CBV error reason word or URI, for EQ_errorReason
     sa.Column("record_time", Timestamp, nullable=False),
     sa.Column("capture_id", sa.String(40)),
 )

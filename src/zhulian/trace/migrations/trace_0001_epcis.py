@@ -65,9 +65,13 @@ def upgrade() -> None:
         "trace_declarations",
         sa.Column("event_id", sa.String(length=500), primary_key=True),
         sa.Column("declaration", JSON, nullable=False),
+        sa.Column("declaration_time", sa.String(length=32), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=True),
         sa.Column("record_time", sa.String(length=32), nullable=False),
         sa.Column("capture_id", sa.String(length=40), nullable=True),
     )
+    op.create_index("ix_trace_declarations_declaration_time", "trace_declarations", ["declaration_time"])
+    op.create_index("ix_trace_declarations_reason", "trace_declarations", ["reason"])
     op.create_table(
         "trace_captures",
         sa.Column("id", sa.String(length=40), primary_key=True),
@@ -85,6 +89,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("trace_captures")
+    op.drop_index("ix_trace_declarations_reason", table_name="trace_declarations")
+    op.drop_index("ix_trace_declarations_declaration_time", table_name="trace_declarations")
     op.drop_table("trace_declarations")
     op.drop_index("ix_trace_sensor_reports_event_seq", table_name="trace_sensor_reports")
     op.drop_table("trace_sensor_reports")

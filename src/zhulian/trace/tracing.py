@@ -56,11 +56,11 @@ def follow(connection: sa.Connection, start: str, direction: str) -> dict[str, A
     reached: dict[int, Hit] = {}
     identifiers, raw, truncated = {start}, 0, False
     members: dict[int, list[Any]] = {}
+    details: dict[int, Any] = {}
     while frontier and not truncated:
         batch = list(dict.fromkeys(r for r in frontier if r not in seen))
         seen.update(batch)
-        hits = _hits(connection, {r.identifier for r in batch})
-        members.update(_members(connection, {h.seq for hs in hits.values() for h in hs} - members.keys()))
+        hits = _load(connection, {r.identifier for r in batch}, members, details)
         frontier = []
         for reach in batch:
             for hit in hits.get(reach.identifier, []):
@@ -71,32 +71,32 @@ def follow(connection: sa.Connection, start: str, direction: str) -> dict[str, A
                 frontier += _steps(direction, hit, members, hits[reach.identifier])
         identifiers.update(r.identifier for r in frontier)
         truncated = len(reached) > MAX_EVENTS
-    return _answer(connection, start, direction, reached, members, identifiers, raw, truncated)
+    return _answer(start, direction, reached, members, details, identifiers, raw, truncated)
 
 
-def _hits(connection: sa.Connection, identifiers: set[str]) -> dict[str, list[Hit]]:
-    found: dict[str, list[Hit]] = defaultdict(list)
+def _load(connection: sa.Connection, identifiers: set[str], members: dict[int, list[Any]],
+          details: dict[int, Any]) -> dict[str, list[Hit]]:
+    """One query per step: every identifier row of every event naming one of ``identifiers``, with the
+    event's own fields. Fills ``members`` (rows by event) and ``details`` (event fields by event); returns
+    the hits of ``identifiers`` by identifier."""
+    hits: dict[str, list[Hit]] = defaultdict(list)
     ordered = sorted(identifiers)
     for start in range(0, len(ordered), 500):
-        statement = (sa.select(event_ids.c.event_seq, event_ids.c.role, event_ids.c.identifier, events.c.event_time,
-                               events.c.event_type, events.c.action)
+        naming = sa.select(event_ids.c.event_seq).where(event_ids.c.identifier.in_(ordered[start:start + 500]))
+        statement = (sa.select(event_ids.c.event_seq, event_ids.c.role, event_ids.c.identifier, event_ids.c.kind,
+                               events.c.event_id, events.c.event_type, events.c.action, events.c.event_time,
+                               events.c.biz_step, events.c.disposition, events.c.read_point, events.c.biz_location)
                      .join(events, events.c.seq == event_ids.c.event_seq)
-                     .where(event_ids.c.identifier.in_(ordered[start:start + 500])))
+                     .where(event_ids.c.event_seq.in_(naming)))
+        loaded: dict[int, list[Any]] = defaultdict(list)
         for row in connection.execute(statement):
-            found[row.identifier].append(Hit(*row))
-    return found
-
-
-def _members(connection: sa.Connection, seqs: set[int]) -> dict[int, list[Any]]:
-    """Every identifier row of these events, by event."""
-    found: dict[int, list[Any]] = defaultdict(list)
-    ordered = sorted(seqs)
-    for start in range(0, len(ordered), 500):
-        statement = sa.select(event_ids.c.event_seq, event_ids.c.role, event_ids.c.identifier, event_ids.c.kind
-                              ).where(event_ids.c.event_seq.in_(ordered[start:start + 500]))
-        for row in connection.execute(statement):
-            found[row.event_seq].append(row)
-    return found
+            loaded[row.event_seq].append(row)
+            if row.identifier in identifiers:
+                hits[row.identifier].append(Hit(row.event_seq, row.role, row.identifier, row.event_time,
+                                                row.event_type, row.action))
+        for seq, rows in loaded.items():
+            members[seq], details[seq] = rows, rows[0]
+    return hits
 
 
 def _with_role(rows: list[Any], *roles: str) -> list[str]:
@@ -125,24 +125,17 @@ def _removed(added: Hit, parent: str, siblings: list[Hit], members: dict[int, li
     return min(later, default=None)
 
 
-def _answer(connection: sa.Connection, start: str, direction: str, reached: dict[int, Hit],
-            members: dict[int, list[Any]], identifiers: set[str], raw: int, truncated: bool) -> dict[str, Any]:
-    seqs = sorted(reached)[:MAX_EVENTS]
-    rows = []
-    for at in range(0, len(seqs), 500):
-        rows += connection.execute(sa.select(
-            events.c.seq, events.c.event_id, events.c.event_type, events.c.action, events.c.event_time,
-            events.c.biz_step, events.c.disposition, events.c.read_point, events.c.biz_location
-        ).where(events.c.seq.in_(seqs[at:at + 500]))).all()
-    rows.sort(key=lambda r: (r.event_time, r.seq))
+def _answer(start: str, direction: str, reached: dict[int, Hit], members: dict[int, list[Any]],
+            details: dict[int, Any], identifiers: set[str], raw: int, truncated: bool) -> dict[str, Any]:
+    rows = sorted((details[seq] for seq in sorted(reached)[:MAX_EVENTS]), key=lambda r: (r.event_time, r.event_seq))
     parties, locations = set(), set()
     shown = []
     for row in rows:
-        places = [m for m in members.get(row.seq, []) if m.role in ("source", "destination")]
+        places = [m for m in members.get(row.event_seq, []) if m.role in ("source", "destination")]
         parties |= {m.identifier for m in places if (m.kind or "").endswith("_party")}
         locations |= {m.identifier for m in places if m.kind == "location"}
         locations |= {p for p in (row.read_point, row.biz_location) if p}
-        hit = reached[row.seq]
+        hit = reached[row.event_seq]
         shown.append({"eventID": row.event_id, "type": row.event_type, "action": row.action,
                       "eventTime": row.event_time, "bizStep": row.biz_step, "disposition": row.disposition,
                       "readPoint": row.read_point, "bizLocation": row.biz_location,

@@ -9,10 +9,10 @@ The store holds ``--events / 10`` chains of ten events each (a farm lot commissi
 product lot, packed on a pallet, shipped, received, unpacked, transformed again, shipped, received, sold),
 every chain with its own identifiers, written through the capture service's storage path (hashes, the
 identifier projection, one transaction per 10,000 events; schema validation is skipped: it costs the same
-per event whatever the store holds, and is not what is measured). One chain in the middle is traced back from its last lot and
-forward from its first. The baseline walks the same chain the way a client of the standard query would:
-one SimpleEventQuery (``MATCH_anyEPC`` and ``MATCH_anyEPCClass``) per identifier reached, reading the events
-and following their inputs, outputs, parents and children. Both must reach the same ten events.
+per event whatever the store holds, and is not what is measured). One chain in the middle is traced back from
+its last lot and forward from its first. The baseline walks the same chain the way a client of the standard
+query would: one SimpleEventQuery (``MATCH_anyEPC`` and ``MATCH_anyEPCClass``) per identifier reached, reading
+the events and following their inputs, outputs, parents and children. Both must reach the same ten events.
 Prints p50/p95 per trace and the load time. Nothing is asserted.
 """
 
@@ -104,7 +104,8 @@ def _linked(event: dict[str, Any], identifier: str, direction: str) -> list[str]
         found = []
         for field in fields:
             value = event.get(field, [])
-            found += [q["epcClass"] if isinstance(q, dict) else q for q in (value if isinstance(value, list) else [value])]
+            items = value if isinstance(value, list) else [value]
+            found += [q["epcClass"] if isinstance(q, dict) else q for q in items]
         return found
 
     inputs, outputs = named("inputQuantityList", "inputEPCList"), named("outputQuantityList", "outputEPCList")

@@ -159,7 +159,8 @@ def test_capture_and_query_over_http(store, tmp_path: Path) -> None:
         assert [j["captureID"] for j in listed] == [job["captureID"]]
         assert http.options("/epcis/capture").headers["GS1-EPCIS-Capture-Limit"] == accepted.headers[
             "GS1-EPCIS-Capture-Limit"]
-        again = http.post("/epcis/capture", content=body, headers={**publisher, "GS1-Capture-Error-Behaviour": "proceed"})
+        again = http.post("/epcis/capture", content=body,
+                          headers={**publisher, "GS1-Capture-Error-Behaviour": "proceed"})
         assert again.status_code == 202 and again.json()["storedCount"] == 0 and not again.json()["success"]
         assert http.post("/epcis/capture", content=body, headers=publisher).status_code == 409
 
@@ -193,8 +194,8 @@ def test_capture_and_query_over_http(store, tmp_path: Path) -> None:
         assert "Link" not in follow.headers
 
         event = json.loads(body)["epcisBody"]["eventList"][0]
-        single = {"@context": json.loads(body)["@context"], **event, "eventID": "urn:uuid:11111111-1111-4111-8111-111111111111",
-                  "eventTime": "2030-01-01T00:00:00+08:00"}
+        single = {"@context": json.loads(body)["@context"], **event,
+                  "eventID": "urn:uuid:11111111-1111-4111-8111-111111111111", "eventTime": "2030-01-01T00:00:00+08:00"}
         created = http.post("/epcis/events", json=single, headers=publisher)
         assert created.status_code == 201 and created.headers["Location"].endswith(quote(single["eventID"], safe=""))
         assert http.post("/epcis/events", json=single, headers=publisher).status_code == 409

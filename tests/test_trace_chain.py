@@ -28,7 +28,8 @@ from zhulian.trace.service import TraceService
 from zhulian.web.app import create_app
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
-FARM, FARM2, PROCESSOR = "urn:epc:id:sgln:4012345.00001.0", "urn:epc:id:sgln:4012345.00002.0", "urn:epc:id:sgln:4012345.00003.0"
+FARM, FARM2, PROCESSOR = ("urn:epc:id:sgln:4012345.00001.0", "urn:epc:id:sgln:4012345.00002.0",
+                          "urn:epc:id:sgln:4012345.00003.0")
 DISTRIBUTOR, RETAILER, RETAILER2 = ("urn:epc:id:sgln:4012345.00004.0", "urn:epc:id:sgln:4012345.00005.0",
                                     "urn:epc:id:sgln:4012345.00006.0")
 LOT_A, LOT_B = "urn:epc:class:lgtin:4012345.012345.FARM-A", "urn:epc:class:lgtin:4012345.012345.FARM-B"

@@ -145,7 +145,8 @@ def test_differently_written_events_hash_alike() -> None:
     prefixes = context_prefixes(document["@context"])
     assert len(found) > 1 and len({event_hash(e, prefixes) for e in found}) == 1
     event = _load(GOLDEN / "examples" / "epcisDocWithSingleEvent.jsonld")["epcisBody"]["eventList"][0]
-    moved = {**event, "eventTime": "2022-02-17T10:33:31.116+08:00", "eventID": "urn:uuid:x", "recordTime": "2030-01-01T00:00:00Z",
+    moved = {**event, "eventTime": "2022-02-17T10:33:31.116+08:00", "eventID": "urn:uuid:x",
+             "recordTime": "2030-01-01T00:00:00Z",
              "epcList": ["https://example.com/01/10614141073464/21/2018", "urn:epc:id:sgtin:0614141.107346.2017"]}
     assert event_hash(moved) == event_hash(event)
     assert event_hash({**event, "bizStep": "receiving"}) != event_hash(event)

@@ -61,9 +61,9 @@ _SENSOR_COLUMNS = {"value": "value", "minValue": "min_value", "maxValue": "max_v
                    "sDev": "s_dev", "percValue": "perc_value"}
 _COMPARISONS = {"EQ": "__eq__", "GT": "__gt__", "GE": "__ge__", "LT": "__lt__", "LE": "__le__"}
 QUERY_PARAMETERS = ("eventType", *_TIMES, "EQ_action", "EQ_bizStep", "EQ_disposition", *_PLACES, *_MATCH_ROLES,
-                    *_QUANTITY, "EQ_eventID", "EXISTS_errorDeclaration", *_DECLARATIONS, *_SENSOR_EQUALS, "EQ_booleanValue",
-                    *_SENSOR_TIMES, "GE_value_<UOM> (EQ|GT|GE|LT|LE × value|minValue|maxValue|meanValue|sDev|percValue)",
-                    *_PAGING)
+                    *_QUANTITY, "EQ_eventID", "EXISTS_errorDeclaration", *_DECLARATIONS, *_SENSOR_EQUALS,
+                    "EQ_booleanValue", *_SENSOR_TIMES, *_PAGING)
+_ANSWERED = ", ".join(QUERY_PARAMETERS) + " and EQ|GT|GE|LT|LE_value|minValue|maxValue|meanValue|sDev|percValue_<uom>"
 
 
 class TraceService:
@@ -221,7 +221,7 @@ class TraceService:
         unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
         if unknown:
             raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "
-                                   f"answers; it answers {', '.join(QUERY_PARAMETERS)}",
+                                   f"answers; it answers {_ANSWERED}",
                                    "本库不支持该查询参数（QueryParameterException）") for name in unknown], "query")
         conditions = _conditions(parameters)
         per_page = _integer(parameters, "perPage", PER_PAGE, 1, MAX_PER_PAGE)
@@ -380,7 +380,7 @@ def _conditions(parameters: dict[str, str]) -> list[Any]:
         if name in _PAGING:
             continue
         try:
-            if name in _SENSOR_EQUALS or name in _SENSOR_TIMES or name == "EQ_booleanValue" or _SENSOR_VALUE.match(name):
+            if _is_sensor_filter(name):
                 on_one_report += _sensor_condition(name, parameters)
             else:
                 conditions.append(_condition(name, parameters))
@@ -391,6 +391,11 @@ def _conditions(parameters: dict[str, str]) -> list[Any]:
     if on_one_report:
         conditions.append(events.c.seq.in_(sa.select(sensor_reports.c.event_seq).where(*on_one_report)))
     return conditions
+
+
+def _is_sensor_filter(name: str) -> bool:
+    return (name in _SENSOR_EQUALS or name in _SENSOR_TIMES or name == "EQ_booleanValue"
+            or bool(_SENSOR_VALUE.match(name)))
 
 
 def _sensor_condition(name: str, parameters: dict[str, str]) -> list[Any]:

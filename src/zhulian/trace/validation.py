@@ -137,9 +137,11 @@ def _schema_problem(error: ValidationError) -> Problem:
     return Problem(pointer, value, english, chinese)
 
 
-_VOCABULARY_FIELDS = {"bizStep": ("a CBV 2.0 business step (e.g. shipping) or a URI", "CBV 2.0 业务步骤（如 shipping）或 URI"),
-                      "disposition": ("a CBV 2.0 disposition (e.g. in_transit) or a URI", "CBV 2.0 处置状态（如 in_transit）或 URI"),
-                      "type": ("a type the EPCIS 2.0 vocabulary defines or a URI", "EPCIS 2.0 词表中的类型或 URI")}
+_VOCABULARY_FIELDS = {
+    "bizStep": ("a CBV 2.0 business step (e.g. shipping) or a URI", "CBV 2.0 业务步骤（如 shipping）或 URI"),
+    "disposition": ("a CBV 2.0 disposition (e.g. in_transit) or a URI", "CBV 2.0 处置状态（如 in_transit）或 URI"),
+    "type": ("a type the EPCIS 2.0 vocabulary defines or a URI", "EPCIS 2.0 词表中的类型或 URI"),
+}
 
 
 def _reasons(error: ValidationError, field: str) -> tuple[str, str]:
@@ -163,6 +165,7 @@ def _reasons(error: ValidationError, field: str) -> tuple[str, str]:
     if kind == "additionalProperties":
         return error.message, f"有不允许的字段：{error.message}"
     if kind == "pattern":
-        return f"{error.instance!r} does not match {error.validator_value}", f"{error.instance!r} 格式不符（{error.validator_value}）"
+        pattern = error.validator_value
+        return f"{error.instance!r} does not match {pattern}", f"{error.instance!r} 格式不符（{pattern}）"
     return (f"does not conform to the EPCIS 2.0 JSON Schema ({kind}): {error.message[:300]}",
             f"不符合 EPCIS 2.0 JSON Schema（{kind}）：{error.message[:300]}")

@@ -59,6 +59,8 @@ def follow(connection: sa.Connection, start: str, direction: str) -> dict[str, A
     details: dict[int, Any] = {}
     while frontier and not truncated:
         batch = list(dict.fromkeys(r for r in frontier if r not in seen))
+        if not batch:
+            break
         seen.update(batch)
         hits = _load(connection, {r.identifier for r in batch}, members, details)
         frontier = []

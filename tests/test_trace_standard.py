@@ -18,8 +18,10 @@ from zhulian.trace.validation import document_problems, events_of, parse_json
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "epcis"
 OPENEPCIS = DATA / "openepcis-test-resources" / "2.0" / "EPCIS" / "JSON" / "Capture"
 GOLDEN = DATA / "event-hash-golden"
-# openEPCIS documents GS1's 2023 schema refuses (the shared data's README names them): the schema allows
-# persistentDisposition only on Object- and TransformationEvents and its measurement types predate these.
+# openEPCIS documents GS1's 2023 schema refuses (the shared data's README names them), and rightly: the ratified
+# standard allows persistentDisposition only on Object- and TransformationEvents (§7.3.6.2.2; gs1/EPCIS#440,
+# #447), and Molar_concentration / EffectiveDoseRate are not GS1 measurement types nor is a sensorReport without
+# a type valid there. They are refused at exactly these pointers, nothing else in them.
 GS1_SCHEMA_REFUSES = {
     "AggregationEvent_with_persistentDisposition.json": {"/epcisBody/eventList/1"},
     "SensorData_with_combined_events.json": {

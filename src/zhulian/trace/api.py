@@ -58,8 +58,10 @@ def router(context: WebContext) -> APIRouter:
     def origin(request: Request) -> str | None:
         return request.client.host if request.client else None
 
-    async def body_of(request: Request) -> Any:
-        return parse_json(await request.body(), limit=file_limit)
+    async def off_the_loop(request: Request, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """Read the body on the loop; parse it, check it and store it in a worker thread."""
+        body = await request.body()
+        return await anyio.to_thread.run_sync(lambda: work(parse_json(body, limit=file_limit)))
 
     @epcis.get("/")
     def discovery() -> dict[str, Any]:
@@ -80,9 +82,8 @@ def router(context: WebContext) -> APIRouter:
     async def capture(request: Request) -> JSONResponse:
         """采集 EPCISDocument / Capture an EPCISDocument: 202 and ``Location`` of the capture job.
         ``GS1-Capture-Error-Behaviour``: ``rollback`` (default, all or nothing) or ``proceed``."""
-        document = await body_of(request)
         behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").strip().lower()
-        job = await anyio.to_thread.run_sync(lambda: service.capture(
+        job = await off_the_loop(request, lambda document: service.capture(
             principal_of(request), document, behaviour=behaviour, origin=origin(request)))
         return JSONResponse(job, status_code=202,
                             headers={**limits, "Location": f"/epcis/capture/{job['captureID']}"})
@@ -95,8 +96,7 @@ def router(context: WebContext) -> APIRouter:
     @epcis.post("/events", status_code=201)
     async def add_event(request: Request) -> JSONResponse:
         """采集单个事件 / Capture one event (201); a duplicate answers 409."""
-        event = await body_of(request)
-        created = await anyio.to_thread.run_sync(lambda: service.add_event(
+        created = await off_the_loop(request, lambda event: service.add_event(
             principal_of(request), event, origin=origin(request)))
         return JSONResponse(created, status_code=201,
                             headers={"Location": f"/epcis/events/{quote(created['eventID'], safe='')}"})

@@ -1,0 +1,196 @@
+"""EPCIS 2.0 over HTTP per GS1's REST binding, at ``/epcis/`` (capture, capture jobs, events, the resource
+shortcuts), and the platform's trace at ``/api/v1/trace/back|forward?id=``. Every ``/epcis/`` answer carries
+``GS1-EPCIS-Version`` and ``GS1-CBV-Version``; errors are the platform's one JSON error shape there too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import anyio
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
+from zhulian.trace.validation import CAPTURE_LIMIT, parse_json
+from zhulian.web.context import WebContext
+
+VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0", "GS1-EPCIS-Min": "2.0.0",
+                   "GS1-EPCIS-Max": "2.0.0", "GS1-CBV-Min": "2.0.0", "GS1-CBV-Max": "2.0.0"}
+_RESOURCES = {"eventTypes": "eventType", "bizSteps": "EQ_bizStep", "dispositions": "EQ_disposition",
+              "readPoints": "EQ_readPoint", "bizLocations": "EQ_bizLocation", "epcs": "MATCH_anyEPC"}
+
+
+class EpcisRoute(APIRoute):
+    """A route under ``/epcis/``: refuses versions other than 2.0, answers errors as JSON (the portal would
+    otherwise render them as pages, these paths being outside ``/api/``) and stamps the version headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                _check_versions(request)
+                response = await handler(request)
+            except ZhulianError as error:
+                response = JSONResponse(error.as_dict(), status_code=error.status)
+            except RequestValidationError as error:
+                problems = [Problem(".".join(map(str, e["loc"])), None, e["msg"], "参数不合法：" + e["msg"])
+                            for e in error.errors()]
+                response = JSONResponse(invalid(problems, "query").as_dict(), status_code=400)
+            response.headers.update(VERSION_HEADERS)
+            return response
+
+        return route
+
+
+def router(context: WebContext) -> APIRouter:
+    service = TraceService(context.store)
+    principal_of = context.principal_of
+    file_limit = context.settings.max_body_bytes
+    limits = {"GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT), "GS1-EPCIS-Capture-File-Size-Limit": str(file_limit)}
+    epcis = APIRouter(prefix="/epcis", route_class=EpcisRoute, tags=["EPCIS 2.0"])
+
+    def origin(request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    async def off_the_loop(request: Request, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """Read the body on the loop; parse it, check it and store it in a worker thread."""
+        body = await request.body()
+        return await anyio.to_thread.run_sync(lambda: work(parse_json(body, limit=file_limit)))
+
+    @epcis.get("/")
+    def discovery() -> dict[str, Any]:
+        """EPCIS 2.0 资源 / The resources this EPCIS 2.0 repository offers."""
+        return {"resources": ["capture", "events", *_RESOURCES], "epcisVersion": "2.0.0", "cbvVersion": "2.0.0",
+                "captureLimit": CAPTURE_LIMIT, "captureFileSizeLimit": file_limit}
+
+    @epcis.options("/capture")
+    def capture_options() -> Response:
+        return Response(status_code=204, headers={**limits, "Allow": "OPTIONS, GET, POST"})
+
+    @epcis.get("/capture")
+    def capture_jobs(request: Request, perPage: int = Query(30, ge=1, le=200)) -> dict[str, Any]:  # noqa: N803
+        """采集任务列表 / The latest capture jobs, newest first."""
+        return {"captureJobs": service.capture_jobs(principal_of(request), perPage)}
+
+    @epcis.post("/capture", status_code=202)
+    async def capture(request: Request) -> JSONResponse:
+        """采集 EPCISDocument / Capture an EPCISDocument: 202 and ``Location`` of the capture job.
+        ``GS1-Capture-Error-Behaviour``: ``rollback`` (default, all or nothing) or ``proceed``."""
+        behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").strip().lower()
+        job = await off_the_loop(request, lambda document: service.capture(
+            principal_of(request), document, behaviour=behaviour, origin=origin(request)))
+        return JSONResponse(job, status_code=202,
+                            headers={**limits, "Location": f"/epcis/capture/{job['captureID']}"})
+
+    @epcis.get("/capture/{capture_id}")
+    def capture_job(request: Request, capture_id: str) -> dict[str, Any]:
+        """采集任务状态 / A capture job: running, success, captureErrorBehaviour, errors."""
+        return service.capture_job(principal_of(request), capture_id)
+
+    @epcis.post("/events", status_code=201)
+    async def add_event(request: Request) -> JSONResponse:
+        """采集单个事件 / Capture one event (201); a duplicate answers 409."""
+        created = await off_the_loop(request, lambda event: service.add_event(
+            principal_of(request), event, origin=origin(request)))
+        return JSONResponse(created, status_code=201,
+                            headers={"Location": f"/epcis/events/{quote(created['eventID'], safe='')}"})
+
+    @epcis.get("/events")
+    def query_events(request: Request) -> JSONResponse:
+        """SimpleEventQuery（查询参数见 REST 绑定）/ Events by SimpleEventQuery parameters, paged with
+        ``perPage`` and ``nextPageToken`` (``Link: rel="next"``)."""
+        return _query(request, _parameters(request))
+
+    @epcis.get("/events/{event_id:path}")
+    def get_event(request: Request, event_id: str) -> JSONResponse:
+        """按 eventID 读取事件 / One event by its eventID (or its hash)."""
+        event = service.event(principal_of(request), event_id, epc_format=_epc_format(request))
+        return JSONResponse({"@context": [EPCIS_CONTEXT], **event}, media_type="application/ld+json")
+
+    @epcis.get("/{resource}")
+    def list_resource(request: Request, resource: str) -> dict[str, Any]:
+        """事件类型、业务步骤、处置、读取点、业务地点、EPC 列表 / What a resource holds."""
+        return {"member": service.distinct(principal_of(request), _resource(resource))}
+
+    @epcis.get("/{resource}/{value:path}/events")
+    def resource_events(request: Request, resource: str, value: str) -> JSONResponse:
+        """资源下的事件 / Events of one event type, business step, disposition, place or EPC."""
+        return _query(request, {**_parameters(request), _RESOURCES[_resource(resource)]: value})
+
+    def _query(request: Request, parameters: dict[str, str]) -> JSONResponse:
+        found, token = service.query(principal_of(request), parameters, epc_format=_epc_format(request))
+        document = {"@context": [EPCIS_CONTEXT], "type": "EPCISQueryDocument", "schemaVersion": "2.0",
+                    "creationDate": utc_millis_now(),
+                    "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery",
+                                                   "resultsBody": {"eventList": found}}}}
+        headers = {}
+        if token:
+            following = {k: v for k, v in parameters.items() if k != "nextPageToken"} | {"nextPageToken": token}
+            headers["Link"] = f'<{request.url.path}?{urlencode(following)}>; rel="next"'
+        return JSONResponse(document, headers=headers, media_type="application/ld+json")
+
+    trace_api = APIRouter(tags=["trace 溯源"])
+
+    @trace_api.get("/api/v1/trace/{direction}")
+    def trace(request: Request, direction: str,
+              id: str = Query(..., min_length=1, max_length=500, description="EPC、GS1 数字链接或其他标识")
+              ) -> dict[str, Any]:
+        """溯源（back）与追踪（forward）/ Trace back (sources) or forward (destinations) from an identifier."""
+        return service.trace(principal_of(request), id, direction)
+
+    api = APIRouter()
+    api.include_router(epcis)
+    api.include_router(trace_api)
+    return api
+
+
+def _parameters(request: Request) -> dict[str, str]:
+    """Query parameters; one given twice counts as both values (``a|b``, the binding's pipe-delimited list)."""
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        found[name] = f"{found[name]}|{value}" if name in found else value
+    return found
+
+
+def _resource(resource: str) -> str:
+    if resource not in _RESOURCES:
+        raise ZhulianError("not_found", f"No EPCIS resource {resource!r}; resources: {', '.join(_RESOURCES)}.",
+                           f"没有 EPCIS 资源 {resource!r}；可用资源：{'、'.join(_RESOURCES)}。", 404)
+    return resource
+
+
+def _epc_format(request: Request) -> str:
+    wanted = request.headers.get("GS1-EPC-Format", "No_Preference")
+    if wanted not in EPC_FORMATS:
+        raise invalid([Problem("GS1-EPC-Format", wanted, f"one of {', '.join(EPC_FORMATS)}",
+                               f"应为 {'、'.join(EPC_FORMATS)} 之一")], "query")
+    return wanted
+
+
+def _check_versions(request: Request) -> None:
+    """A client asking for an EPCIS or CBV version this repository does not speak is told 406: an exact
+    version other than 2.0.x, a minimum above it or a maximum below it."""
+    for header, refused in (("Version", lambda v: v[:2] != (2, 0)), ("Min", lambda v: v[:2] > (2, 0)),
+                            ("Max", lambda v: v[:2] < (2, 0))):
+        for standard in ("EPCIS", "CBV"):
+            wanted = request.headers.get(f"GS1-{standard}-{header}")
+            if wanted and refused(_version(wanted)):
+                _refuse_version(f"GS1-{standard}-{header}", wanted)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.strip().split("."))
+    except ValueError:
+        return (-1,)
+
+
+def _refuse_version(header: str, wanted: str) -> None:
+    raise ZhulianError("not_acceptable", f"{header}: {wanted} is not served; this repository speaks EPCIS 2.0.0 "
+                       "and CBV 2.0.0.", f"不支持 {header}: {wanted}；本库支持 EPCIS 2.0.0 与 CBV 2.0.0。", 406)

@@ -1,0 +1,79 @@
+"""The trace module's own tables (migrations branch ``trace``). EPCIS events are standard documents, not
+platform records: each is stored once as captured (``trace_events.document``), never edited; what queries
+filter on is projected beside it in the same transaction — identifiers in their canonical form with their role
+in the event (``trace_event_ids``) — and a correction is an error declaration (``trace_declarations``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from zhulian.store.tables import Json, Serial, Timestamp
+
+metadata = sa.MetaData()
+
+events = sa.Table(
+    "trace_events", metadata,
+    sa.Column("seq", Serial, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(500), nullable=False, unique=True),
+    sa.Column("event_hash", sa.String(120), nullable=False, unique=True),  # ni:///sha-256;…?ver=CBV2.0
+    sa.Column("event_type", sa.String(32), nullable=False, index=True),
+    sa.Column("action", sa.String(8)),
+    sa.Column("event_time", Timestamp, nullable=False, index=True),  # UTC, milliseconds, Z
+    sa.Column("record_time", Timestamp, nullable=False, index=True),
+    sa.Column("biz_step", sa.String(500), index=True),  # CBV bare word, or the URI as given
+    sa.Column("disposition", sa.String(500), index=True),
+    sa.Column("read_point", sa.String(500), index=True),  # canonical identifier
+    sa.Column("biz_location", sa.String(500), index=True),
+    sa.Column("capture_id", sa.String(40), index=True),
+    sa.Column("document", Json, nullable=False),  # the event as captured, with eventID and recordTime
+)
+
+# role: epc | parent | child | input | output (instances), epc_class | child_class | input_class | output_class
+# (quantities), source | destination (kind: the CBV source/destination type)
+event_ids = sa.Table(
+    "trace_event_ids", metadata,
+    sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("identifier", sa.String(500), nullable=False),
+    sa.Column("kind", sa.String(200)),
+    sa.Column("quantity", sa.Float),
+    sa.Column("uom", sa.String(16)),
+    sa.Index("ix_trace_event_ids_identifier_role", "identifier", "role"),
+)
+
+# One row per sensorReport, with what its sensorMetadata says unless the report says otherwise (EPCIS 2.0 §7.3.9):
+# the sensor filters of the SimpleEventQuery read these, all conditions of one query on the same report.
+sensor_reports = sa.Table(
+    "trace_sensor_reports", metadata,
+    sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),
+    *(sa.Column(name, sa.String(500)) for name in (
+        "type", "device_id", "data_processing_method", "microorganism", "chemical_substance", "biz_rules",
+        "string_value", "uri_value", "hex_binary_value", "uom")),
+    sa.Column("boolean_value", sa.Boolean),
+    *(sa.Column(name, sa.Float) for name in ("value", "min_value", "max_value", "mean_value", "s_dev", "perc_value")),
+    *(sa.Column(name, Timestamp) for name in ("time", "start_time", "end_time")),
+)
+
+declarations = sa.Table(
+    "trace_declarations", metadata,
+    sa.Column("event_id", sa.String(500), primary_key=True),
+    sa.Column("declaration", Json, nullable=False),  # the errorDeclaration as captured
+    sa.Column("declaration_time", Timestamp, index=True),  # UTC, for GE_/LT_errorDeclarationTime
+    sa.Column("reason", sa.String(500), index=True),  # CBV error reason word or URI, for EQ_errorReason
+    sa.Column("record_time", Timestamp, nullable=False),
+    sa.Column("capture_id", sa.String(40)),
+)
+
+captures = sa.Table(
+    "trace_captures", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # cap_<ULID>
+    sa.Column("running", sa.Boolean, nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("behaviour", sa.String(10), nullable=False),  # rollback | proceed
+    sa.Column("event_count", sa.Integer, nullable=False),
+    sa.Column("stored", sa.Integer, nullable=False),
+    sa.Column("errors", Json, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("finished", Timestamp),
+)

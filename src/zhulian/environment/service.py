@@ -1,0 +1,369 @@
+"""The environment service: stations, the one write path for their values (packets, MQTT, imports all come
+here), the aggregates kept as values arrive, and the AQI of a station or a city at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from statistics import fmean
+from typing import Any
+
+import sqlalchemy as sa
+
+from zhulian.environment import aqi as hj633
+from zhulian.environment.aqi import CHINA
+from zhulian.environment.hj212 import AIR_CODES, POLLUTANT_CODES, VALID_FLAG, Packet, PacketError
+from zhulian.environment.tables import daily, hourly, stations
+from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.store import Store
+from zhulian.store.store import now
+
+KINDS = {"air": "空气", "ions": "负氧离子", "water": "地表水", "precipitation": "降水", "noise": "噪声",
+         "fumes": "油烟", "source": "污染源", "waste_gas": "废气"}
+NOISE_ZONES = ("0", "1", "2", "3", "4a", "4b")
+WATER_CLASSES = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ")
+HOUR, DAY = 3600, 86400
+CHINA_OFFSET = 8 * HOUR
+DAILY_MIN_HOURS = 20  # GB 3095: a daily mean needs at least 20 hourly values
+O3_8H_MIN_HOURS = 6  # and an 8-hour mean at least 6
+UNKNOWN_MN_TTL_S = 10.0  # a station added by another process is heard within this
+_MN = re.compile(r"^[0-9A-Za-z]{1,24}$")
+_ADCODE = re.compile(r"^\d{6}$")
+# (station_id, time, code, interval, value, low, high, count, flag)
+ValueRow = tuple[int, int, str, str, float | None, float | None, float | None, float | None, str]
+_COLUMNS = "station_id, time, code, interval, value, low, high, count, flag"
+_SQLITE_ROWS_PER_INSERT = 900  # nine parameters a row, under SQLite's 32,766
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(8)
+    return f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    _, salt, digest = stored.split("$")
+    return hmac.compare_digest(hashlib.sha256((salt + password).encode()).hexdigest(), digest)
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def china_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, CHINA).isoformat()
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is China time, as HJ 212 and the published reports use."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise invalid([Problem("time", text, "not an ISO 8601 time, e.g. 2026-03-01T08:00+08:00",
+                               "不是 ISO 8601 时间，例如 2026-03-01T08:00+08:00")], "query") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+def china_day_start(seconds: int) -> int:
+    return (seconds + CHINA_OFFSET) // DAY * DAY - CHINA_OFFSET
+
+
+class EnvironmentService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._credentials: dict[str, tuple[int, str | None]] = {}  # MN -> (station id, password hash)
+        self._unknown: dict[str, float] = {}  # MN -> when it was found unregistered (a flood asks the database once)
+        self._months: set[int] = set()  # PostgreSQL partitions known to exist (start of month, UTC seconds)
+
+    # -- stations ----------------------------------------------------------------------------------
+
+    def add_station(self, mn: str, *, name: str, city: str, lon: float, lat: float, kind: str = "air",
+                    password: str | None = None, district: str | None = None, zone_class: str | None = None,
+                    water_target: str | None = None) -> dict[str, Any]:
+        problems = _station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
+        if problems:
+            raise invalid(problems)
+        row = {"mn": mn, "name": name.strip(), "kind": kind, "city": city, "district": district, "lon": lon,
+               "lat": lat, "password_hash": hash_password(password) if password else None,
+               "zone_class": zone_class, "water_target": water_target, "created": now()}
+        with self.store.transaction() as writer:
+            if writer.connection.execute(sa.select(stations.c.id).where(stations.c.mn == mn)).first():
+                raise conflict(f"A station with MN {mn} already exists.", f"MN 为 {mn} 的站点已存在。")
+            writer.connection.execute(stations.insert().values(**row))
+        self._unknown.pop(mn, None)
+        return self.station(mn)
+
+    def stations(self, city: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(stations).order_by(stations.c.city, stations.c.mn)
+        if city:
+            query = query.where(stations.c.city == city)
+        with self.store.engine.connect() as connection:
+            return [_public(row) for row in connection.execute(query).mappings()]
+
+    def station(self, mn: str) -> dict[str, Any]:
+        with self.store.engine.connect() as connection:
+            row = connection.execute(sa.select(stations).where(stations.c.mn == mn)).mappings().first()
+        if row is None:
+            raise ZhulianError("not_found", f"No station with MN {mn!r}; `zhulian env station list` shows them.",
+                               f"没有 MN 为 {mn!r} 的站点；用 `zhulian env station list` 查看。", 404)
+        return _public(row)
+
+    def authenticate(self, mn: str, password: str) -> int:
+        """The station id of a packet's MN, after checking its PW (a station without a password takes any)."""
+        known = self._credentials.get(mn)
+        if known is None:
+            if time.monotonic() - self._unknown.get(mn, -UNKNOWN_MN_TTL_S) < UNKNOWN_MN_TTL_S:
+                raise PacketError(f"unknown MN {mn}", f"未登记的 MN {mn}")
+            with self.store.engine.connect() as connection:
+                row = connection.execute(sa.select(stations.c.id, stations.c.password_hash)
+                                         .where(stations.c.mn == mn)).first()
+            if row is None:
+                self._unknown[mn] = time.monotonic()
+                raise PacketError(f"unknown MN {mn}", f"未登记的 MN {mn}")
+            known = self._credentials[mn] = (row.id, row.password_hash)
+        station_id, stored = known
+        if stored is not None and not password_matches(password, stored):
+            raise PacketError(f"wrong PW for MN {mn}", f"MN {mn} 的密码（PW）不正确")
+        return station_id
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def rows_of(self, packet: Packet) -> list[ValueRow]:
+        """A data packet's values as rows, after checking its MN and PW; other commands give none."""
+        if packet.interval is None or packet.data_time is None:
+            return []
+        station_id = self.authenticate(packet.mn, packet.pw)
+        start = epoch(packet.data_time)
+        return [(station_id, start, r.code, packet.interval, r.value, r.low, r.high, r.count, r.flag)
+                for r in packet.readings]
+
+    def write(self, rows: list[ValueRow]) -> int:
+        """Store values and bring the hourly and daily aggregates up to them, in one transaction. A value already
+        stored (same station, time, code and interval) is kept as it was and not counted twice."""
+        if not rows:
+            return 0
+        new_months: set[int] = set()
+        with self.store.transaction() as writer:
+            connection = writer.connection
+            if self.store.is_postgres:
+                new_months = self._ensure_partitions(connection, rows)
+            inserted = self._insert(connection, rows)
+            self._aggregate(connection, inserted)
+        self._months |= new_months
+        return len(inserted)
+
+    def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[sa.Row]:
+        returning = " ON CONFLICT DO NOTHING RETURNING station_id, time, code, interval, value, flag"
+        if self.store.is_postgres:
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            sql = (f"INSERT INTO env_values ({_COLUMNS}) SELECT * FROM unnest(%s::integer[], %s::bigint[], "
+                   "%s::varchar[], %s::varchar[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], "
+                   f"%s::varchar[]){returning}")
+            return list(connection.exec_driver_sql(sql, tuple(columns)))
+        inserted: list[sa.Row] = []
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
+            sql = f"INSERT INTO env_values ({_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(chunk))
+            inserted += connection.exec_driver_sql(sql + returning, tuple(v for row in chunk for v in row))
+        return inserted
+
+    def _ensure_partitions(self, connection: sa.Connection, rows: list[ValueRow]) -> set[int]:
+        months = {_month_start(row[1]) for row in rows} - self._months
+        if months:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(0x656E76)))  # "env": one creator at a time
+        for start in sorted(months):
+            end = _month_start(start + 32 * DAY)
+            name = f"env_values_p{datetime.fromtimestamp(start, timezone.utc):%Y%m}"
+            connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF env_values "
+                                       f"FOR VALUES FROM ({start}) TO ({end})")
+        return months
+
+    def _aggregate(self, connection: sa.Connection, inserted: list[sa.Row]) -> None:
+        hours: dict[tuple[int, str, int], list[Any]] = {}
+        days: dict[tuple[int, str, int], list[Any]] = {}
+        for row in inserted:
+            if row.flag != VALID_FLAG or row.value is None:
+                continue  # flagged values are kept but not assessed
+            if row.interval in ("rtd", "minute"):
+                _add(hours, (row.station_id, row.code, row.time // HOUR * HOUR), row.value)
+            elif row.interval == "hour":
+                _add(hours, (row.station_id, row.code, row.time // HOUR * HOUR), None, reported=row.value)
+                _add(days, (row.station_id, row.code, china_day_start(row.time)), row.value)
+            elif row.interval == "day":
+                _add(days, (row.station_id, row.code, china_day_start(row.time)), None, reported=row.value)
+        self._upsert(connection, hourly, hours)
+        self._upsert(connection, daily, days)
+
+    def _upsert(self, connection: sa.Connection, table: sa.Table, sums: dict[tuple[int, str, int], list[Any]]) -> None:
+        if not sums:
+            return
+        least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
+        name = table.name
+        sql = sa.text(
+            f"INSERT INTO {name} (station_id, code, time, n, total, low, high, reported) "
+            "VALUES (:station_id, :code, :time, :n, :total, :low, :high, :reported) "
+            f"ON CONFLICT (station_id, code, time) DO UPDATE SET n = {name}.n + excluded.n, "
+            f"total = {name}.total + excluded.total, "
+            f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
+            f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
+            f"reported = coalesce(excluded.reported, {name}.reported)")
+        connection.execute(sql, [{"station_id": key[0], "code": key[1], "time": key[2], "n": n, "total": total,
+                                  "low": low, "high": high, "reported": reported}
+                                 for key, (n, total, low, high, reported) in sums.items()])
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def hourly_values(self, station_ids: Iterable[int], codes: Iterable[str], since: int, until: int
+                      ) -> dict[tuple[int, str, int], float]:
+        """Each hour's value in [since, until): the station's own hourly report, else the mean of its values."""
+        query = (sa.select(hourly).where(hourly.c.station_id.in_(list(station_ids)), hourly.c.code.in_(list(codes)),
+                                         hourly.c.time >= since, hourly.c.time < until))
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return {(r.station_id, r.code, r.time): value for r in rows if (value := _value_of(r)) is not None}
+
+    def daily_reports(self, station_ids: Iterable[int], day: int) -> dict[tuple[int, str], float]:
+        query = sa.select(daily.c.station_id, daily.c.code, daily.c.reported).where(
+            daily.c.station_id.in_(list(station_ids)), daily.c.time == day, daily.c.reported.is_not(None))
+        with self.store.engine.connect() as connection:
+            return {(r.station_id, r.code): r.reported for r in connection.execute(query)}
+
+    def aqi(self, *, station: str | None = None, city: str | None = None, at: datetime,
+            kind: str = "hourly") -> dict[str, Any]:
+        """The AQI (hourly: of the hour holding ``at``; daily: of its China-time day) of one station or of each
+        air station in a city, with the city's own from its stations' mean concentrations."""
+        if kind not in ("hourly", "daily"):
+            raise invalid([Problem("kind", kind, "kind must be hourly or daily", "kind 只能是 hourly 或 daily")], "query")
+        if (station is None) == (city is None):
+            raise invalid([Problem("station", station, "give a station or a city (one of them)",
+                                   "请给出站点或城市（二者之一）")], "query")
+        chosen = [self.station(station)] if station else [s for s in self.stations(city) if s["kind"] == "air"]
+        ids = {s["id"]: s for s in chosen}
+        seconds = epoch(at)
+        start = seconds // HOUR * HOUR if kind == "hourly" else china_day_start(seconds)
+        concentrations = (self._hour_concentrations if kind == "hourly" else self._day_concentrations)(list(ids), start)
+        results = [self._assessment(kind, start, concentrations.get(sid, {})) | {"station": s["mn"],
+                                                                                 "station_name": s["name"]}
+                   for sid, s in ids.items()]
+        body: dict[str, Any] = {"results": results}
+        if city:
+            body["city"] = self._assessment(kind, start, _station_means(concentrations.values())) | {"city": city}
+        return body
+
+    def _assessment(self, kind: str, start: int, values: dict[str, float]) -> dict[str, Any]:
+        moment = datetime.fromtimestamp(start, CHINA)
+        if kind == "hourly":
+            so2_24h = values.pop("SO2_24h", None)
+            assessment = hj633.hourly_aqi(moment, values, so2_24h=so2_24h)
+        else:
+            assessment = hj633.daily_aqi(moment.date(), values)
+        return {"time": moment.isoformat(), "kind": kind, **assessment.as_dict()}
+
+    def _hour_concentrations(self, ids: list[int], hour: int) -> dict[int, dict[str, float]]:
+        found = self.hourly_values(ids, AIR_CODES, hour - 23 * HOUR, hour + HOUR)
+        result: dict[int, dict[str, float]] = {}
+        for sid in ids:
+            values = {name: found[(sid, code, hour)] for code, name in AIR_CODES.items() if (sid, code, hour) in found}
+            so2_day = [found[(sid, POLLUTANT_CODES["SO2"], hour - h * HOUR)] for h in range(24)
+                       if (sid, POLLUTANT_CODES["SO2"], hour - h * HOUR) in found]
+            if len(so2_day) >= DAILY_MIN_HOURS:  # HJ 633-2012 falls back on it above 800 µg/m³
+                values["SO2_24h"] = fmean(so2_day)
+            result[sid] = values
+        return result
+
+    def _day_concentrations(self, ids: list[int], day: int) -> dict[int, dict[str, float]]:
+        found = self.hourly_values(ids, AIR_CODES, day, day + DAY)
+        reported = self.daily_reports(ids, day)
+        result: dict[int, dict[str, float]] = {}
+        for sid in ids:
+            hours = {name: [found.get((sid, code, day + h * HOUR)) for h in range(24)]
+                     for code, name in AIR_CODES.items()}
+            values: dict[str, float] = {}
+            for name, series in hours.items():
+                valid = [v for v in series if v is not None]
+                if name == "O3":
+                    values |= _ozone_daily(series)
+                elif (sid, POLLUTANT_CODES[name]) in reported:
+                    values[name] = reported[(sid, POLLUTANT_CODES[name])]
+                elif len(valid) >= DAILY_MIN_HOURS:
+                    values[name] = fmean(valid)
+            result[sid] = values
+        return result
+
+
+def _ozone_daily(series: list[float | None]) -> dict[str, float]:
+    """O3 daily maximum 8-hour mean over the day's 17 windows (each with at least 6 hours) and, with 20 hours or
+    more, the daily maximum hourly value."""
+    means = []
+    for first in range(17):
+        window = [v for v in series[first:first + 8] if v is not None]
+        if len(window) >= O3_8H_MIN_HOURS:
+            means.append(fmean(window))
+    valid = [v for v in series if v is not None]
+    values = {"O3_8h": max(means)} if means else {}
+    if len(valid) >= DAILY_MIN_HOURS:
+        values["O3_1h"] = max(valid)
+    return values
+
+
+def _station_means(per_station: Iterable[dict[str, float]]) -> dict[str, float]:
+    """A city's concentrations: the mean of its stations' (HJ 663)."""
+    collected: dict[str, list[float]] = {}
+    for values in per_station:
+        for name, value in values.items():
+            collected.setdefault(name, []).append(value)
+    return {name: fmean(found) for name, found in collected.items()}
+
+
+def _add(sums: dict[tuple[int, str, int], list[Any]], key: tuple[int, str, int], value: float | None, *,
+         reported: float | None = None) -> None:
+    entry = sums.setdefault(key, [0, 0.0, None, None, None])
+    if value is not None:
+        entry[0] += 1
+        entry[1] += value
+        entry[2] = value if entry[2] is None else min(entry[2], value)
+        entry[3] = value if entry[3] is None else max(entry[3], value)
+    if reported is not None:
+        entry[4] = reported
+
+
+def _value_of(row: Any) -> float | None:
+    if row.reported is not None:
+        return row.reported
+    return row.total / row.n if row.n else None
+
+
+def _month_start(seconds: int) -> int:
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return epoch(datetime(moment.year, moment.month, 1, tzinfo=timezone.utc))
+
+
+def _public(row: Any) -> dict[str, Any]:
+    station = {key: row[key] for key in ("id", "mn", "name", "kind", "city", "district", "lon", "lat",
+                                         "zone_class", "water_target", "created")}
+    station["kind_zh"] = KINDS.get(row["kind"], row["kind"])
+    station["has_password"] = row["password_hash"] is not None
+    return station
+
+
+def _station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,
+                      water_target: str | None) -> list[Problem]:
+    checks = [
+        ("mn", mn, bool(_MN.match(mn)), "MN must be 1–24 letters and digits (the HJ 212 device code)",
+         "MN 须为 1–24 位字母或数字（HJ 212 设备编码）"),
+        ("name", name, bool(name and name.strip()), "a station needs a name", "站点须有名称"),
+        ("city", city, bool(_ADCODE.match(city or "")), "city must be a six-digit adcode, e.g. 440300",
+         "城市须为六位行政区划代码，如 440300"),
+        ("lon", lon, -180 <= lon <= 180, "longitude must be within −180..180", "经度须在 −180 到 180 之间"),
+        ("lat", lat, -90 <= lat <= 90, "latitude must be within −90..90", "纬度须在 −90 到 90 之间"),
+        ("kind", kind, kind in KINDS, f"kind must be one of {', '.join(KINDS)}", f"类型须为 {'、'.join(KINDS)} 之一"),
+        ("zone_class", zone_class, zone_class is None or zone_class in NOISE_ZONES,
+         f"zone class must be one of {', '.join(NOISE_ZONES)}", f"声环境功能区须为 {'、'.join(NOISE_ZONES)} 之一"),
+        ("water_target", water_target, water_target is None or water_target in WATER_CLASSES,
+         f"water class target must be one of {', '.join(WATER_CLASSES)}", f"水质目标须为 {'、'.join(WATER_CLASSES)} 之一"),
+    ]
+    return [Problem(field, value, reason, reason_zh) for field, value, ok, reason, reason_zh in checks if not ok]

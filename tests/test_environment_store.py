@@ -196,12 +196,12 @@ def test_xlsx_imports_like_csv(env: EnvironmentService, tmp_path: Path) -> None:
     assert summary["rows"] == 24 and summary["stored"] > 100
 
 
-def test_the_api_answers_a_station_and_refuses_bad_queries(env: EnvironmentService) -> None:
+def test_the_api_answers_a_station_and_refuses_bad_queries(env: EnvironmentService, tmp_path: Path) -> None:
     from zhulian.config import Settings
     from zhulian.web.app import create_app
 
     store_packets(env, hour_packet("YT0001", datetime(2026, 3, 1, 8, tzinfo=CHINA), AIR))
-    app = create_app(Settings(data_dir=Path("/nonexistent-unused")), env.store)
+    app = create_app(Settings(data_dir=tmp_path / "data", rate_per_key=0, rate_per_address=0), store=env.store)
     with TestClient(app) as client:
         answer = client.get("/api/v1/env/aqi", params={"station": "YT0001", "time": "2026-03-01T08:30:00+08:00"})
         assert answer.status_code == 200

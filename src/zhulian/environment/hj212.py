@@ -82,16 +82,21 @@ class Packet:
         return bool(self.flag & ACK_WANTED)
 
 
+def _crc_step(register: int) -> int:
+    for _ in range(8):
+        register = (register >> 1) ^ 0xA001 if register & 1 else register >> 1
+    return register
+
+
+_CRC_TABLE = tuple(_crc_step(byte) for byte in range(256))
+
+
 def crc16(data: bytes) -> int:
-    """The standard's CRC16 (appendix A): register 0xFFFF, high byte shifted out, polynomial 0xA001."""
+    """The standard's CRC16 (appendix A): register 0xFFFF; for each byte, the register's high byte XOR the byte,
+    shifted right eight times through polynomial 0xA001 (here by table, one look-up a byte)."""
     register = 0xFFFF
     for byte in data:
-        register = (register >> 8) ^ byte
-        for _ in range(8):
-            carry = register & 1
-            register >>= 1
-            if carry:
-                register ^= 0xA001
+        register = _CRC_TABLE[(register >> 8) ^ byte]
     return register
 
 

@@ -201,30 +201,38 @@ class EnvironmentService:
     def _upsert(self, connection: sa.Connection, table: sa.Table, sums: dict[tuple[int, str, int], list[Any]]) -> None:
         if not sums:
             return
-        least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
         name = table.name
-        sql = sa.text(
-            f"INSERT INTO {name} (station_id, code, time, n, total, low, high, reported) "
-            "VALUES (:station_id, :code, :time, :n, :total, :low, :high, :reported) "
-            f"ON CONFLICT (station_id, code, time) DO UPDATE SET n = {name}.n + excluded.n, "
-            f"total = {name}.total + excluded.total, "
-            f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
-            f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
-            f"reported = coalesce(excluded.reported, {name}.reported)")
-        connection.execute(sql, [{"station_id": key[0], "code": key[1], "time": key[2], "n": n, "total": total,
-                                  "low": low, "high": high, "reported": reported}
-                                 for key, (n, total, low, high, reported) in sums.items()])
+        least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
+        merge = (f" ON CONFLICT (station_id, code, time) DO UPDATE SET n = {name}.n + excluded.n, "
+                 f"total = {name}.total + excluded.total, "
+                 f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
+                 f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
+                 f"reported = coalesce(excluded.reported, {name}.reported)")
+        insert = f"INSERT INTO {name} (station_id, code, time, n, total, low, high, reported) "
+        rows = [(*key, *entry) for key, entry in sums.items()]
+        if self.store.is_postgres:  # one statement for the lot: arrays in, no per-row round trip
+            connection.exec_driver_sql(
+                insert + "SELECT * FROM unnest(%s::integer[], %s::varchar[], %s::bigint[], %s::integer[], "
+                "%s::float8[], %s::float8[], %s::float8[], %s::float8[])" + merge,
+                tuple(list(column) for column in zip(*rows, strict=True)))
+            return
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
+            connection.exec_driver_sql(insert + "VALUES " + ",".join(["(?,?,?,?,?,?,?,?)"] * len(chunk)) + merge,
+                                       tuple(v for row in chunk for v in row))
 
     # -- reading -----------------------------------------------------------------------------------
 
     def hourly_values(self, station_ids: Iterable[int], codes: Iterable[str], since: int, until: int
                       ) -> dict[tuple[int, str, int], float]:
         """Each hour's value in [since, until): the station's own hourly report, else the mean of its values."""
-        query = (sa.select(hourly).where(hourly.c.station_id.in_(list(station_ids)), hourly.c.code.in_(list(codes)),
-                                         hourly.c.time >= since, hourly.c.time < until))
+        query = sa.text("SELECT station_id, code, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly "
+                        "WHERE station_id IN :ids AND code IN :codes AND time >= :since AND time < :until").bindparams(
+            sa.bindparam("ids", expanding=True), sa.bindparam("codes", expanding=True))
         with self.store.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return {(r.station_id, r.code, r.time): value for r in rows if (value := _value_of(r)) is not None}
+            rows = connection.execute(query, {"ids": list(station_ids), "codes": list(codes), "since": since,
+                                              "until": until})
+            return {(station_id, code, time): value for station_id, code, time, value in rows if value is not None}
 
     def daily_reports(self, station_ids: Iterable[int], day: int) -> dict[tuple[int, str], float]:
         query = sa.select(daily.c.station_id, daily.c.code, daily.c.reported).where(
@@ -329,12 +337,6 @@ def _add(sums: dict[tuple[int, str, int], list[Any]], key: tuple[int, str, int],
         entry[3] = value if entry[3] is None else max(entry[3], value)
     if reported is not None:
         entry[4] = reported
-
-
-def _value_of(row: Any) -> float | None:
-    if row.reported is not None:
-        return row.reported
-    return row.total / row.n if row.n else None
 
 
 def _month_start(seconds: int) -> int:

@@ -156,23 +156,30 @@ class EnvironmentService:
         self._months |= new_months
         return len(inserted)
 
-    def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[sa.Row]:
+    def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[tuple[Any, ...]]:
+        """Insert what is new; return it as (station_id, time, code, interval, value, flag)."""
         returning = " ON CONFLICT DO NOTHING RETURNING station_id, time, code, interval, value, flag"
         if self.store.is_postgres:
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            sql = (f"INSERT INTO env_values ({_COLUMNS}) SELECT * FROM unnest(%s::integer[], %s::bigint[], "
-                   "%s::varchar[], %s::varchar[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], "
-                   f"%s::varchar[]){returning}")
-            return list(connection.exec_driver_sql(sql, tuple(columns)))
-        inserted: list[sa.Row] = []
+            # COPY into a session's scratch table, then one INSERT … SELECT: COPY moves rows for a fraction of
+            # what binding arrays of parameters costs.
+            connection.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS env_incoming (LIKE env_values) "
+                                       "ON COMMIT DELETE ROWS")
+            cursor = connection.connection.driver_connection.cursor()
+            with cursor:
+                with cursor.copy(f"COPY env_incoming ({_COLUMNS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(f"INSERT INTO env_values ({_COLUMNS}) SELECT {_COLUMNS} FROM env_incoming{returning}")
+                return cursor.fetchall()
+        inserted: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
             chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
             sql = f"INSERT INTO env_values ({_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(chunk))
-            inserted += connection.exec_driver_sql(sql + returning, tuple(v for row in chunk for v in row))
+            inserted += connection.exec_driver_sql(sql + returning, tuple(v for row in chunk for v in row)).all()
         return inserted
 
     def _ensure_partitions(self, connection: sa.Connection, rows: list[ValueRow]) -> set[int]:
-        months = {_month_start(row[1]) for row in rows} - self._months
+        months = {_month_start(day * DAY) for day in {row[1] // DAY for row in rows}} - self._months
         if months:
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(0x656E76)))  # "env": one creator at a time
         for start in sorted(months):
@@ -182,19 +189,19 @@ class EnvironmentService:
                                        f"FOR VALUES FROM ({start}) TO ({end})")
         return months
 
-    def _aggregate(self, connection: sa.Connection, inserted: list[sa.Row]) -> None:
+    def _aggregate(self, connection: sa.Connection, inserted: list[tuple[Any, ...]]) -> None:
         hours: dict[tuple[int, str, int], list[Any]] = {}
         days: dict[tuple[int, str, int], list[Any]] = {}
-        for row in inserted:
-            if row.flag != VALID_FLAG or row.value is None:
+        for station_id, time, code, interval, value, flag in inserted:
+            if flag != VALID_FLAG or value is None:
                 continue  # flagged values are kept but not assessed
-            if row.interval in ("rtd", "minute"):
-                _add(hours, (row.station_id, row.code, row.time // HOUR * HOUR), row.value)
-            elif row.interval == "hour":
-                _add(hours, (row.station_id, row.code, row.time // HOUR * HOUR), None, reported=row.value)
-                _add(days, (row.station_id, row.code, china_day_start(row.time)), row.value)
-            elif row.interval == "day":
-                _add(days, (row.station_id, row.code, china_day_start(row.time)), None, reported=row.value)
+            if interval in ("rtd", "minute"):
+                _add(hours, (station_id, code, time // HOUR * HOUR), value)
+            elif interval == "hour":
+                _add(hours, (station_id, code, time // HOUR * HOUR), None, reported=value)
+                _add(days, (station_id, code, china_day_start(time)), value)
+            elif interval == "day":
+                _add(days, (station_id, code, china_day_start(time)), None, reported=value)
         self._upsert(connection, hourly, hours)
         self._upsert(connection, daily, days)
 

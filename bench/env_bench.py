@@ -12,6 +12,7 @@ CITY_STATIONS stations of one city (5 × 8,760 = 43,800 values, also folding int
   table with no key or index (the baseline);
 * the HJ 212 TCP listener end to end: CONNECTIONS stations sending minute packets at once, each waiting for its
   data response (values/s);
+* one station's round trip (packet to data response) alone and while three connections flood bad packets;
 * the last 24 h of one station: its minute values (8,640 rows) and its hourly values;
 * a year of hourly PM2.5 for a city (all its stations): the city chart's query.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import sys
@@ -107,6 +109,44 @@ async def tcp_ingest(service: EnvironmentService, mns: list[str], packets_each: 
     return len(mns) * packets_each * len(CODES) / elapsed
 
 
+async def round_trips_under_flood(service: EnvironmentService, flooders: int, bad_each: int) -> tuple[float, float]:
+    """Median round trip (ms) of one station's 100 packets alone, then while ``flooders`` connections each send
+    ``bad_each`` packets with a wrong CRC."""
+    ingestor = Ingestor(service)
+    ingestor.start()
+    server = await Listener(ingestor).start("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    good = build(mn="AIR0000", pw="pw", cn="2051", data_time=START, readings=[Reading(c, 30.0) for c in CODES])
+    bad = good[:-6] + b"0000\r\n"
+
+    async def station(first_minute: int) -> float:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        trips = []
+        for m in range(100):
+            started = time.perf_counter()
+            writer.write(build(mn="AIR0000", pw="pw", cn="2051", data_time=START + timedelta(days=60, minutes=first_minute + m),
+                               readings=[Reading(c, 30.0) for c in CODES]))
+            await writer.drain()
+            await reader.readuntil(b"\r\n")
+            trips.append((time.perf_counter() - started) * 1000)
+        writer.close()
+        return statistics.median(trips)
+
+    async def flood() -> None:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(bad_each // 1000):
+            writer.write(bad * 1000)
+            await writer.drain()
+        writer.close()
+
+    alone = await station(0)
+    flooded, *_ = await asyncio.gather(station(200), *(flood() for _ in range(flooders)))
+    server.close()
+    await server.wait_closed()
+    ingestor.stop()
+    return alone, flooded
+
+
 def run(name: str, url: str, args: argparse.Namespace) -> None:
     store = Store(url)
     store.migrate()
@@ -132,6 +172,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
 
     tcp = asyncio.run(tcp_ingest(service, [f"AIR{i:04d}" for i in range(args.connections)], args.tcp_packets))
 
+    alone, flooded = asyncio.run(round_trips_under_flood(service, 3, 20_000))
     last = epoch(START) + 60 * args.minutes
     station = ids[0]
 
@@ -170,6 +211,8 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
           f"with daily aggregates")
     print(f"  HJ 212 over TCP: {args.connections} connections × {args.tcp_packets} packets × 6 values, each answered: "
           f"{tcp:,.0f} values/s")
+    print(f"  one station's packet round trip (median of 100): {alone:.1f} ms alone, {flooded:.1f} ms while 3 other "
+          f"connections send 20,000 bad packets each")
     print(f"  last 24 h of one station: {rows_24h:,} minute values {raw_24h[0]:.1f} ms median ({raw_24h[1]:.1f} max); "
           f"its hourly values {hourly_24h[0]:.1f} ms ({hourly_24h[1]:.1f} max)")
     print(f"  a year of hourly PM2.5 for a city ({year_points:,} points, {args.city_stations} stations): "
@@ -189,6 +232,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="empty: SQLite only")
     args = parser.parse_args()
+    logging.getLogger("zhulian.environment.ingest").setLevel(logging.ERROR)  # the flood's refusals are expected
     print(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as folder:
         run("SQLite", f"sqlite:///{folder}/bench.db", args)

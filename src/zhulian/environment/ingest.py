@@ -26,6 +26,7 @@ MAX_LINE = MAX_SEGMENT + 64  # ## + length + the largest segment + CRC + CRLF, w
 BATCH_PACKETS = 2000  # most packets one transaction takes
 REFUSALS_LOGGED = 20  # per connection per window; the rest are counted
 REFUSAL_WINDOW_S = 10.0
+REFUSALS_PER_SECOND = 500  # past this a connection is paused for the rest of the second: a flood gets a bounded share
 
 Done = Callable[[Exception | None], None]
 
@@ -94,12 +95,13 @@ class Ingestor:
             self._write(batch)
 
     def _write(self, batch: list[_Item]) -> None:
+        """Store a batch; every item hears exactly once how it fared, whatever goes wrong."""
         accepted: list[_Item] = []
         rows: list[ValueRow] = []
         for item in batch:
             try:
                 rows += self.service.rows_of(item.packet)
-            except PacketError as refused:
+            except Exception as refused:  # PacketError for MN/PW; anything else (the database) likewise refuses it
                 item.done(refused)
                 continue
             accepted.append(item)
@@ -120,12 +122,13 @@ def _settle(future: asyncio.Future[Exception | None], error: Exception | None) -
 
 
 class _Refusals:
-    """Logs a connection's refused packets with their reasons, at most ``REFUSALS_LOGGED`` per window."""
+    """Logs a connection's refused packets with their reasons, at most ``REFUSALS_LOGGED`` per window, and says how
+    long a flooding connection should pause."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.window_start = time.monotonic()
-        self.in_window = 0
+        self.window_start = self.second_start = time.monotonic()
+        self.in_window = self.in_second = 0
         self.total = 0
 
     def refuse(self, reason: str, reason_zh: str) -> None:
@@ -136,9 +139,18 @@ class _Refusals:
                 log.warning("%s: %d more packets refused in the last %.0f s", self.source,
                             self.in_window - REFUSALS_LOGGED, REFUSAL_WINDOW_S)
             self.window_start, self.in_window = now, 0
+        if now - self.second_start > 1:
+            self.second_start, self.in_second = now, 0
         self.in_window += 1
+        self.in_second += 1
         if self.in_window <= REFUSALS_LOGGED:
             log.warning("%s: packet refused: %s / %s", self.source, reason, reason_zh)
+
+    def pause(self) -> float:
+        """Seconds to wait before reading on: the rest of this second once it has seen too many refusals."""
+        if self.in_second <= REFUSALS_PER_SECOND:
+            return 0.0
+        return max(0.0, 1 - (time.monotonic() - self.second_start))
 
 
 class Listener:
@@ -169,9 +181,12 @@ class Listener:
                 if response:
                     writer.write(response)
                     await writer.drain()
-                await asyncio.sleep(0)  # between packets, let the other connections have their turn
+                # Between packets the other connections have their turn; a flood of bad ones waits longer.
+                await asyncio.sleep(refusals.pause())
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:
+            return  # the listener is stopping: end this connection quietly
         finally:
             self.refused += refusals.total
             writer.close()
@@ -206,7 +221,7 @@ class MqttIngest:
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
 
     def start(self) -> None:
-        self.client.connect(self.host, self.port)
+        self.client.connect_async(self.host, self.port)  # connects, and reconnects, in its own thread
         self.client.loop_start()
 
     def stop(self) -> None:

@@ -211,7 +211,9 @@ def test_the_api_answers_a_station_and_refuses_bad_queries(env: EnvironmentServi
         assert result["iaqi"]["PM2.5"] == 110
         city = client.get("/api/v1/env/aqi", params={"city": "440300", "time": "2026-03-01T08:00"}).json()
         assert len(city["results"]) == 2 and city["city"]["aqi"] == 110  # YT0002 has no data: the mean is YT0001's
-        assert client.get("/api/v1/env/aqi", params={"station": "YT0001", "time": "yesterday"}).status_code == 400
+        for bad_time in ("yesterday", "0001-01-01T00:00+14:00"):
+            refused = client.get("/api/v1/env/aqi", params={"station": "YT0001", "time": bad_time})
+            assert refused.status_code == 400 and refused.json()["error"]["details"][0]["field"] == "time"
         assert client.get("/api/v1/env/aqi", params={"station": "YT0001", "time": "2026-03-01", "kind": "weekly"}
                           ).status_code == 400
         assert client.get("/api/v1/env/aqi", params={"station": "NOPE", "time": "2026-03-01"}).status_code == 404

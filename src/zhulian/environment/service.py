@@ -65,6 +65,9 @@ def parse_time(text: str) -> datetime:
     except ValueError:
         raise invalid([Problem("time", text, "not an ISO 8601 time, e.g. 2026-03-01T08:00+08:00",
                                "不是 ISO 8601 时间，例如 2026-03-01T08:00+08:00")], "query") from None
+    if not 1900 <= moment.year <= 2100:
+        raise invalid([Problem("time", text, "the time must fall in the years 1900–2100", "时间须在 1900–2100 年之间")],
+                      "query")
     return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
 
 

@@ -4,6 +4,7 @@ when ``ZHULIAN_MQTT_HOST`` is."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,7 +41,7 @@ def router(context: WebContext) -> APIRouter:
                 await server.wait_closed()
             if mqtt:
                 mqtt.stop()
-            ingestor.stop()
+            await asyncio.to_thread(ingestor.stop)  # joins the writer thread: off the event loop
 
     api = APIRouter(lifespan=lifespan)
 

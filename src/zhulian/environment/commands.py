@@ -119,4 +119,4 @@ async def _listen(host: str, port: int, mqtt_host: str | None, mqtt_port: int, m
     finally:
         if mqtt:
             mqtt.stop()
-        ingestor.stop()
+        await asyncio.to_thread(ingestor.stop)

@@ -37,6 +37,7 @@ _ADCODE = re.compile(r"^\d{6}$")
 # (station_id, time, code, interval, value, low, high, count, flag)
 ValueRow = tuple[int, int, str, str, float | None, float | None, float | None, float | None, str]
 _COLUMNS = "station_id, time, code, interval, value, low, high, count, flag"
+WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
 _SQLITE_ROWS_PER_INSERT = 900  # nine parameters a row, under SQLite's 32,766
 
 
@@ -150,14 +151,17 @@ class EnvironmentService:
         if not rows:
             return 0
         new_months: set[int] = set()
+        stored = 0
         with self.store.transaction() as writer:
             connection = writer.connection
             if self.store.is_postgres:
                 new_months = self._ensure_partitions(connection, rows)
-            inserted = self._insert(connection, rows)
-            self._aggregate(connection, inserted)
+            for start in range(0, len(rows), WRITE_CHUNK):  # one transaction, in pieces: a whole file fits in memory
+                inserted = self._insert(connection, rows[start:start + WRITE_CHUNK])
+                self._aggregate(connection, inserted)
+                stored += len(inserted)
         self._months |= new_months
-        return len(inserted)
+        return stored
 
     def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[tuple[Any, ...]]:
         """Insert what is new; return it as (station_id, time, code, interval, value, flag)."""

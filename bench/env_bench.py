@@ -14,7 +14,8 @@ CITY_STATIONS stations of one city (5 × 8,760 = 43,800 values, also folding int
   data response (values/s);
 * one station's round trip (packet to data response) alone and while three connections flood bad packets;
 * the last 24 h of one station: its minute values (8,640 rows) and its hourly values;
-* a year of hourly PM2.5 for a city (all its stations): the city chart's query.
+* a year of hourly PM2.5 for a city (all its stations): the city chart's series (``hourly_series``, what
+  ``GET /api/v1/env/hourly`` answers), beside the same rows fetched with the bare driver.
 
 Figures are printed; nothing is asserted. PostgreSQL gets a fresh schema, dropped afterwards.
 """
@@ -199,7 +200,8 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
     rows_24h = last_day_raw()
     raw_24h = timed(last_day_raw)
     hourly_24h = timed(lambda: service.hourly_values([station], CODES, last - 86400, last))
-    city_year = timed(lambda: service.hourly_values(city_ids, ["a34004"], epoch(START), epoch(START) + 8760 * HOUR),
+    year_end = START + timedelta(hours=8760)
+    city_year = timed(lambda: service.hourly_series(city="440100", pollutant="PM2.5", since=START, until=year_end),
                       repeat=10)
     bare_year = timed(bare_city_year, repeat=10)
     year_points = len(service.hourly_values(city_ids, ["a34004"], epoch(START), epoch(START) + 8760 * HOUR))

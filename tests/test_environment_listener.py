@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from zhulian.environment.aqi import CHINA
-from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, frame, parse
+from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, parse
 from zhulian.environment.ingest import Ingestor, Listener, MqttIngest
 from zhulian.environment.service import EnvironmentService
 from zhulian.store import Store

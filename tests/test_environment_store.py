@@ -218,6 +218,14 @@ def test_the_api_answers_a_station_and_refuses_bad_queries(env: EnvironmentServi
                           ).status_code == 400
         assert client.get("/api/v1/env/aqi", params={"station": "NOPE", "time": "2026-03-01"}).status_code == 404
         assert client.get("/api/v1/env/stations", params={"city": "440300"}).json()["meta"]["count"] == 2
+        chart = client.get("/api/v1/env/hourly", params={"city": "440300", "pollutant": "PM2.5",
+                                                         "from": "2026-03-01", "to": "2026-03-02"}).json()
+        assert [(s["station"], s["points"]) for s in chart["series"]] == [
+            ("YT0001", [[int(datetime(2026, 3, 1, 8, tzinfo=CHINA).timestamp()), 70.0]]), ("YT0002", [])]
+        too_long = client.get("/api/v1/env/hourly", params={"station": "YT0001", "pollutant": "PM1",
+                                                            "from": "2025-01-01", "to": "2026-03-02"})
+        assert too_long.status_code == 400
+        assert {p["field"] for p in too_long.json()["error"]["details"]} == {"pollutant", "to"}
 
 
 def test_the_cli_adds_lists_and_imports(run, tmp_path: Path) -> None:

@@ -60,4 +60,15 @@ def router(context: WebContext) -> APIRouter:
         in a city and the city itself, per the HJ 633 version in force at that time."""
         return service.aqi(station=station, city=city, at=parse_time(time), kind=kind)
 
+    @api.get("/api/v1/env/hourly", tags=TAGS)
+    def hourly(since: str = Query(..., alias="from", max_length=40, description="开始 ISO 8601"),
+               until: str = Query(..., alias="to", max_length=40, description="结束 ISO 8601（不含 exclusive）"),
+               pollutant: str = Query("PM2.5", max_length=8, description="PM2.5 | PM10 | SO2 | NO2 | CO | O3"),
+               station: str | None = Query(None, max_length=24, description="站点 MN"),
+               city: str | None = Query(None, max_length=6, description="城市 adcode")) -> dict[str, Any]:
+        """小时值序列（图表用，最长 366 天）/ Hourly values of a pollutant for a station or a city's stations, as
+        chart series ``[[UTC seconds, value], …]`` (up to 366 days)."""
+        return service.hourly_series(station=station, city=city, pollutant=pollutant, since=parse_time(since),
+                                     until=parse_time(until))
+
     return api

@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from statistics import fmean
 from typing import Any
 
@@ -29,6 +29,7 @@ NOISE_ZONES = ("0", "1", "2", "3", "4a", "4b")
 WATER_CLASSES = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ")
 HOUR, DAY = 3600, 86400
 CHINA_OFFSET = 8 * HOUR
+MAX_SERIES = timedelta(days=366)
 DAILY_MIN_HOURS = 20  # GB 3095: a daily mean needs at least 20 hourly values
 O3_8H_MIN_HOURS = 6  # and an 8-hour mean at least 6
 UNKNOWN_MN_TTL_S = 10.0  # a station added by another process is heard within this
@@ -253,6 +254,30 @@ class EnvironmentService:
             daily.c.station_id.in_(list(station_ids)), daily.c.time == day, daily.c.reported.is_not(None))
         with self.store.engine.connect() as connection:
             return {(r.station_id, r.code): r.reported for r in connection.execute(query)}
+
+    def hourly_series(self, *, station: str | None = None, city: str | None = None, pollutant: str,
+                      since: datetime, until: datetime) -> dict[str, Any]:
+        """Hourly values of one pollutant for a station or every station of a city, as chart series:
+        ``[[hour start (UTC seconds), value], …]`` per station, at most a year and a day."""
+        problems = []
+        if pollutant not in POLLUTANT_CODES:
+            problems.append(Problem("pollutant", pollutant, f"pollutant must be one of {', '.join(POLLUTANT_CODES)}",
+                                    f"污染物须为 {'、'.join(POLLUTANT_CODES)} 之一"))
+        if not timedelta(0) < until - since <= MAX_SERIES:
+            problems.append(Problem("to", until.isoformat(), "'to' must come after 'from', at most 366 days later",
+                                    "结束时间须晚于开始时间，且相距不超过 366 天"))
+        if (station is None) == (city is None):
+            problems.append(Problem("station", station, "give a station or a city (one of them)", "请给出站点或城市（二者之一）"))
+        if problems:
+            raise invalid(problems, "query")
+        chosen = [self.station(station)] if station else self.stations(city)
+        code = POLLUTANT_CODES[pollutant]
+        found = self.hourly_values([s["id"] for s in chosen], [code], epoch(since), epoch(until))
+        points: dict[int, list[list[float]]] = {s["id"]: [] for s in chosen}
+        for (station_id, _, hour), value in sorted(found.items(), key=lambda item: item[0][2]):
+            points[station_id].append([hour, value])
+        return {"pollutant": pollutant, "code": code, "unit": "mg/m³" if pollutant == "CO" else "µg/m³",
+                "series": [{"station": s["mn"], "name": s["name"], "points": points[s["id"]]} for s in chosen]}
 
     def aqi(self, *, station: str | None = None, city: str | None = None, at: datetime,
             kind: str = "hourly") -> dict[str, Any]:

@@ -272,10 +272,16 @@ class EnvironmentService:
             raise invalid(problems, "query")
         chosen = [self.station(station)] if station else self.stations(city)
         code = POLLUTANT_CODES[pollutant]
-        found = self.hourly_values([s["id"] for s in chosen], [code], epoch(since), epoch(until))
         points: dict[int, list[list[float]]] = {s["id"]: [] for s in chosen}
-        for (station_id, _, hour), value in sorted(found.items(), key=lambda item: item[0][2]):
-            points[station_id].append([hour, value])
+        query = sa.text("SELECT station_id, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly "
+                        "WHERE station_id IN :ids AND code = :code AND time >= :since AND time < :until "
+                        "ORDER BY station_id, time").bindparams(sa.bindparam("ids", expanding=True))
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query, {"ids": list(points), "code": code, "since": epoch(since),
+                                              "until": epoch(until)})
+            for station_id, hour, value in rows:  # in key order: no sorting here
+                if value is not None:
+                    points[station_id].append([hour, value])
         return {"pollutant": pollutant, "code": code, "unit": "mg/m³" if pollutant == "CO" else "µg/m³",
                 "series": [{"station": s["mn"], "name": s["name"], "points": points[s["id"]]} for s in chosen]}
 

@@ -12,6 +12,7 @@ CITY_STATIONS stations of one city (5 × 8,760 = 43,800 values, also folding int
   table with no key or index (the baseline);
 * the HJ 212 TCP listener end to end: CONNECTIONS stations sending minute packets at once, each waiting for its
   data response (values/s);
+* one station resending a 2,000-packet backlog without waiting for each answer (values/s);
 * one station's round trip (packet to data response) alone and while three connections flood bad packets;
 * the last 24 h of one station: its minute values (8,640 rows) and its hourly values;
 * a year of hourly PM2.5 for a city (all its stations): the city chart's series (``hourly_series``, what
@@ -110,6 +111,29 @@ async def tcp_ingest(service: EnvironmentService, mns: list[str], packets_each: 
     return len(mns) * packets_each * len(CODES) / elapsed
 
 
+async def backlog_ingest(service: EnvironmentService, packets: int) -> float:
+    """One station resending a backlog without waiting for each answer (values/s until the last answer)."""
+    ingestor = Ingestor(service)
+    ingestor.start()
+    server = await Listener(ingestor).start("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    day = START + timedelta(days=90)
+    backlog = b"".join(build(mn="AIR0001", pw="pw", cn="2051", data_time=day + timedelta(minutes=m),
+                             readings=[Reading(code, 30.0 + m % 7) for code in CODES]) for m in range(packets))
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(backlog)
+    await writer.drain()
+    for _ in range(packets):
+        await reader.readuntil(b"\r\n")
+    elapsed = time.perf_counter() - started
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    ingestor.stop()
+    return packets * len(CODES) / elapsed
+
+
 async def round_trips_under_flood(service: EnvironmentService, flooders: int, bad_each: int) -> tuple[float, float]:
     """Median round trip (ms) of one station's 100 packets alone, then while ``flooders`` connections each send
     ``bad_each`` packets with a wrong CRC."""
@@ -173,6 +197,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
 
     tcp = asyncio.run(tcp_ingest(service, [f"AIR{i:04d}" for i in range(args.connections)], args.tcp_packets))
 
+    backlog = asyncio.run(backlog_ingest(service, 2000))
     alone, flooded = asyncio.run(round_trips_under_flood(service, 3, 20_000))
     last = epoch(START) + 60 * args.minutes
     station = ids[0]
@@ -213,6 +238,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
           f"with daily aggregates")
     print(f"  HJ 212 over TCP: {args.connections} connections × {args.tcp_packets} packets × 6 values, each answered: "
           f"{tcp:,.0f} values/s")
+    print(f"  HJ 212 over TCP: one station resending a 2,000-packet backlog without waiting: {backlog:,.0f} values/s")
     print(f"  one station's packet round trip (median of 100): {alone:.1f} ms alone, {flooded:.1f} ms while 3 other "
           f"connections send 20,000 bad packets each")
     print(f"  last 24 h of one station: {rows_24h:,} minute values {raw_24h[0]:.1f} ms median ({raw_24h[1]:.1f} max); "

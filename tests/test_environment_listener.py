@@ -203,3 +203,18 @@ def test_the_web_app_starts_the_listener_when_the_port_is_set(env: EnvironmentSe
     with TestClient(app), socket.create_connection(("127.0.0.1", port), timeout=10) as station:
         station.sendall(minute_packet("YT0001", "secret", AFTER, AIR))
         assert parse(station.makefile("rb").readline()).cn == "9014"
+
+
+def test_a_station_resending_a_backlog_without_waiting_is_answered_in_order(env: EnvironmentService) -> None:
+    async def scenario(port: int) -> list[str]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        backlog = [minute_packet("YT0001", "secret", AFTER + timedelta(hours=3, minutes=m), AIR) for m in range(60)]
+        writer.write(b"".join(backlog))
+        await writer.drain()
+        answers = [parse(await asyncio.wait_for(reader.readuntil(b"\r\n"), 20)).qn for _ in backlog]
+        writer.close()
+        return answers
+
+    answers, _ = with_listener(env, scenario)
+    assert answers == [f"{AFTER + timedelta(hours=3, minutes=m):%Y%m%d%H%M%S}000" for m in range(60)]
+    assert env.aqi(station="YT0001", at=AFTER + timedelta(hours=3))["results"][0]["aqi"] == 110

@@ -26,6 +26,7 @@ MAX_LINE = MAX_SEGMENT + 64  # ## + length + the largest segment + CRC + CRLF, w
 BATCH_PACKETS = 2000  # most packets one transaction takes
 REFUSALS_LOGGED = 20  # per connection per window; the rest are counted
 REFUSAL_WINDOW_S = 10.0
+IN_FLIGHT = 256  # packets of one connection being stored at once
 REFUSALS_PER_SECOND = 500  # past this a connection is paused for the rest of the second: a flood gets a bounded share
 
 Done = Callable[[Exception | None], None]
@@ -167,29 +168,44 @@ class Listener:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         refusals = _Refusals(f"HJ 212 {writer.get_extra_info('peername')}")
+        # A station may send on before its answers come back (a backlog being resent): up to IN_FLIGHT of its
+        # packets are stored at once and answered in the order they came; past that the connection waits.
+        pending: asyncio.Queue[asyncio.Task[bytes | None] | None] = asyncio.Queue(IN_FLIGHT)
+        answering = asyncio.create_task(self._answer(pending, writer))
         try:
             while True:
                 try:
                     line = await reader.readuntil(b"\r\n")
                 except asyncio.IncompleteReadError:
-                    return  # the station hung up
+                    break  # the station hung up
                 except asyncio.LimitOverrunError as overrun:
                     await reader.readexactly(overrun.consumed)  # drop it; the next CRLF starts a packet again
                     refusals.refuse(f"no CRLF within {MAX_LINE} bytes", f"{MAX_LINE} 字节内没有 CRLF")
                     continue
-                response = await self._handle(line, refusals)
-                if response:
-                    writer.write(response)
-                    await writer.drain()
+                await pending.put(asyncio.create_task(self._handle(line, refusals)))
                 # Between packets the other connections have their turn; a flood of bad ones waits longer.
                 await asyncio.sleep(refusals.pause())
+            await pending.put(None)
+            await answering  # what was read is answered before the connection closes
         except (ConnectionError, asyncio.IncompleteReadError):
-            return
+            answering.cancel()
         except asyncio.CancelledError:
-            return  # the listener is stopping: end this connection quietly
+            answering.cancel()  # the listener is stopping: end this connection quietly
         finally:
             self.refused += refusals.total
             writer.close()
+
+    @staticmethod
+    async def _answer(pending: asyncio.Queue[asyncio.Task[bytes | None] | None], writer: asyncio.StreamWriter) -> None:
+        connected = True
+        while (task := await pending.get()) is not None:
+            response = await task
+            if response and connected:
+                try:
+                    writer.write(response)
+                    await writer.drain()
+                except ConnectionError:
+                    connected = False  # the station left; what it sent is still stored
 
     async def _handle(self, line: bytes, refusals: _Refusals) -> bytes | None:
         try:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from zhulian.environment.aqi import CHINA
-from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, parse
+from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, frame, parse
 from zhulian.environment.ingest import Ingestor, Listener, MqttIngest
 from zhulian.environment.service import EnvironmentService
 from zhulian.store import Store
@@ -121,7 +121,11 @@ def test_bad_packets_are_refused_with_a_reason_and_do_not_hold_up_others(env: En
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         wrong_pw = minute_packet("YT0001", "guess", AFTER, AIR)
         unknown = minute_packet("ZZ9999", "x", AFTER, AIR)
-        writer.write(wrong_pw + unknown + b"garbage\r\n" + good)
+        # A command packet (not data) from an unregistered MN is refused too; from a station it gets no data response.
+        command = frame("QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
+                        "CP=&&RtdInterval=30&&")
+        known_command = frame("QN=1;ST=22;CN=1062;PW=other;MN=YT0002;Flag=5;CP=&&RtdInterval=30&&")
+        writer.write(wrong_pw + unknown + command + known_command + b"garbage\r\n" + good)
         await writer.drain()
         answer = parse(await asyncio.wait_for(reader.readuntil(b"\r\n"), 20))
         writer.close()
@@ -133,9 +137,10 @@ def test_bad_packets_are_refused_with_a_reason_and_do_not_hold_up_others(env: En
     with caplog.at_level(logging.WARNING, logger="zhulian.environment.ingest"):
         (flooder_answer, answered, qns), listener = with_listener(env, scenario)
     assert flooder_answer == "YT0002" and answered[0] == "YT0002" and len(qns) == 60  # only good packets answered
-    assert listener.refused == flood + 3
+    assert listener.refused == flood + 4
     reasons = caplog.text
     assert "wrong PW for MN YT0001" in reasons and "unknown MN ZZ9999" in reasons and "must start with ##" in reasons
+    assert "unknown MN 010000A8900016F000169DC0" in reasons
     assert "does not match the data" in reasons
     assert reasons.count("does not match the data") <= 20  # a flood is counted, not logged packet by packet
     assert env.aqi(station="YT0001", at=AFTER)["results"][0]["aqi"] == 110

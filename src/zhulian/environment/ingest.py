@@ -217,7 +217,8 @@ class Listener:
         except Exception as error:  # not stored (the database): no data response, the station will resend
             refusals.refuse(f"not stored: {error}", f"未能保存：{error}")
             return None
-        return data_response(packet) if packet.wants_ack else None
+        # The data response answers data; other commands from a known station are accepted without one.
+        return data_response(packet) if packet.wants_ack and packet.interval else None
 
 
 class MqttIngest:
@@ -264,5 +265,5 @@ class MqttIngest:
             reason = error.reason if isinstance(error, PacketError) else str(error)
             reason_zh = error.reason_zh if isinstance(error, PacketError) else f"未能保存：{error}"
             self.refusals.refuse(reason, reason_zh)
-        elif packet.wants_ack:
+        elif packet.wants_ack and packet.interval:
             self.client.publish(f"{self.topic}/{packet.mn}/ack", data_response(packet), qos=1)

@@ -33,6 +33,7 @@ MAX_SERIES = timedelta(days=366)
 DAILY_MIN_HOURS = 20  # GB 3095: a daily mean needs at least 20 hourly values
 O3_8H_MIN_HOURS = 6  # and an 8-hour mean at least 6
 UNKNOWN_MN_TTL_S = 10.0  # a station added by another process is heard within this
+UNKNOWN_MN_KEPT = 10_000
 _MN = re.compile(r"^[0-9A-Za-z]{1,24}$")
 _ADCODE = re.compile(r"^\d{6}$")
 # (station_id, time, code, interval, value, low, high, count, flag)
@@ -127,6 +128,8 @@ class EnvironmentService:
                 row = connection.execute(sa.select(stations.c.id, stations.c.password_hash)
                                          .where(stations.c.mn == mn)).first()
             if row is None:
+                if len(self._unknown) > UNKNOWN_MN_KEPT:  # a flood of made-up MNs does not grow this for ever
+                    self._unknown.clear()
                 self._unknown[mn] = time.monotonic()
                 raise PacketError(f"unknown MN {mn}", f"未登记的 MN {mn}")
             known = self._credentials[mn] = (row.id, row.password_hash)
@@ -138,10 +141,10 @@ class EnvironmentService:
     # -- writing -----------------------------------------------------------------------------------
 
     def rows_of(self, packet: Packet) -> list[ValueRow]:
-        """A data packet's values as rows, after checking its MN and PW; other commands give none."""
+        """A data packet's values as rows, after checking its MN and PW (of any packet); other commands give none."""
+        station_id = self.authenticate(packet.mn, packet.pw)
         if packet.interval is None or packet.data_time is None:
             return []
-        station_id = self.authenticate(packet.mn, packet.pw)
         start = epoch(packet.data_time)
         return [(station_id, start, r.code, packet.interval, r.value, r.low, r.high, r.count, r.flag)
                 for r in packet.readings]

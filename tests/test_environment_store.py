@@ -239,3 +239,14 @@ def test_the_cli_adds_lists_and_imports(run, tmp_path: Path) -> None:
     assert summary["rows"] == 24
     answer = json.loads(run("env", "aqi", "--station", "BJDS01", "--time", "2013-03-01T05:00").output)
     assert answer["results"][0]["standard"] == "HJ633-2012"
+
+
+def test_under_hj633_2012_an_hourly_so2_above_800_takes_the_stored_24_hour_mean(env: EnvironmentService) -> None:
+    last = datetime(2026, 2, 28, 23, tzinfo=CHINA)
+    hours = [hour_packet("YT0001", last - timedelta(hours=h), AIR | {"SO2": 801 if h == 0 else 476}) for h in range(24)]
+    store_packets(env, *hours)
+    result = env.aqi(station="YT0001", at=last)["results"][0]
+    # The 24 hours' mean (23 × 476 + 801) / 24 = 489.54 rounds to 490: IAQI 150 + 15/325·50 = 152.3 → 153.
+    assert (result["standard"], result["iaqi"]["SO2"], result["aqi"], result["primary_pollutants"]) == (
+        "HJ633-2012", 153, 153, ["SO2"])
+    assert result["exceeding_pollutants"] == ["SO2"]

@@ -1,0 +1,279 @@
+"""Environmental data: ingest and query speed, beside a plain-insert baseline measured in the same run (issue 18).
+
+    python bench/env_bench.py                      # SQLite and the local PostgreSQL (database test)
+    python bench/env_bench.py --minutes 1440 --stations 10 --postgres ''   # SQLite only
+
+Sizes (defaults, kept small for a shared machine): STATIONS air stations × 6 pollutants × MINUTES minute values
+(10 × 6 × 1,440 = 86,400 values), written the way the listener writes them (the service's one write path,
+``--batch`` packets a transaction, each value also folded into the hourly aggregate); then a year of hourly PM2.5 for
+CITY_STATIONS stations of one city (5 × 8,760 = 43,800 values, also folding into the daily aggregate). Measured:
+
+* ingest values/s through ``EnvironmentService.write``, beside a plain executemany/COPY of the same rows into a
+  table with no key or index (the baseline);
+* the HJ 212 TCP listener end to end: CONNECTIONS stations sending minute packets at once, each waiting for its
+  data response (values/s);
+* one station resending a 2,000-packet backlog without waiting for each answer (values/s);
+* one station's round trip (packet to data response) alone and while three connections flood bad packets;
+* the last 24 h of one station: its minute values (8,640 rows) and its hourly values;
+* a year of hourly PM2.5 for a city (all its stations): the city chart's series (``hourly_series``, what
+  ``GET /api/v1/env/hourly`` answers), beside the same rows fetched with the bare driver.
+
+Figures are printed; nothing is asserted. PostgreSQL gets a fresh schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import psycopg  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from zhulian.environment.aqi import CHINA  # noqa: E402
+from zhulian.environment.hj212 import AIR_CODES, Reading, build, parse  # noqa: E402
+from zhulian.environment.ingest import Ingestor, Listener  # noqa: E402
+from zhulian.environment.service import HOUR, EnvironmentService, epoch  # noqa: E402
+from zhulian.store import Store  # noqa: E402
+
+START = datetime(2026, 3, 1, tzinfo=CHINA)
+CODES = list(AIR_CODES)
+
+
+def minute_rows(station_ids: list[int], minutes: int, batch: int) -> list[list[tuple]]:
+    """Batches of rows as packets give them: one packet = one station's six values of one minute."""
+    packets = [[(sid, epoch(START) + 60 * m, code, "minute", 20.0 + (m % 17) + i, None, None, None, "N")
+                for i, code in enumerate(CODES)] for m in range(minutes) for sid in station_ids]
+    return [[row for packet in packets[i:i + batch] for row in packet] for i in range(0, len(packets), batch)]
+
+
+def baseline(store: Store, batches: list[list[tuple]]) -> float:
+    """A plain insert of the same rows: no key, no index, no aggregate."""
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE bench_plain (station_id integer, time bigint, code varchar(16), "
+                                   "interval varchar(8), value double precision, low double precision, "
+                                   "high double precision, count double precision, flag varchar(1))")
+    started = time.perf_counter()
+    for batch in batches:
+        with store.engine.begin() as connection:
+            if store.is_postgres:
+                cursor = connection.connection.driver_connection.cursor()
+                with cursor, cursor.copy("COPY bench_plain FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                connection.exec_driver_sql("INSERT INTO bench_plain VALUES (?,?,?,?,?,?,?,?,?)", batch)
+    return sum(map(len, batches)) / (time.perf_counter() - started)
+
+
+def timed(run, repeat: int = 20) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), max(times)
+
+
+async def tcp_ingest(service: EnvironmentService, mns: list[str], packets_each: int) -> float:
+    ingestor = Ingestor(service)
+    ingestor.start()
+    server = await Listener(ingestor).start("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    day = START + timedelta(days=30)
+
+    async def station(mn: str) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for m in range(packets_each):
+            writer.write(build(mn=mn, pw="pw", cn="2051", data_time=day + timedelta(minutes=m),
+                               readings=[Reading(code, 30.0 + m % 7) for code in CODES]))
+            await writer.drain()
+            parse(await reader.readuntil(b"\r\n"))
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(station(mn) for mn in mns))
+    elapsed = time.perf_counter() - started
+    server.close()
+    await server.wait_closed()
+    ingestor.stop()
+    return len(mns) * packets_each * len(CODES) / elapsed
+
+
+async def backlog_ingest(service: EnvironmentService, packets: int) -> float:
+    """One station resending a backlog without waiting for each answer (values/s until the last answer)."""
+    ingestor = Ingestor(service)
+    ingestor.start()
+    server = await Listener(ingestor).start("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    day = START + timedelta(days=90)
+    backlog = b"".join(build(mn="AIR0001", pw="pw", cn="2051", data_time=day + timedelta(minutes=m),
+                             readings=[Reading(code, 30.0 + m % 7) for code in CODES]) for m in range(packets))
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(backlog)
+    await writer.drain()
+    for _ in range(packets):
+        await reader.readuntil(b"\r\n")
+    elapsed = time.perf_counter() - started
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    ingestor.stop()
+    return packets * len(CODES) / elapsed
+
+
+async def round_trips_under_flood(service: EnvironmentService, flooders: int, bad_each: int) -> tuple[float, float]:
+    """Median round trip (ms) of one station's 100 packets alone, then while ``flooders`` connections each send
+    ``bad_each`` packets with a wrong CRC."""
+    ingestor = Ingestor(service)
+    ingestor.start()
+    server = await Listener(ingestor).start("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    good = build(mn="AIR0000", pw="pw", cn="2051", data_time=START, readings=[Reading(c, 30.0) for c in CODES])
+    bad = good[:-6] + b"0000\r\n"
+
+    async def station(first_minute: int) -> float:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        trips = []
+        for m in range(100):
+            started = time.perf_counter()
+            writer.write(build(mn="AIR0000", pw="pw", cn="2051", data_time=START + timedelta(days=60, minutes=first_minute + m),
+                               readings=[Reading(c, 30.0) for c in CODES]))
+            await writer.drain()
+            await reader.readuntil(b"\r\n")
+            trips.append((time.perf_counter() - started) * 1000)
+        writer.close()
+        return statistics.median(trips)
+
+    async def flood() -> None:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(bad_each // 1000):
+            writer.write(bad * 1000)
+            await writer.drain()
+        writer.close()
+
+    alone = await station(0)
+    flooded, *_ = await asyncio.gather(station(200), *(flood() for _ in range(flooders)))
+    server.close()
+    await server.wait_closed()
+    ingestor.stop()
+    return alone, flooded
+
+
+def run(name: str, url: str, args: argparse.Namespace) -> None:
+    store = Store(url)
+    store.migrate()
+    service = EnvironmentService(store)
+    ids = [service.add_station(f"AIR{i:04d}", name=f"站{i}", city="440300", lon=114 + i / 100, lat=22.5,
+                               password="pw")["id"] for i in range(args.stations)]
+    city_ids = [service.add_station(f"GZ{i:04d}", name=f"广州{i}", city="440100", lon=113.2 + i / 100, lat=23.1)["id"]
+                for i in range(args.city_stations)]
+    batches = minute_rows(ids, args.minutes, args.batch)
+    values = sum(map(len, batches))
+    plain = baseline(store, batches)
+    started = time.perf_counter()
+    for batch in batches:
+        service.write(batch)
+    ingest = values / (time.perf_counter() - started)
+
+    year = [(sid, epoch(START) + h * HOUR, "a34004", "hour", 10.0 + h % 50, None, None, None, "N")
+            for sid in city_ids for h in range(8760)]
+    started = time.perf_counter()
+    for i in range(0, len(year), 5000):
+        service.write(year[i:i + 5000])
+    hourly_ingest = len(year) / (time.perf_counter() - started)
+
+    tcp = asyncio.run(tcp_ingest(service, [f"AIR{i:04d}" for i in range(args.connections)], args.tcp_packets))
+
+    backlog = asyncio.run(backlog_ingest(service, 2000))
+    alone, flooded = asyncio.run(round_trips_under_flood(service, 3, 20_000))
+    last = epoch(START) + 60 * args.minutes
+    station = ids[0]
+
+    def last_day_raw() -> int:
+        with store.engine.connect() as connection:
+            return len(connection.execute(sa.text(
+                "SELECT time, code, value, flag FROM env_values WHERE station_id = :s AND time >= :a AND time < :b "
+                "ORDER BY time"), {"s": station, "a": last - 86400, "b": last}).all())
+
+    def bare_city_year() -> int:
+        """The city query's rows straight from the driver, no service: the floor under the service's figure."""
+        marker = "%s" if store.is_postgres else "?"
+        sql = (f"SELECT station_id, code, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly WHERE "
+               f"station_id IN ({','.join([marker] * len(city_ids))}) AND code = {marker} AND time >= {marker} "
+               f"AND time < {marker}")
+        connection = store.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, (*city_ids, "a34004", epoch(START), epoch(START) + 8760 * HOUR))
+            return len(cursor.fetchall())
+        finally:
+            connection.close()
+
+    rows_24h = last_day_raw()
+    raw_24h = timed(last_day_raw)
+    hourly_24h = timed(lambda: service.hourly_values([station], CODES, last - 86400, last))
+    year_end = START + timedelta(hours=8760)
+    city_year = timed(lambda: service.hourly_series(city="440100", pollutant="PM2.5", since=START, until=year_end),
+                      repeat=10)
+    bare_year = timed(bare_city_year, repeat=10)
+    year_points = len(service.hourly_values(city_ids, ["a34004"], epoch(START), epoch(START) + 8760 * HOUR))
+    print(f"\n{name}")
+    print(f"  ingest {values:,} minute values ({args.stations} stations × 6 × {args.minutes} min, {args.batch} packets a "
+          f"transaction): {ingest:,.0f} values/s with hourly aggregates | plain insert baseline {plain:,.0f} values/s "
+          f"({ingest / plain:.2f}×)")
+    print(f"  ingest {len(year):,} hourly values (a year × {args.city_stations} stations): {hourly_ingest:,.0f} values/s "
+          f"with daily aggregates")
+    print(f"  HJ 212 over TCP: {args.connections} connections × {args.tcp_packets} packets × 6 values, each answered: "
+          f"{tcp:,.0f} values/s")
+    print(f"  HJ 212 over TCP: one station resending a 2,000-packet backlog without waiting: {backlog:,.0f} values/s")
+    print(f"  one station's packet round trip (median of 100): {alone:.1f} ms alone, {flooded:.1f} ms while 3 other "
+          f"connections send 20,000 bad packets each")
+    print(f"  last 24 h of one station: {rows_24h:,} minute values {raw_24h[0]:.1f} ms median ({raw_24h[1]:.1f} max); "
+          f"its hourly values {hourly_24h[0]:.1f} ms ({hourly_24h[1]:.1f} max)")
+    print(f"  a year of hourly PM2.5 for a city ({year_points:,} points, {args.city_stations} stations): "
+          f"{city_year[0]:.1f} ms median ({city_year[1]:.1f} max) | the same rows from the bare driver "
+          f"{bare_year[0]:.1f} ms")
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stations", type=int, default=10)
+    parser.add_argument("--minutes", type=int, default=1440)
+    parser.add_argument("--city-stations", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=100, help="packets a transaction (the listener takes up to 2,000)")
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--tcp-packets", type=int, default=200)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="empty: SQLite only")
+    args = parser.parse_args()
+    logging.getLogger("zhulian.environment.ingest").setLevel(logging.ERROR)  # the flood's refusals are expected
+    print(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as folder:
+        run("SQLite", f"sqlite:///{folder}/bench.db", args)
+    if args.postgres:
+        schema = f"env_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(args.postgres, autocommit=True) as connection:
+            connection.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            run("PostgreSQL", f"{args.postgres}?options=-csearch_path%3D{schema}", args)
+        finally:
+            with psycopg.connect(args.postgres, autocommit=True) as connection:
+                connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,419 @@
+"""The environment service: stations, the one write path for their values (packets, MQTT, imports all come
+here), the aggregates kept as values arrive, and the AQI of a station or a city at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from statistics import fmean
+from typing import Any
+
+import sqlalchemy as sa
+
+from zhulian.environment import aqi as hj633
+from zhulian.environment.aqi import CHINA
+from zhulian.environment.hj212 import AIR_CODES, POLLUTANT_CODES, VALID_FLAG, Packet, PacketError
+from zhulian.environment.tables import daily, hourly, stations
+from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.store import Store
+from zhulian.store.store import now
+
+KINDS = {"air": "空气", "ions": "负氧离子", "water": "地表水", "precipitation": "降水", "noise": "噪声",
+         "fumes": "油烟", "source": "污染源", "waste_gas": "废气"}
+NOISE_ZONES = ("0", "1", "2", "3", "4a", "4b")
+WATER_CLASSES = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ")
+HOUR, DAY = 3600, 86400
+CHINA_OFFSET = 8 * HOUR
+MAX_SERIES = timedelta(days=366)
+DAILY_MIN_HOURS = 20  # GB 3095: a daily mean needs at least 20 hourly values
+O3_8H_MIN_HOURS = 6  # and an 8-hour mean at least 6
+UNKNOWN_MN_TTL_S = 10.0  # a station added by another process is heard within this
+UNKNOWN_MN_KEPT = 10_000
+_MN = re.compile(r"^[0-9A-Za-z]{1,24}$")
+_ADCODE = re.compile(r"^\d{6}$")
+# (station_id, time, code, interval, value, low, high, count, flag)
+ValueRow = tuple[int, int, str, str, float | None, float | None, float | None, float | None, str]
+_COLUMNS = "station_id, time, code, interval, value, low, high, count, flag"
+WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
+_SQLITE_ROWS_PER_INSERT = 900  # nine parameters a row, under SQLite's 32,766
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(8)
+    return f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    _, salt, digest = stored.split("$")
+    return hmac.compare_digest(hashlib.sha256((salt + password).encode()).hexdigest(), digest)
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def china_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, CHINA).isoformat()
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is China time, as HJ 212 and the published reports use."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise invalid([Problem("time", text, "not an ISO 8601 time, e.g. 2026-03-01T08:00+08:00",
+                               "不是 ISO 8601 时间，例如 2026-03-01T08:00+08:00")], "query") from None
+    if not 1900 <= moment.year <= 2100:
+        raise invalid([Problem("time", text, "the time must fall in the years 1900–2100", "时间须在 1900–2100 年之间")],
+                      "query")
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+def china_day_start(seconds: int) -> int:
+    return (seconds + CHINA_OFFSET) // DAY * DAY - CHINA_OFFSET
+
+
+class EnvironmentService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._credentials: dict[str, tuple[int, str | None]] = {}  # MN -> (station id, password hash)
+        self._unknown: dict[str, float] = {}  # MN -> when it was found unregistered (a flood asks the database once)
+        self._months: set[int] = set()  # PostgreSQL partitions known to exist (start of month, UTC seconds)
+
+    # -- stations ----------------------------------------------------------------------------------
+
+    def add_station(self, mn: str, *, name: str, city: str, lon: float, lat: float, kind: str = "air",
+                    password: str | None = None, district: str | None = None, zone_class: str | None = None,
+                    water_target: str | None = None) -> dict[str, Any]:
+        problems = _station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
+        if problems:
+            raise invalid(problems)
+        row = {"mn": mn, "name": name.strip(), "kind": kind, "city": city, "district": district, "lon": lon,
+               "lat": lat, "password_hash": hash_password(password) if password else None,
+               "zone_class": zone_class, "water_target": water_target, "created": now()}
+        with self.store.transaction() as writer:
+            if writer.connection.execute(sa.select(stations.c.id).where(stations.c.mn == mn)).first():
+                raise conflict(f"A station with MN {mn} already exists.", f"MN 为 {mn} 的站点已存在。")
+            writer.connection.execute(stations.insert().values(**row))
+        self._unknown.pop(mn, None)
+        return self.station(mn)
+
+    def stations(self, city: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(stations).order_by(stations.c.city, stations.c.mn)
+        if city:
+            query = query.where(stations.c.city == city)
+        with self.store.engine.connect() as connection:
+            return [_public(row) for row in connection.execute(query).mappings()]
+
+    def station(self, mn: str) -> dict[str, Any]:
+        with self.store.engine.connect() as connection:
+            row = connection.execute(sa.select(stations).where(stations.c.mn == mn)).mappings().first()
+        if row is None:
+            raise ZhulianError("not_found", f"No station with MN {mn!r}; `zhulian env station list` shows them.",
+                               f"没有 MN 为 {mn!r} 的站点；用 `zhulian env station list` 查看。", 404)
+        return _public(row)
+
+    def authenticate(self, mn: str, password: str) -> int:
+        """The station id of a packet's MN, after checking its PW (a station without a password takes any)."""
+        known = self._credentials.get(mn)
+        if known is None:
+            if time.monotonic() - self._unknown.get(mn, -UNKNOWN_MN_TTL_S) < UNKNOWN_MN_TTL_S:
+                raise PacketError(f"unknown MN {mn}", f"未登记的 MN {mn}")
+            with self.store.engine.connect() as connection:
+                row = connection.execute(sa.select(stations.c.id, stations.c.password_hash)
+                                         .where(stations.c.mn == mn)).first()
+            if row is None:
+                if len(self._unknown) > UNKNOWN_MN_KEPT:  # a flood of made-up MNs does not grow this for ever
+                    self._unknown.clear()
+                self._unknown[mn] = time.monotonic()
+                raise PacketError(f"unknown MN {mn}", f"未登记的 MN {mn}")
+            known = self._credentials[mn] = (row.id, row.password_hash)
+        station_id, stored = known
+        if stored is not None and not password_matches(password, stored):
+            raise PacketError(f"wrong PW for MN {mn}", f"MN {mn} 的密码（PW）不正确")
+        return station_id
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def rows_of(self, packet: Packet) -> list[ValueRow]:
+        """A data packet's values as rows, after checking its MN and PW (of any packet); other commands give none."""
+        station_id = self.authenticate(packet.mn, packet.pw)
+        if packet.interval is None or packet.data_time is None:
+            return []
+        start = epoch(packet.data_time)
+        return [(station_id, start, r.code, packet.interval, r.value, r.low, r.high, r.count, r.flag)
+                for r in packet.readings]
+
+    def write(self, rows: list[ValueRow]) -> int:
+        """Store values and bring the hourly and daily aggregates up to them, in one transaction. A value already
+        stored (same station, time, code and interval) is kept as it was and not counted twice."""
+        if not rows:
+            return 0
+        new_months: set[int] = set()
+        stored = 0
+        with self.store.transaction() as writer:
+            connection = writer.connection
+            if self.store.is_postgres:
+                new_months = self._ensure_partitions(connection, rows)
+            for start in range(0, len(rows), WRITE_CHUNK):  # one transaction, in pieces: a whole file fits in memory
+                inserted = self._insert(connection, rows[start:start + WRITE_CHUNK])
+                self._aggregate(connection, inserted)
+                stored += len(inserted)
+        self._months |= new_months
+        return stored
+
+    def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[tuple[Any, ...]]:
+        """Insert what is new; return it as (station_id, time, code, interval, value, flag)."""
+        returning = " ON CONFLICT DO NOTHING RETURNING station_id, time, code, interval, value, flag"
+        if self.store.is_postgres:
+            # COPY into a session's scratch table, then one INSERT … SELECT: COPY moves rows for a fraction of
+            # what binding arrays of parameters costs.
+            connection.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS env_incoming (LIKE env_values) "
+                                       "ON COMMIT DELETE ROWS")
+            cursor = connection.connection.driver_connection.cursor()
+            with cursor:
+                with cursor.copy(f"COPY env_incoming ({_COLUMNS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(f"INSERT INTO env_values ({_COLUMNS}) SELECT {_COLUMNS} FROM env_incoming{returning}")
+                return cursor.fetchall()
+        inserted: list[tuple[Any, ...]] = []
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
+            sql = f"INSERT INTO env_values ({_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(chunk))
+            inserted += connection.exec_driver_sql(sql + returning, tuple(v for row in chunk for v in row)).all()
+        return inserted
+
+    def _ensure_partitions(self, connection: sa.Connection, rows: list[ValueRow]) -> set[int]:
+        months = {_month_start(day * DAY) for day in {row[1] // DAY for row in rows}} - self._months
+        if months:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(0x656E76)))  # "env": one creator at a time
+        for start in sorted(months):
+            end = _month_start(start + 32 * DAY)
+            name = f"env_values_p{datetime.fromtimestamp(start, timezone.utc):%Y%m}"
+            connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF env_values "
+                                       f"FOR VALUES FROM ({start}) TO ({end})")
+        return months
+
+    def _aggregate(self, connection: sa.Connection, inserted: list[tuple[Any, ...]]) -> None:
+        hours: dict[tuple[int, str, int], list[Any]] = {}
+        days: dict[tuple[int, str, int], list[Any]] = {}
+        for station_id, time, code, interval, value, flag in inserted:
+            if flag != VALID_FLAG or value is None:
+                continue  # flagged values are kept but not assessed
+            if interval in ("rtd", "minute"):
+                _add(hours, (station_id, code, time // HOUR * HOUR), value)
+            elif interval == "hour":
+                _add(hours, (station_id, code, time // HOUR * HOUR), None, reported=value)
+                _add(days, (station_id, code, china_day_start(time)), value)
+            elif interval == "day":
+                _add(days, (station_id, code, china_day_start(time)), None, reported=value)
+        self._upsert(connection, hourly, hours)
+        self._upsert(connection, daily, days)
+
+    def _upsert(self, connection: sa.Connection, table: sa.Table, sums: dict[tuple[int, str, int], list[Any]]) -> None:
+        if not sums:
+            return
+        name = table.name
+        least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
+        merge = (f" ON CONFLICT (station_id, code, time) DO UPDATE SET n = {name}.n + excluded.n, "
+                 f"total = {name}.total + excluded.total, "
+                 f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
+                 f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
+                 f"reported = coalesce(excluded.reported, {name}.reported)")
+        insert = f"INSERT INTO {name} (station_id, code, time, n, total, low, high, reported) "
+        rows = [(*key, *entry) for key, entry in sums.items()]
+        if self.store.is_postgres:  # one statement for the lot: arrays in, no per-row round trip
+            connection.exec_driver_sql(
+                insert + "SELECT * FROM unnest(%s::integer[], %s::varchar[], %s::bigint[], %s::integer[], "
+                "%s::float8[], %s::float8[], %s::float8[], %s::float8[])" + merge,
+                tuple(list(column) for column in zip(*rows, strict=True)))
+            return
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
+            connection.exec_driver_sql(insert + "VALUES " + ",".join(["(?,?,?,?,?,?,?,?)"] * len(chunk)) + merge,
+                                       tuple(v for row in chunk for v in row))
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def hourly_values(self, station_ids: Iterable[int], codes: Iterable[str], since: int, until: int
+                      ) -> dict[tuple[int, str, int], float]:
+        """Each hour's value in [since, until): the station's own hourly report, else the mean of its values."""
+        query = sa.text("SELECT station_id, code, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly "
+                        "WHERE station_id IN :ids AND code IN :codes AND time >= :since AND time < :until").bindparams(
+            sa.bindparam("ids", expanding=True), sa.bindparam("codes", expanding=True))
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query, {"ids": list(station_ids), "codes": list(codes), "since": since,
+                                              "until": until})
+            return {(station_id, code, time): value for station_id, code, time, value in rows if value is not None}
+
+    def daily_reports(self, station_ids: Iterable[int], day: int) -> dict[tuple[int, str], float]:
+        query = sa.select(daily.c.station_id, daily.c.code, daily.c.reported).where(
+            daily.c.station_id.in_(list(station_ids)), daily.c.time == day, daily.c.reported.is_not(None))
+        with self.store.engine.connect() as connection:
+            return {(r.station_id, r.code): r.reported for r in connection.execute(query)}
+
+    def hourly_series(self, *, station: str | None = None, city: str | None = None, pollutant: str,
+                      since: datetime, until: datetime) -> dict[str, Any]:
+        """Hourly values of one pollutant for a station or every station of a city, as chart series:
+        ``[[hour start (UTC seconds), value], …]`` per station, at most a year and a day."""
+        problems = []
+        if pollutant not in POLLUTANT_CODES:
+            problems.append(Problem("pollutant", pollutant, f"pollutant must be one of {', '.join(POLLUTANT_CODES)}",
+                                    f"污染物须为 {'、'.join(POLLUTANT_CODES)} 之一"))
+        if not timedelta(0) < until - since <= MAX_SERIES:
+            problems.append(Problem("to", until.isoformat(), "'to' must come after 'from', at most 366 days later",
+                                    "结束时间须晚于开始时间，且相距不超过 366 天"))
+        if (station is None) == (city is None):
+            problems.append(Problem("station", station, "give a station or a city (one of them)", "请给出站点或城市（二者之一）"))
+        if problems:
+            raise invalid(problems, "query")
+        chosen = [self.station(station)] if station else self.stations(city)
+        code = POLLUTANT_CODES[pollutant]
+        points: dict[int, list[list[float]]] = {s["id"]: [] for s in chosen}
+        query = sa.text("SELECT station_id, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly "
+                        "WHERE station_id IN :ids AND code = :code AND time >= :since AND time < :until "
+                        "ORDER BY station_id, time").bindparams(sa.bindparam("ids", expanding=True))
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query, {"ids": list(points), "code": code, "since": epoch(since),
+                                              "until": epoch(until)})
+            for station_id, hour, value in rows:  # in key order: no sorting here
+                if value is not None:
+                    points[station_id].append([hour, value])
+        return {"pollutant": pollutant, "code": code, "unit": "mg/m³" if pollutant == "CO" else "µg/m³",
+                "series": [{"station": s["mn"], "name": s["name"], "points": points[s["id"]]} for s in chosen]}
+
+    def aqi(self, *, station: str | None = None, city: str | None = None, at: datetime,
+            kind: str = "hourly") -> dict[str, Any]:
+        """The AQI (hourly: of the hour holding ``at``; daily: of its China-time day) of one station or of each
+        air station in a city, with the city's own from its stations' mean concentrations."""
+        if kind not in ("hourly", "daily"):
+            raise invalid([Problem("kind", kind, "kind must be hourly or daily", "kind 只能是 hourly 或 daily")], "query")
+        if (station is None) == (city is None):
+            raise invalid([Problem("station", station, "give a station or a city (one of them)",
+                                   "请给出站点或城市（二者之一）")], "query")
+        chosen = [self.station(station)] if station else [s for s in self.stations(city) if s["kind"] == "air"]
+        ids = {s["id"]: s for s in chosen}
+        seconds = epoch(at)
+        start = seconds // HOUR * HOUR if kind == "hourly" else china_day_start(seconds)
+        concentrations = (self._hour_concentrations if kind == "hourly" else self._day_concentrations)(list(ids), start)
+        results = [self._assessment(kind, start, concentrations.get(sid, {})) | {"station": s["mn"],
+                                                                                 "station_name": s["name"]}
+                   for sid, s in ids.items()]
+        body: dict[str, Any] = {"results": results}
+        if city:
+            body["city"] = self._assessment(kind, start, _station_means(concentrations.values())) | {"city": city}
+        return body
+
+    def _assessment(self, kind: str, start: int, values: dict[str, float]) -> dict[str, Any]:
+        moment = datetime.fromtimestamp(start, CHINA)
+        if kind == "hourly":
+            so2_24h = values.pop("SO2_24h", None)
+            assessment = hj633.hourly_aqi(moment, values, so2_24h=so2_24h)
+        else:
+            assessment = hj633.daily_aqi(moment.date(), values)
+        return {"time": moment.isoformat(), "kind": kind, **assessment.as_dict()}
+
+    def _hour_concentrations(self, ids: list[int], hour: int) -> dict[int, dict[str, float]]:
+        found = self.hourly_values(ids, AIR_CODES, hour - 23 * HOUR, hour + HOUR)
+        result: dict[int, dict[str, float]] = {}
+        for sid in ids:
+            values = {name: found[(sid, code, hour)] for code, name in AIR_CODES.items() if (sid, code, hour) in found}
+            so2_day = [found[(sid, POLLUTANT_CODES["SO2"], hour - h * HOUR)] for h in range(24)
+                       if (sid, POLLUTANT_CODES["SO2"], hour - h * HOUR) in found]
+            if len(so2_day) >= DAILY_MIN_HOURS:  # HJ 633-2012 falls back on it above 800 µg/m³
+                values["SO2_24h"] = fmean(so2_day)
+            result[sid] = values
+        return result
+
+    def _day_concentrations(self, ids: list[int], day: int) -> dict[int, dict[str, float]]:
+        found = self.hourly_values(ids, AIR_CODES, day, day + DAY)
+        reported = self.daily_reports(ids, day)
+        result: dict[int, dict[str, float]] = {}
+        for sid in ids:
+            hours = {name: [found.get((sid, code, day + h * HOUR)) for h in range(24)]
+                     for code, name in AIR_CODES.items()}
+            values: dict[str, float] = {}
+            for name, series in hours.items():
+                valid = [v for v in series if v is not None]
+                if name == "O3":
+                    values |= _ozone_daily(series)
+                elif (sid, POLLUTANT_CODES[name]) in reported:
+                    values[name] = reported[(sid, POLLUTANT_CODES[name])]
+                elif len(valid) >= DAILY_MIN_HOURS:
+                    values[name] = fmean(valid)
+            result[sid] = values
+        return result
+
+
+def _ozone_daily(series: list[float | None]) -> dict[str, float]:
+    """O3 daily maximum 8-hour mean over the day's 17 windows (each with at least 6 hours) and, with 20 hours or
+    more, the daily maximum hourly value."""
+    means = []
+    for first in range(17):
+        window = [v for v in series[first:first + 8] if v is not None]
+        if len(window) >= O3_8H_MIN_HOURS:
+            means.append(fmean(window))
+    valid = [v for v in series if v is not None]
+    values = {"O3_8h": max(means)} if means else {}
+    if len(valid) >= DAILY_MIN_HOURS:
+        values["O3_1h"] = max(valid)
+    return values
+
+
+def _station_means(per_station: Iterable[dict[str, float]]) -> dict[str, float]:
+    """A city's concentrations: the mean of its stations' (HJ 663)."""
+    collected: dict[str, list[float]] = {}
+    for values in per_station:
+        for name, value in values.items():
+            collected.setdefault(name, []).append(value)
+    return {name: fmean(found) for name, found in collected.items()}
+
+
+def _add(sums: dict[tuple[int, str, int], list[Any]], key: tuple[int, str, int], value: float | None, *,
+         reported: float | None = None) -> None:
+    entry = sums.setdefault(key, [0, 0.0, None, None, None])
+    if value is not None:
+        entry[0] += 1
+        entry[1] += value
+        entry[2] = value if entry[2] is None else min(entry[2], value)
+        entry[3] = value if entry[3] is None else max(entry[3], value)
+    if reported is not None:
+        entry[4] = reported
+
+
+def _month_start(seconds: int) -> int:
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return epoch(datetime(moment.year, moment.month, 1, tzinfo=timezone.utc))
+
+
+def _public(row: Any) -> dict[str, Any]:
+    station = {key: row[key] for key in ("id", "mn", "name", "kind", "city", "district", "lon", "lat",
+                                         "zone_class", "water_target", "created")}
+    station["kind_zh"] = KINDS.get(row["kind"], row["kind"])
+    station["has_password"] = row["password_hash"] is not None
+    return station
+
+
+def _station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,
+                      water_target: str | None) -> list[Problem]:
+    checks = [
+        ("mn", mn, bool(_MN.match(mn)), "MN must be 1–24 letters and digits (the HJ 212 device code)",
+         "MN 须为 1–24 位字母或数字（HJ 212 设备编码）"),
+        ("name", name, bool(name and name.strip()), "a station needs a name", "站点须有名称"),
+        ("city", city, bool(_ADCODE.match(city or "")), "city must be a six-digit adcode, e.g. 440300",
+         "城市须为六位行政区划代码，如 440300"),
+        ("lon", lon, -180 <= lon <= 180, "longitude must be within −180..180", "经度须在 −180 到 180 之间"),
+        ("lat", lat, -90 <= lat <= 90, "latitude must be within −90..90", "纬度须在 −90 到 90 之间"),
+        ("kind", kind, kind in KINDS, f"kind must be one of {', '.join(KINDS)}", f"类型须为 {'、'.join(KINDS)} 之一"),
+        ("zone_class", zone_class, zone_class is None or zone_class in NOISE_ZONES,
+         f"zone class must be one of {', '.join(NOISE_ZONES)}", f"声环境功能区须为 {'、'.join(NOISE_ZONES)} 之一"),
+        ("water_target", water_target, water_target is None or water_target in WATER_CLASSES,
+         f"water class target must be one of {', '.join(WATER_CLASSES)}", f"水质目标须为 {'、'.join(WATER_CLASSES)} 之一"),
+    ]
+    return [Problem(field, value, reason, reason_zh) for field, value, ok, reason, reason_zh in checks if not ok]

@@ -1,0 +1,64 @@
+"""The environment module's tables (migrations branch ``environment``).
+
+Times are integer seconds since the epoch (UTC): values arrive by the hundred thousand and compare, sort and
+partition as plain numbers. ``env_values`` keeps every value as reported; ``env_hourly`` and ``env_daily`` are kept
+current as values arrive. On PostgreSQL ``env_values`` is partitioned by month with a BRIN index on time (the
+migration creates it; the service adds each month's partition when the first value of that month arrives).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from zhulian.store.tables import Timestamp
+
+metadata = sa.MetaData()
+
+stations = sa.Table(
+    "env_stations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("mn", sa.String(24), nullable=False, unique=True),  # the HJ 212 device code
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("city", sa.String(6), nullable=False, index=True),  # adcode
+    sa.Column("district", sa.String(100)),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("password_hash", sa.String(120)),  # sha256$salt$hex of the HJ 212 PW; none: PW not checked
+    sa.Column("zone_class", sa.String(4)),  # noise: GB 3096-2008 acoustic functional zone
+    sa.Column("water_target", sa.String(4)),  # water: the GB 3838-2002 class the water body must keep
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+values = sa.Table(
+    "env_values", metadata,
+    sa.Column("station_id", sa.Integer, primary_key=True),
+    sa.Column("time", sa.BigInteger, primary_key=True),  # the period's start, UTC seconds
+    sa.Column("code", sa.String(16), primary_key=True),  # HJ 212 pollutant code, e.g. a34004
+    sa.Column("interval", sa.String(8), primary_key=True),  # rtd | minute | hour | day
+    sa.Column("value", sa.Float),
+    sa.Column("low", sa.Float),
+    sa.Column("high", sa.Float),
+    sa.Column("count", sa.Float),
+    sa.Column("flag", sa.String(1), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+
+def _aggregate(name: str) -> sa.Table:
+    return sa.Table(
+        name, metadata,
+        sa.Column("station_id", sa.Integer, primary_key=True),
+        sa.Column("code", sa.String(16), primary_key=True),
+        sa.Column("time", sa.BigInteger, primary_key=True),  # hour start (UTC) / China-time midnight
+        sa.Column("n", sa.Integer, nullable=False),  # valid values summed
+        sa.Column("total", sa.Float, nullable=False),
+        sa.Column("low", sa.Float),
+        sa.Column("high", sa.Float),
+        sa.Column("reported", sa.Float),  # the station's own hourly (CN=2061) or daily (CN=2031) value
+        sqlite_with_rowid=False,
+    )
+
+
+hourly = _aggregate("env_hourly")  # from real-time and minute values; 2061 reports win
+daily = _aggregate("env_daily")  # from hourly values (2061 or imported); 2031 reports win

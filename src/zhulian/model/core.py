@@ -51,14 +51,16 @@ CORE_TYPES = (
         {"name.zh": "中山大学", "name.en": "Sun Yat-sen University", "pids.moe": "4144010558",
          "kind": "university", "authority": "教育部", "address": "广州市海珠区新港西路135号",
          "website": "https://www.sysu.edu.cn", "founded": "1924", "disciplines": "医学;化学;数学",
-         "city": "440100", "keywords": "综合性大学;双一流"}),
+         "city": "440100", "keywords": "综合性大学;双一流"},
+        pid_schemes=("uscc", "moe")),
     RecordType(
         "person", "per", "people", "专家", "person", Person,
         (filter_field("research_fields", "keyword", "研究领域", "research field"),),
         _search(Person, pinyin=True),
         {"name.zh": "张三", "name.en": "Zhang San", "pids.orcid": "0000-0002-1825-0097",
          "positions": "教授;博士生导师", "research_fields": "人工智能;机器学习", "city": "440300",
-         "affiliated_with": "moe:4144010558[教授, from=2015]"}),
+         "affiliated_with": "moe:4144010558[教授, from=2015]"},
+        pid_schemes=("orcid",)),
     RecordType(
         "achievement", "ach", "achievements", "科技成果", "achievement", Achievement,
         (filter_field("maturity", "keyword", "成熟度", "maturity", "maturity"),
@@ -68,7 +70,8 @@ CORE_TYPES = (
         {"title.zh": "一种高效锂电池正极材料的制备方法", "abstract": "本成果提供一种……",
          "maturity": "中试", "transfer_modes": "技术许可;技术转让", "owners": "中山大学",
          "disciplines": "材料科学", "year_completed": "2022", "price_wan": "120万元", "city": "440100",
-         "owner_of.subject": "moe:4144010558"}),
+         "owner_of.subject": "moe:4144010558"},
+        pid_schemes=("cstr",)),
     RecordType(
         "patent", "pat", "patents", "专利", "patent", Patent,
         (filter_field("kind", "keyword", "专利类型", "kind", "patent_kind"),
@@ -93,7 +96,8 @@ CORE_TYPES = (
         {"title.zh": "粤港澳大湾区科技协同创新网络研究", "pids.doi": "10.1000/example.2021.001",
          "authors": "张三;李四", "venue": "科技管理研究", "year_published": "2021",
          "disciplines": "管理科学与工程", "category": "管理学", "language": "zh",
-         "keywords": "协同创新;粤港澳大湾区"}),
+         "keywords": "协同创新;粤港澳大湾区"},
+        pid_schemes=("doi",)),
     RecordType(
         "standard", "std", "standards", "标准", "standard", Standard,
         (filter_field("level", "keyword", "标准层级", "level", "std_level"),
@@ -123,7 +127,8 @@ CORE_TYPES = (
         _search(Platform, pinyin=True),
         {"name.zh": "广东省智能制造协同创新中心", "kind": "协同创新中心", "level": "省级",
          "research_directions": "工业机器人;智能装备", "established": "2016.4", "city": "440600",
-         "lead_unit": "moe:4144010558[牵头单位]", "partner_unit": "moe:4144011845[协同单位, rank=1]"}),
+         "lead_unit": "moe:4144010558[牵头单位]", "partner_unit": "moe:4144011845[协同单位, rank=1]"},
+        pid_schemes=("cstr",)),
     RecordType(
         "instrument", "ins", "instruments", "仪器设备", "instrument", Instrument,
         (filter_field("category", "keyword", "仪器类别", "category"),
@@ -135,7 +140,8 @@ CORE_TYPES = (
         {"name.zh": "场发射扫描电子显微镜", "model": "SU8010", "manufacturer": "日立",
          "origin_country": "日本", "category": "电子光学仪器", "host": "中山大学", "value_wan": "350",
          "purchased": "2015-06", "booking.open": "是", "booking.fee": "300元/小时",
-         "booking.contact": "020-84110000", "city": "440100", "hosts.subject": "moe:4144010558"}),
+         "booking.contact": "020-84110000", "city": "440100", "hosts.subject": "moe:4144010558"},
+        pid_schemes=("cstr",)),
     RecordType(
         "policy", "pol", "policies", "政策", "policy", Policy,
         (filter_field("status", "keyword", "状态", "status", "policy_status"),

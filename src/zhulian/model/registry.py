@@ -74,7 +74,8 @@ class RecordType:
     ``type`` is ``Literal[name]`` and whose field titles are the template's labels); ``fields`` are its entries in
     the field registry; ``search`` says what is searched; ``example`` is the template's example row (column key →
     cell); ``predicates`` declares relations the type brings (or extends a core predicate with the type);
-    ``label`` names a stored record that has no name or title of its own."""
+    ``label`` names a stored record that has no name or title of its own; ``pid_schemes`` are the identifier
+    columns its template suggests (``pids.uscc``)."""
 
     name: str
     prefix: str
@@ -87,6 +88,7 @@ class RecordType:
     example: dict[str, str] = field(default_factory=dict)
     predicates: tuple[PredicateSpec, ...] = ()
     label: Callable[[dict[str, Any]], str] | None = None
+    pid_schemes: tuple[str, ...] = ()
 
 
 # The registered types and the tables derived from them. Each is one object for the life of the process,

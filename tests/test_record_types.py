@@ -14,11 +14,14 @@ import warnings
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from tests.modules.stations.commands import register as register_commands
 from zhulian import plugins
 from zhulian.access import create_key
 from zhulian.config import Settings
@@ -56,7 +59,8 @@ def stations_csv(path: Path) -> Path:
     return path
 
 
-def test_a_module_type_end_to_end(stations, store: Store, tmp_path: Path) -> None:
+def test_a_module_type_end_to_end(stations, database_url: str, store: Store, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     university = store.create({"type": "organization", "name": {"zh": "中山大学"}, "pids": {"moe": "4144010558"}})
 
     # import (CSV): every row, with the module's choices in Chinese and its relation resolved; again: no change
@@ -97,6 +101,12 @@ def test_a_module_type_end_to_end(stations, store: Store, tmp_path: Path) -> Non
                              headers=publisher)
         assert posted.status_code == 201 and posted.headers["Location"].startswith("/api/v1/stations/sta_")
 
+        # the module's own route, over the record service
+        assert client.get("/api/v1/air/levels").json()["results"] == [
+            {"key": "city", "key_display_name": "市控", "count": 2},
+            {"key": "national", "key_display_name": "国控", "count": 1},
+            {"key": "provincial", "key_display_name": "省控", "count": 1}]
+
         # search (the index follows the feed), by name, keyword and pinyin
         found: list = []
         deadline = time.monotonic() + 10
@@ -125,8 +135,20 @@ def test_a_module_type_end_to_end(stations, store: Store, tmp_path: Path) -> Non
         oai = client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "station"})
         assert oai.text.count("<identifier>") == 4
 
+        # the module's own command
+        monkeypatch.setenv("ZHULIAN_DATA_DIR", str(tmp_path / "cli"))
+        monkeypatch.setenv("ZHULIAN_DATABASE_URL", database_url)
+        cli = typer.Typer()
+        register_commands(cli)
+        cli.command("noop")(lambda: None)  # with two commands Typer keeps `stations` as a subcommand
+        done = CliRunner().invoke(cli, ["stations", "--json"])
+        assert done.exit_code == 0, done.output
+        assert {level["key"]: level["count"] for level in json.loads(done.stdout)} == {
+            "national": 1, "provincial": 1, "city": 2}
+
         # a hub harvests the node: the module's records arrive and are listed by the module's fields there
-        hub_store = Store.from_settings(Settings(data_dir=tmp_path / "hub"))
+        hub_store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+        hub_store.migrate()
         harvester = Harvester(hub_store, Settings(data_dir=tmp_path / "hub", node_name="hub"),
                               transport=client._transport)
         try:

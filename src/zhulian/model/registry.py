@@ -106,17 +106,19 @@ _CORE_INVERSE_LABELS = dict(INVERSE_LABELS)
 
 def register(record_type: RecordType) -> None:
     """Add a record type; a name, prefix or collection another type has is a mistake in the declaring module."""
-    clashes = [(what, value) for what, value, taken in (
-        ("name", record_type.name, RECORD_TYPES),
-        ("prefix", record_type.prefix, TYPE_BY_PREFIX),
-        ("collection", record_type.collection, TYPE_BY_COLLECTION)) if value in taken]
-    if clashes:
-        raise ValueError(f"record type {record_type.name!r} takes a {clashes[0][0]} already registered: "
-                         f"{clashes[0][1]!r} / 记录类型的{clashes[0][0]}已被占用")
+    taken = [(what, zh, value) for what, zh, value, registered in (
+        ("name", "类型名", record_type.name, RECORD_TYPES),
+        ("prefix", "编号前缀", record_type.prefix, TYPE_BY_PREFIX),
+        ("collection", "集合名", record_type.collection, TYPE_BY_COLLECTION)) if value in registered]
+    if taken:
+        what, zh, value = taken[0]
+        raise ValueError(f"record type {record_type.name!r}: the {what} {value!r} is another type's / "
+                         f"记录类型 {record_type.name!r} 的{zh} {value!r} 已被其他类型使用")
     if not ID_PATTERN.match(f"{record_type.prefix}_{'0' * 26}"):
         raise ValueError(f"id prefix {record_type.prefix!r} is not 2-8 lowercase letters / 编号前缀应为 2-8 个小写字母")
     if record_type.model.model_fields["type"].default != record_type.name:
-        raise ValueError(f"the model of {record_type.name!r} must default its type to {record_type.name!r}")
+        raise ValueError(f"the model of {record_type.name!r} must default its type to {record_type.name!r} / "
+                         f"模型的 type 字段默认值应为 {record_type.name!r}")
     RECORD_TYPES[record_type.name] = record_type
     _derive()
 

@@ -165,7 +165,9 @@ def test_a_module_type_end_to_end(stations, database_url: str, store: Store, tmp
 def test_zhulian_modules_loads_a_module_in_a_new_process(tmp_path: Path) -> None:
     env = {**os.environ, "ZHULIAN_MODULES": MODULE, "ZHULIAN_DATA_DIR": str(tmp_path),
            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
-    show = "import json, zhulian.model as m; print(json.dumps(m.json_schema(m.resolve_type('监测站点'))))"
+    # a module's types.py imported first of all still finds every type registered
+    show = ("import zhulian.indicators.types, json, zhulian.model as m; "
+            "print(json.dumps(m.json_schema(m.resolve_type('监测站点'))))")
     done = subprocess.run([sys.executable, "-c", show], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr

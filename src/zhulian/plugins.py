@@ -23,8 +23,12 @@ import os
 import pkgutil
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import zhulian
+
+if TYPE_CHECKING:
+    from zhulian.model import RecordType
 
 _NOT_MODULES = ("web", "model")
 _added: list[str] = []  # packages loaded with add_module, after those ZHULIAN_MODULES names
@@ -57,9 +61,17 @@ def register_types(packages: list[str] | None = None) -> None:
     for package in packages or module_names():
         if not _has(package, "types"):
             continue
-        for record_type in importlib.import_module(f"{package}.types").RECORD_TYPES:
+        for record_type in _declared(package):
             if RECORD_TYPES.get(record_type.name) is not record_type:
                 register(record_type)
+
+
+def _declared(package: str) -> tuple[RecordType, ...]:
+    types = importlib.import_module(f"{package}.types")
+    if not hasattr(types, "RECORD_TYPES"):  # also when it is this import's caller, still half-imported
+        raise ImportError(f"{package}.types declares no RECORD_TYPES, or was imported before zhulian: import "
+                          f"zhulian first / {package}.types 未声明 RECORD_TYPES，或在 zhulian 之前被导入：请先导入 zhulian")
+    return types.RECORD_TYPES
 
 
 def add_module(package: str) -> None:
@@ -74,7 +86,7 @@ def remove_module(package: str) -> None:
     from zhulian.model import unregister
 
     if _has(package, "types"):
-        for record_type in importlib.import_module(f"{package}.types").RECORD_TYPES:
+        for record_type in _declared(package):
             unregister(record_type.name)
     if package in _added:
         _added.remove(package)

@@ -22,9 +22,10 @@ _BODY = ("abstract", "description", "body", "specs",
 
 def _search(model: type[Resource], *, pinyin: bool = False) -> SearchSpec:
     """Short proper names (organisations, people, platforms, instruments) are typed in pinyin; titles are not."""
-    fields = model.model_fields
-    return SearchSpec(names=tuple(f for f in _NAMES if f in fields), keywords=tuple(f for f in _KEYWORDS if f in fields),
-                      body=tuple(f for f in _BODY if f in fields), pinyin=pinyin)
+    def present(fields: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f for f in fields if f in model.model_fields)
+
+    return SearchSpec(names=present(_NAMES), keywords=present(_KEYWORDS), body=present(_BODY), pinyin=pinyin)
 
 
 def _ipc_classes(codes: Any) -> list[str]:

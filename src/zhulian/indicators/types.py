@@ -89,8 +89,8 @@ RECORD_TYPES = (
          filter_field("region", "keyword", "地区", "region"),
          filter_field("value", "number", "数值", "value"),
          filter_field("source", "keyword", "来源", "source")),
-        # An observation has no name of its own: it is found by its source and note, and named by what it measures.
-        SearchSpec(names=(), body=("description", "source", "note")),
+        # An observation has no name of its own: it is found by its source, and named by what it measures.
+        SearchSpec(names=(), body=("description", "source")),
         {"indicator": "rd_gdp_ratio", "region": "440100", "year": "2018", "value": "2.63", "unit": "%",
          "source": "示例：广州统计年鉴 example source"},
         label=lambda record: observation_label(record.get("indicator", ""), record.get("region", ""),

@@ -51,7 +51,11 @@ def _has(package: str, part: str) -> bool:
         # Look at the folder rather than import the package: the core asks this while it is itself importing.
         folder = Path(zhulian.__path__[0]) / package.removeprefix("zhulian.")
         return (folder / f"{part}.py").is_file() or (folder / part / "__init__.py").is_file()
-    return importlib.util.find_spec(f"{package}.{part}") is not None
+    try:
+        return importlib.util.find_spec(f"{package}.{part}") is not None
+    except ModuleNotFoundError as error:
+        raise ImportError(f"module package {package!r} (ZHULIAN_MODULES) cannot be imported: {error} / "
+                          f"无法导入模块包 {package!r}（ZHULIAN_MODULES）") from error
 
 
 def register_types(packages: list[str] | None = None) -> None:

@@ -32,18 +32,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from zhulian.model import MODELS, PREDICATES, TYPE_LABELS
+from zhulian.model import MODELS, PREDICATES, RECORD_TYPES, TYPE_LABELS
 from zhulian.model.common import CHOICES, MAX_LIST
 from zhulian.model.ids import PID_SCHEME_PATTERN
 from zhulian.model.pids import SCHEMES
 
 READ_ONLY = ("revision", "created", "updated")
 LIST_SEPARATOR = ";"
-# Identifier schemes a template suggests for a type (a type's own number, e.g. a patent's, is a field).
-SUGGESTED_PIDS: dict[str, tuple[str, ...]] = {
-    "organization": ("uscc", "moe"), "person": ("orcid",), "paper": ("doi",), "achievement": ("cstr",),
-    "platform": ("cstr",), "instrument": ("cstr",),
-}
 RELATION_ATTRIBUTES = ("role", "rank", "from", "to")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f（）]")
 
@@ -240,7 +235,7 @@ def layout(type_name: str) -> Layout:
         for leaf in _walk({name: info}, (), "", "", False, False):
             static[leaf.key] = leaf
         if first and name == first[0]:
-            for scheme in SUGGESTED_PIDS.get(type_name, ()):
+            for scheme in RECORD_TYPES[type_name].pid_schemes:
                 pid = pid_leaf(scheme)
                 static[pid.key] = pid
     for key in READ_ONLY:

@@ -16,60 +16,11 @@ from zhulian.exchange.flat import (
     type_label,
 )
 from zhulian.exchange.formats import NOTES_SHEET, TableWriter
-from zhulian.model import PREDICATES, TYPE_LABELS
+from zhulian.model import PREDICATES, RECORD_TYPES, TYPE_LABELS
 from zhulian.model.common import CHOICES
 
 # Relations a record naturally declares from the object's side (a patent names its applicants).
 SUBJECT_SIDE = ("author_of", "inventor_of", "applicant_of", "owner_of", "hosts")
-
-EXAMPLES: dict[str, dict[str, str]] = {
-    "organization": {"name.zh": "中山大学", "name.en": "Sun Yat-sen University", "pids.moe": "4144010558",
-                     "kind": "university", "authority": "教育部", "address": "广州市海珠区新港西路135号",
-                     "website": "https://www.sysu.edu.cn", "founded": "1924", "disciplines": "医学;化学;数学",
-                     "city": "440100", "keywords": "综合性大学;双一流"},
-    "person": {"name.zh": "张三", "name.en": "Zhang San", "pids.orcid": "0000-0002-1825-0097",
-               "positions": "教授;博士生导师", "research_fields": "人工智能;机器学习", "city": "440300",
-               "affiliated_with": "moe:4144010558[教授, from=2015]"},
-    "achievement": {"title.zh": "一种高效锂电池正极材料的制备方法", "abstract": "本成果提供一种……",
-                    "maturity": "中试", "transfer_modes": "技术许可;技术转让", "owners": "中山大学",
-                    "disciplines": "材料科学", "year_completed": "2022", "price_wan": "120万元", "city": "440100",
-                    "owner_of.subject": "moe:4144010558"},
-    "patent": {"title.zh": "一种基于深度学习的图像识别方法", "number": "CN202010123456.2", "kind": "发明",
-               "ipc": "G06F 16/35;G06N 3/08", "applicants": "中山大学", "inventors": "张三;李四",
-               "application_date": "2020年2月18日", "legal_status": "有效", "abstract": "本发明公开了一种……",
-               "city": "440100", "applicant_of.subject": "moe:4144010558"},
-    "paper": {"title.zh": "粤港澳大湾区科技协同创新网络研究", "pids.doi": "10.1000/example.2021.001",
-              "authors": "张三;李四", "venue": "科技管理研究", "year_published": "2021",
-              "disciplines": "管理科学与工程", "category": "管理学", "language": "zh",
-              "keywords": "协同创新;粤港澳大湾区"},
-    "standard": {"title.zh": "中华人民共和国行政区划代码", "std_no": "GB/T 2260-2007", "level": "国家标准",
-                 "status": "现行", "issuer": "国家标准化管理委员会", "issued": "2007-11-14", "effective": "2008-02-01",
-                 "ics": "01.140.20", "ccs": "A10"},
-    "project": {"title.zh": "珠三角智能制造关键技术协同攻关", "programme": "广东省重点领域研发计划",
-                "funder": "广东省科学技术厅", "leader": "张三", "undertaker": "中山大学", "budget_wan": "500",
-                "start": "2021-01", "end": "2023-12", "status": "在研", "city": "440100",
-                "lead_unit": "moe:4144010558[牵头单位]"},
-    "platform": {"name.zh": "广东省智能制造协同创新中心", "kind": "协同创新中心", "level": "省级",
-                 "research_directions": "工业机器人;智能装备", "established": "2016.4", "city": "440600",
-                 "lead_unit": "moe:4144010558[牵头单位]", "partner_unit": "moe:4144011845[协同单位, rank=1]"},
-    "instrument": {"name.zh": "场发射扫描电子显微镜", "model": "SU8010", "manufacturer": "日立",
-                   "origin_country": "日本", "category": "电子光学仪器", "host": "中山大学", "value_wan": "350",
-                   "purchased": "2015-06", "booking.open": "是", "booking.fee": "300元/小时",
-                   "booking.contact": "020-84110000", "city": "440100", "hosts.subject": "moe:4144010558"},
-    "policy": {"title.zh": "广州市科技创新第十三个五年规划（2016—2020年）", "issuer": "广州市人民政府",
-               "issued": "2016-12", "regions": "440100", "status": "已失效", "period_start": "2016",
-               "period_end": "2020", "targets.0.indicator": "全社会研发经费支出占地区生产总值比重",
-               "targets.0.comparator": ">=", "targets.0.value": "3%", "targets.0.year": "2020",
-               "targets.0.region": "440100", "city": "440100"},
-    "demand": {"title.zh": "高精度伺服电机控制算法合作开发", "kind": "技术难题", "demander": "东莞某智能装备有限公司",
-               "disciplines": "自动化", "budget_wan": "80", "deadline": "2025-12-31", "status": "征集中",
-               "city": "441900"},
-    "news": {"title.zh": "粤港澳大湾区科技创新合作取得新进展", "published": "2024-03-01", "source": "广东省科学技术厅",
-             "url": "https://example.org/news/1", "body": "近日……", "city": "440100"},
-    "observation": {"indicator": "rd_gdp_ratio", "region": "440100", "year": "2018", "value": "2.63", "unit": "%",
-                    "source": "示例：广州统计年鉴 example source"},
-}
-
 
 def template_columns(type_name: str) -> list[Leaf]:
     """The columns a blank template of a type has, in order."""
@@ -85,7 +36,8 @@ def template_columns(type_name: str) -> list[Leaf]:
 
 
 def example_row(type_name: str) -> dict[str, str]:
-    return {"type": type_name, **EXAMPLES.get(type_name, {})}
+    """The example row the type's declaration gives (``RecordType.example``)."""
+    return {"type": type_name, **RECORD_TYPES[type_name].example}
 
 
 def describe(leaf: Leaf, type_name: str) -> tuple[str, str]:

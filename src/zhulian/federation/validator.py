@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from zhulian.errors import ZhulianError
 from zhulian.federation.feed import MAX_LIMIT, PROTOCOL, FeedPage, NodeIdentity
 from zhulian.model import COLLECTIONS, validate_record
-from zhulian.model.ids import ID_PATTERN, is_id, type_of_id
+from zhulian.model.ids import is_id, type_of_id
 
 SAMPLE_READS = 5  # records read back one by one, live and deleted
 
@@ -227,7 +227,7 @@ def _check_entry(entry: Any, walk: _Walk) -> None:
     if entry.seq <= walk.last_seq:
         walk.order.append((f"{where} after seq {walk.last_seq}", f"{where_zh} 出现在序号 {walk.last_seq} 之后"))
     walk.last_seq = max(walk.last_seq, entry.seq)
-    if not ID_PATTERN.match(entry.id) or type_of_id(entry.id) != entry.type or entry.record.get("id") != entry.id:
+    if not is_id(entry.id) or type_of_id(entry.id) != entry.type or entry.record.get("id") != entry.id:
         walk.ids.append((f"{where}: id, type {entry.type!r} and record id disagree",
                          f"{where_zh}：编号、类型 {entry.type!r} 与记录编号不一致"))
         return

@@ -7,25 +7,13 @@ from dataclasses import dataclass
 
 from ulid import ULID
 
-PREFIXES = {
-    "organization": "org",
-    "person": "per",
-    "achievement": "ach",
-    "patent": "pat",
-    "paper": "pap",
-    "standard": "std",
-    "project": "prj",
-    "platform": "plt",
-    "instrument": "ins",
-    "policy": "pol",
-    "demand": "dem",
-    "news": "new",
-    "observation": "obs",
-}
-TYPE_BY_PREFIX = {prefix: type_name for type_name, prefix in PREFIXES.items()}
+# Filled by the record-type registry (zhulian.model.registry.register): type name -> id prefix, and back.
+PREFIXES: dict[str, str] = {}
+TYPE_BY_PREFIX: dict[str, str] = {}
 
+# The shape of every id; whether its prefix names a registered type is is_id()'s question.
 # Crockford base32 as ULID writes it: no I, L, O, U.
-ID_PATTERN = re.compile(r"^(" + "|".join(PREFIXES.values()) + r")_[0-9A-HJKMNP-TV-Z]{26}$")
+ID_PATTERN = re.compile(r"^([a-z]{2,8})_[0-9A-HJKMNP-TV-Z]{26}$")
 PID_SCHEME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 
@@ -34,7 +22,9 @@ def new_id(type_name: str) -> str:
 
 
 def is_id(value: str) -> bool:
-    return bool(ID_PATTERN.match(value))
+    """An id of a registered type (``org_01J…``); a well-formed id with an unknown prefix is not one."""
+    match = ID_PATTERN.match(value)
+    return bool(match) and match[1] in TYPE_BY_PREFIX
 
 
 def type_of_id(record_id: str) -> str:

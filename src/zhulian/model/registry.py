@@ -1,37 +1,26 @@
-"""What the rest of the platform asks of the model: the types, their collections, the fields each type
-lets a user filter, sort and group by (after OpenAlex's per-entity field registry), and validation that
-lists every problem in Chinese and English."""
+"""What the rest of the platform asks of the model: the registered record types, their collections, the fields
+each type lets a user filter, sort and group by (after OpenAlex's per-entity field registry), and validation that
+lists every problem in Chinese and English.
+
+A record type is declared once, as a ``RecordType``: the core declares its twelve in ``zhulian.model.core``, a
+module declares its own in ``<module>/types.py`` (``RECORD_TYPES``), and ``zhulian.plugins`` registers them.
+Every table below is derived from the registered declarations and kept current in place, so a module's type is
+served by the store, exchange, search, API, portal and federation without an edit there (docs/modules.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.common import CHOICES
-from zhulian.model.ids import PREFIXES, is_id, type_of_id
-from zhulian.model.types import MODELS, Resource, observation_label
-
-TYPES = tuple(MODELS)
-
-COLLECTIONS = {
-    "organization": "orgs", "person": "people", "achievement": "achievements", "patent": "patents",
-    "paper": "papers", "standard": "standards", "project": "projects", "platform": "platforms",
-    "instrument": "instruments", "policy": "policies", "demand": "demands", "news": "news",
-    "observation": "observations",
-}
-TYPE_BY_COLLECTION = {collection: type_name for type_name, collection in COLLECTIONS.items()}
-
-TYPE_LABELS = {
-    "organization": ("机构", "organisation"), "person": ("专家", "person"), "achievement": ("科技成果", "achievement"),
-    "patent": ("专利", "patent"), "paper": ("论文", "paper"), "standard": ("标准", "standard"),
-    "project": ("项目", "project"), "platform": ("创新平台", "platform"), "instrument": ("仪器设备", "instrument"),
-    "policy": ("政策", "policy"), "demand": ("企业需求", "demand"), "news": ("资讯", "news"),
-    "observation": ("指标观测值", "observation"),
-}
+from zhulian.model.ids import ID_PATTERN, PREFIXES, TYPE_BY_PREFIX, is_id, type_of_id
+from zhulian.model.relations import INVERSE_LABELS, PREDICATES, PredicateSpec
+from zhulian.model.types import Resource
 
 
 @dataclass(frozen=True)
@@ -45,6 +34,9 @@ class FieldSpec:
     label_en: str
     values: Callable[[Resource], Iterable[Any]]
     choices: str | None = None  # the CHOICES list that gives display names
+    # The same values read from a stored record's JSON, for derived indexes that cannot afford to validate every
+    # record; None when they are the field's own value(s).
+    json_values: Callable[[dict[str, Any]], Iterable[Any]] | None = None
 
 
 def _attr(name: str) -> Callable[[Resource], Iterable[Any]]:
@@ -57,8 +49,113 @@ def _attr(name: str) -> Callable[[Resource], Iterable[Any]]:
     return values
 
 
-def _field(name: str, kind: str, zh: str, en: str, choices: str | None = None) -> FieldSpec:
+def filter_field(name: str, kind: str, zh: str, en: str, choices: str | None = None) -> FieldSpec:
+    """A field-registry entry for one of the model's own fields (``filter=kind:university``, ``group_by=kind``)."""
     return FieldSpec(name, kind, zh, en, _attr(name), choices)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """Which fields of a type the search index reads, by weight: names above keywords above body text.
+    ``aliases`` always count as names; ``pinyin`` lets autocomplete match the names typed in pinyin."""
+
+    names: tuple[str, ...] = ("name", "title")
+    keywords: tuple[str, ...] = ("keywords",)
+    body: tuple[str, ...] = ("description",)
+    pinyin: bool = False
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """Everything the platform needs to know of one record type, declared in the folder that owns it.
+
+    ``name`` is the ``type`` value; ``prefix`` starts its ids (2-8 lowercase letters); ``collection`` names it in
+    the API and portal (``/api/v1/<collection>``); ``model`` is its pydantic model (a ``Resource`` subclass whose
+    ``type`` is ``Literal[name]`` and whose field titles are the template's labels); ``fields`` are its entries in
+    the field registry; ``search`` says what is searched; ``example`` is the template's example row (column key →
+    cell); ``predicates`` declares relations the type brings (or extends a core predicate with the type);
+    ``label`` names a stored record that has no name or title of its own; ``pid_schemes`` are the identifier
+    columns its template suggests (``pids.uscc``)."""
+
+    name: str
+    prefix: str
+    collection: str
+    label_zh: str
+    label_en: str
+    model: type[Resource]
+    fields: tuple[FieldSpec, ...] = ()
+    search: SearchSpec = SearchSpec()
+    example: dict[str, str] = field(default_factory=dict)
+    predicates: tuple[PredicateSpec, ...] = ()
+    label: Callable[[dict[str, Any]], str] | None = None
+    pid_schemes: tuple[str, ...] = ()
+
+
+# The registered types and the tables derived from them. Each is one object for the life of the process,
+# refilled in place when a type is registered or removed, so ``from zhulian.model import COLLECTIONS`` stays true.
+RECORD_TYPES: dict[str, RecordType] = {}
+MODELS: dict[str, type[Resource]] = {}
+TYPES = MODELS.keys()
+COLLECTIONS: dict[str, str] = {}
+TYPE_BY_COLLECTION: dict[str, str] = {}
+TYPE_LABELS: dict[str, tuple[str, str]] = {}
+INDEXED_FIELDS: dict[str, dict[str, FieldSpec]] = {}
+_CORE_PREDICATES = dict(PREDICATES)
+_CORE_INVERSE_LABELS = dict(INVERSE_LABELS)
+
+
+def register(record_type: RecordType) -> None:
+    """Add a record type; a name, prefix or collection another type has is a mistake in the declaring module."""
+    taken = [(what, zh, value) for what, zh, value, registered in (
+        ("name", "类型名", record_type.name, RECORD_TYPES),
+        ("prefix", "编号前缀", record_type.prefix, TYPE_BY_PREFIX),
+        ("collection", "集合名", record_type.collection, TYPE_BY_COLLECTION)) if value in registered]
+    if taken:
+        what, zh, value = taken[0]
+        raise ValueError(f"record type {record_type.name!r}: the {what} {value!r} is another type's / "
+                         f"记录类型 {record_type.name!r} 的{zh} {value!r} 已被其他类型使用")
+    if not ID_PATTERN.match(f"{record_type.prefix}_{'0' * 26}"):
+        raise ValueError(f"id prefix {record_type.prefix!r} is not 2-8 lowercase letters / 编号前缀应为 2-8 个小写字母")
+    if record_type.model.model_fields["type"].default != record_type.name:
+        raise ValueError(f"the model of {record_type.name!r} must default its type to {record_type.name!r} / "
+                         f"模型的 type 字段默认值应为 {record_type.name!r}")
+    RECORD_TYPES[record_type.name] = record_type
+    _derive()
+
+
+def unregister(name: str) -> None:
+    """Remove a record type (a module being unloaded); records of it already stored stay in the store."""
+    RECORD_TYPES.pop(name, None)
+    _derive()
+
+
+def _derive() -> None:
+    tables = (MODELS, PREFIXES, TYPE_BY_PREFIX, COLLECTIONS, TYPE_BY_COLLECTION, TYPE_LABELS, INDEXED_FIELDS,
+              PREDICATES, INVERSE_LABELS)
+    for table in tables:
+        table.clear()
+    PREDICATES.update(_CORE_PREDICATES)
+    INVERSE_LABELS.update(_CORE_INVERSE_LABELS)
+    for name, declared in RECORD_TYPES.items():
+        MODELS[name] = declared.model
+        PREFIXES[name] = declared.prefix
+        TYPE_BY_PREFIX[declared.prefix] = name
+        COLLECTIONS[name] = declared.collection
+        TYPE_BY_COLLECTION[declared.collection] = name
+        TYPE_LABELS[name] = (declared.label_zh, declared.label_en)
+        INDEXED_FIELDS[name] = {spec.name: spec for spec in declared.fields}
+        for spec in declared.predicates:
+            _add_predicate(spec)
+
+
+def _add_predicate(spec: PredicateSpec) -> None:
+    """A new predicate, or more subject and object types for one that exists."""
+    if spec.name in PREDICATES:
+        subjects, objects, zh, en = PREDICATES[spec.name]
+        PREDICATES[spec.name] = (subjects | spec.subjects, objects | spec.objects, zh, en)
+        return
+    PREDICATES[spec.name] = (spec.subjects, spec.objects, spec.label_zh, spec.label_en)
+    INVERSE_LABELS[spec.name] = (spec.inverse_zh, spec.inverse_en)
 
 
 # Envelope fields live as columns on the records table; every type has them.
@@ -69,62 +166,6 @@ ENVELOPE_FIELDS = {
     "updated": ("date", "更新时间", "updated"), "revision": ("number", "版本", "revision"),
 }
 SORTABLE = ("id", "name", "city", "year", "created", "updated", "revision")
-
-# Keywords are found through search (DESIGN's search part), not list filters: indexing each keyword of
-# every record as a row would cost the store more than everything else it writes for that record.
-_COMMON: tuple[FieldSpec, ...] = ()
-_PER_TYPE: dict[str, tuple[FieldSpec, ...]] = {
-    "organization": (_field("kind", "keyword", "机构类型", "kind", "org_kind"),
-                     _field("authority", "keyword", "主管部门", "authority"),
-                     _field("disciplines", "keyword", "学科领域", "discipline")),
-    "person": (_field("research_fields", "keyword", "研究领域", "research field"),),
-    "achievement": (_field("maturity", "keyword", "成熟度", "maturity", "maturity"),
-                    _field("transfer_modes", "keyword", "转化方式", "transfer mode", "transfer_mode"),
-                    _field("disciplines", "keyword", "学科领域", "discipline")),
-    "patent": (_field("kind", "keyword", "专利类型", "kind", "patent_kind"),
-               _field("legal_status", "keyword", "法律状态", "legal status", "legal_status"),
-               _field("ipc", "keyword", "IPC 分类号", "IPC code"),
-               FieldSpec("ipc_class", "keyword", "IPC 小类", "IPC subclass",
-                         lambda r: {code[:4] for code in r.ipc}),
-               _field("applicants", "keyword", "申请人", "applicant"),
-               _field("application_date", "date", "申请日", "application date")),
-    "paper": (_field("disciplines", "keyword", "学科", "discipline"),
-              _field("category", "keyword", "门类", "category"),
-              _field("venue", "keyword", "期刊/会议", "venue"),
-              _field("language", "keyword", "语种", "language", "language")),
-    "standard": (_field("level", "keyword", "标准层级", "level", "std_level"),
-                 _field("status", "keyword", "状态", "status", "std_status"),
-                 _field("issuer", "keyword", "发布机构", "issuer"),
-                 _field("issued", "date", "发布日期", "issued")),
-    "project": (_field("status", "keyword", "状态", "status", "project_status"),
-                _field("programme", "keyword", "计划类别", "programme"),
-                _field("funder", "keyword", "资助机构", "funder"),
-                _field("budget_wan", "number", "经费（万元）", "budget (10k CNY)")),
-    "platform": (_field("kind", "keyword", "平台类型", "kind", "platform_kind"),
-                 _field("level", "keyword", "级别", "level", "level"),
-                 _field("disciplines", "keyword", "学科领域", "discipline")),
-    "instrument": (_field("category", "keyword", "仪器类别", "category"),
-                   _field("value_wan", "number", "原值（万元）", "value (10k CNY)"),
-                   FieldSpec("bookable", "keyword", "可预约", "bookable",
-                             lambda r: (str(bool(r.booking and r.booking.open)).lower(),))),
-    "policy": (_field("status", "keyword", "状态", "status", "policy_status"),
-               _field("issuer", "keyword", "发布机构", "issuer"),
-               _field("regions", "keyword", "适用地区", "region"),
-               FieldSpec("indicator", "keyword", "目标指标", "target indicator",
-                         lambda r: {t.indicator for t in r.targets})),
-    "demand": (_field("kind", "keyword", "需求类型", "kind", "demand_kind"),
-               _field("status", "keyword", "状态", "status", "demand_status"),
-               _field("disciplines", "keyword", "技术领域", "discipline")),
-    "news": (_field("source", "keyword", "来源", "source"),
-             _field("published", "date", "发布日期", "published")),
-    "observation": (_field("indicator", "keyword", "指标", "indicator", "indicator"),
-                    _field("region", "keyword", "地区", "region"),
-                    _field("value", "number", "数值", "value"),
-                    _field("source", "keyword", "来源", "source")),
-}
-INDEXED_FIELDS: dict[str, dict[str, FieldSpec]] = {
-    type_name: {spec.name: spec for spec in _COMMON + _PER_TYPE[type_name]} for type_name in TYPES
-}
 
 
 def indexed_values(record: Resource) -> list[tuple[str, str, float | None]]:
@@ -161,9 +202,10 @@ def type_of_collection(collection: str) -> str:
 
 def record_label(record: dict[str, Any]) -> str:
     """A stored record's name or title as people read it: simplified Chinese, traditional, then English.
-    An observation has no name of its own and is named by what it measures: 广州市 每万人发明专利拥有量 2018."""
-    if record.get("type") == "observation":
-        return observation_label(record.get("indicator", ""), record.get("region", ""), record.get("year", ""))
+    A type without either names its records by its declared ``label``."""
+    declared = RECORD_TYPES.get(record.get("type", ""))
+    if declared and declared.label:
+        return declared.label(record)
     names = record.get("name") or record.get("title") or {}
     return names.get("zh") or names.get("zh_hant") or names.get("en") or ""
 
@@ -243,7 +285,8 @@ def validate_record(data: Any) -> Resource:
     if type_name not in MODELS:
         raise unknown_type(type_name)
     problems = []
-    if isinstance(data.get("id"), str) and is_id(data["id"]) and type_of_id(data["id"]) != type_name:
+    shape = ID_PATTERN.match(data["id"]) if isinstance(data.get("id"), str) else None
+    if shape and shape[1] != PREFIXES[type_name]:
         problems.append(Problem("id", data["id"], f"the id prefix does not belong to type {type_name}",
                                 f"编号前缀与类型 {type_name} 不符"))
     try:
@@ -260,4 +303,7 @@ def json_schema(type_name: str) -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://zhulian.example/schema/{type_name}.json"
     schema["title"] = f"{TYPE_LABELS[type_name][0]} {type_name}"
+    # The model's patterns are those of every type; a type's schema names its own id prefix and predicates.
+    schema["properties"]["id"]["anyOf"][0]["pattern"] = ID_PATTERN.pattern.replace("[a-z]{2,8}", PREFIXES[type_name])
+    schema["$defs"]["Relation"]["properties"]["predicate"]["enum"] = list(PREDICATES)
     return schema

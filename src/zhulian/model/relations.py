@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from zhulian.model.common import FlexDate, RefText, ShortText, Strict
 
-ANY = frozenset({"organization", "person", "achievement", "patent", "paper", "standard", "project",
-                 "platform", "instrument", "policy", "demand", "news", "observation"})
+
+
+class _AnyType(frozenset):
+    """Every record type, including those modules register later (``mentions`` may point at any record)."""
+
+    def __contains__(self, type_name: object) -> bool:
+        return isinstance(type_name, str)
+
+
+ANY = _AnyType()
 
 # predicate -> (subject types, object types, Chinese label, English label)
 PREDICATES: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
@@ -41,7 +50,31 @@ INVERSE_LABELS: dict[str, tuple[str, str]] = {
     "hosts": ("依托单位", "hosted by"), "derived_from": ("衍生", "gave rise to"), "mentions": ("被提及于", "mentioned in"),
 }
 
-Predicate = Literal[tuple(PREDICATES)]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class PredicateSpec:
+    """A predicate a module declares with its record types (``RecordType(predicates=…)``): which types it joins
+    and how it reads from either end. Registering it adds it to PREDICATES and INVERSE_LABELS."""
+
+    name: str
+    subjects: frozenset[str]
+    objects: frozenset[str]
+    label_zh: str
+    label_en: str
+    inverse_zh: str
+    inverse_en: str
+
+
+def _known_predicate(name: str) -> str:
+    if name not in PREDICATES:
+        raise PydanticCustomError("predicate", "not a known predicate; known: {known}",
+                                  {"known": ", ".join(PREDICATES), "reason_zh": f"未知关系，可用关系：{'、'.join(PREDICATES)}"})
+    return name
+
+
+# Checked against PREDICATES when a record is validated, so predicates modules declare count too.
+Predicate = Annotated[str, AfterValidator(_known_predicate)]
 
 
 class Relation(Strict):

@@ -1,13 +1,13 @@
-"""The thirteen resource types of the exchange standard (DESIGN §3), all sharing one envelope."""
+"""The envelope every record shares and the twelve core resource types of the exchange standard (DESIGN §3);
+``zhulian.model.core`` declares them, modules declare theirs in ``<module>/types.py``."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from zhulian.model.common import (
@@ -15,7 +15,6 @@ from zhulian.model.common import (
     Strict, Text, Url, Year, choice,
 )
 from zhulian.model.ids import ID_PATTERN
-from zhulian.model.indicators import INDICATORS, UNITS, convert, indicator_code
 from zhulian.model.pids import PidError, normalise_pid
 from zhulian.model.relations import Relation
 
@@ -57,17 +56,26 @@ class Resource(Strict):
                 "problems": problems})
         return normalised
 
+    # Which of a type's fields gives its ``year`` (a date or a year); search documents read the same field.
+    year_field: ClassVar[str | None] = None
+
     def label(self) -> str:
         names = getattr(self, "name", None) or getattr(self, "title", None)
         return names.best() if names else ""
 
     def filter_year(self) -> int | None:
-        """The year a user means by ``year:`` in a filter; each type says which of its dates that is."""
+        """The year a user means by ``year:`` in a filter: the year of the field ``year_field`` names."""
+        return year_of(getattr(self, self.year_field)) if self.year_field else None
+
+
+def year_of(value: Any) -> int | None:
+    """The year of a date (``2016-04``) or of a year; ``None`` when there is none."""
+    if value is None:
         return None
-
-
-def _year_of(date: str | None) -> int | None:
-    return int(date[:4]) if date else None
+    try:
+        return int(str(value)[:4])
+    except ValueError:
+        return None
 
 
 def _pid_type(scheme: str) -> Any:
@@ -119,8 +127,7 @@ class Organization(Resource):
     founded: FlexDate | None = Field(None, title="成立时间 founded")
     disciplines: ShortTexts = Field(default_factory=list, title="学科领域 disciplines")
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.founded)
+    year_field: ClassVar[str] = "founded"
 
 
 class Person(Resource):
@@ -148,8 +155,7 @@ class Achievement(Resource):
     year_completed: Year | None = Field(None, title="完成年份 year completed")
     price_wan: Amount | None = Field(None, title="意向价格（万元）asking price, 10k CNY")
 
-    def filter_year(self) -> int | None:
-        return self.year_completed
+    year_field: ClassVar[str] = "year_completed"
 
 
 class Patent(Resource):
@@ -176,8 +182,7 @@ class Patent(Resource):
         _mirror_pid(self, "number", "patent_no")
         return self
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.application_date)
+    year_field: ClassVar[str] = "application_date"
 
 
 class Paper(Resource):
@@ -192,8 +197,7 @@ class Paper(Resource):
     language: choice("language", {"zh": ("中文", "Chinese"), "en": ("英文", "English"),
                                   "other": ("其他", "other")}) | None = Field(None, title="语种 language")
 
-    def filter_year(self) -> int | None:
-        return self.year_published
+    year_field: ClassVar[str] = "year_published"
 
 
 class Standard(Resource):
@@ -218,8 +222,7 @@ class Standard(Resource):
         _mirror_pid(self, "std_no", "std_no")
         return self
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.issued)
+    year_field: ClassVar[str] = "issued"
 
 
 class Project(Resource):
@@ -237,8 +240,7 @@ class Project(Resource):
         "terminated": ("已终止", "terminated")}) | None = Field(None, title="状态 status")
     abstract: Text | None = Field(None, title="摘要 abstract")
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.start)
+    year_field: ClassVar[str] = "start"
 
 
 class Platform(Resource):
@@ -263,8 +265,7 @@ class Platform(Resource):
     website: Url | None = Field(None, title="网站 website")
     address: ShortText | None = Field(None, title="地址 address")
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.established)
+    year_field: ClassVar[str] = "established"
 
 
 class Booking(Strict):
@@ -289,8 +290,7 @@ class Instrument(Resource):
     specs: Text | None = Field(None, title="主要技术指标 specifications")
     booking: Booking | None = Field(None, title="共享预约 booking")
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.purchased)
+    year_field: ClassVar[str] = "purchased"
 
 
 COMPARATORS = {">=": ("不低于", "at least"), ">": ("超过", "more than"), "=": ("达到", "equal to"),
@@ -359,8 +359,7 @@ class Policy(Resource):
                                       {"reason_zh": "截止年份早于起始年份"})
         return self
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.issued)
+    year_field: ClassVar[str] = "issued"
 
 
 class Demand(Resource):
@@ -377,8 +376,7 @@ class Demand(Resource):
     status: choice("demand_status", {"open": ("征集中", "open"), "matched": ("已对接", "matched"),
                                      "closed": ("已关闭", "closed")}) | None = Field(None, title="状态 status")
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.deadline)
+    year_field: ClassVar[str] = "deadline"
 
 
 class News(Resource):
@@ -389,82 +387,4 @@ class News(Resource):
     url: Url | None = Field(None, title="原文链接 url")
     body: LongText | None = Field(None, title="正文 body")
 
-    def filter_year(self) -> int | None:
-        return _year_of(self.published)
-
-
-def _indicator_from_name(value: Any) -> Any:
-    """An indicator may be given by its code, its Chinese or English label or another name it goes by."""
-    if not isinstance(value, str):
-        return value
-    code = indicator_code(value)
-    if code is None:
-        raise PydanticCustomError(
-            "indicator", "not an indicator of the vocabulary; `zhulian indicators list` or GET /api/v1/indicators "
-            "lists the codes", {"reason_zh": "不是指标代码表中的指标；`zhulian indicators list` 或 GET /api/v1/indicators 列出全部代码"})
-    return code
-
-
-IndicatorCode = Annotated[choice("indicator", {code: (i.zh, i.en) for code, i in INDICATORS.items()}),
-                          BeforeValidator(_indicator_from_name)]
-
-
-class Observation(Resource):
-    """One value of an indicator for a region and a year, as a statistics bureau or a budget reports it:
-    e.g. Guangzhou's gross R&D expenditure was 2.63 % of GDP in 2018."""
-
-    type: Literal["observation"] = "observation"
-    indicator: IndicatorCode = Field(title="指标 indicator")
-    region: Adcode = Field(title="地区 region (GB/T 2260)")
-    year: Year = Field(title="年份 year")
-    value: float = Field(ge=-1e15, le=1e15, allow_inf_nan=False, title="数值 value")
-    unit: ShortText | None = Field(None, max_length=20, title="单位 unit")
-    source: ShortText | None = Field(None, title="来源 source")
-    note: Text | None = Field(None, title="备注 note")
-
-    @model_validator(mode="after")
-    def _unit_and_year(self) -> Observation:
-        indicator = INDICATORS[self.indicator]
-        if self.unit is None:
-            self.unit = indicator.unit
-        elif convert(1.0, self.unit, indicator.unit) is None:
-            known = "、".join(u for u, (family, _f) in UNITS.items() if family == UNITS.get(indicator.unit, ("",))[0])
-            raise PydanticCustomError(
-                "unit", "{indicator} is measured in {expected}; '{unit}' cannot be converted to it",
-                {"indicator": self.indicator, "expected": indicator.unit, "unit": self.unit, "field": "unit",
-                 "value": self.unit,
-                 "reason_zh": f"{indicator.zh} 的单位是 {indicator.unit}，无法从 {self.unit!r} 换算"
-                              + (f"（可用单位：{known}）" if known else "")})
-        this_year = dt.date.today().year
-        if self.year > this_year + 1:
-            raise PydanticCustomError(
-                "future_year", "an observation is of a year that has begun or is budgeted (up to {limit}), not {year}",
-                {"limit": this_year + 1, "year": self.year, "field": "year", "value": self.year,
-                 "reason_zh": f"观测值只能属于已开始或已编制预算的年份（不晚于 {this_year + 1} 年），不能是 {self.year} 年"})
-        if self.city is None:
-            self.city = self.region  # lists, maps and filters by city find it like any other record
-        # One value per indicator, region and year: re-importing a table updates its observations, and a
-        # corrected figure becomes a new revision of the same record.
-        self.pids["obs"] = f"{self.indicator}:{self.region}:{self.year}"
-        return self
-
-    def label(self) -> str:
-        return observation_label(self.indicator, self.region, self.year)
-
-    def filter_year(self) -> int | None:
-        return self.year
-
-
-def observation_label(indicator: str, region: str, year: Any) -> str:
-    """How an observation is named where other records show a name: 广州市 全社会研发投入占GDP比重 2018."""
-    from zhulian.region.adcodes import adcode_name
-
-    known = INDICATORS.get(indicator)
-    return f"{adcode_name(region) or region} {known.zh if known else indicator} {year}"
-
-
-MODELS: dict[str, type[Resource]] = {
-    model.model_fields["type"].default: model
-    for model in (Organization, Person, Achievement, Patent, Paper, Standard, Project, Platform, Instrument,
-                  Policy, Demand, News, Observation)
-}
+    year_field: ClassVar[str] = "published"

@@ -1,22 +1,32 @@
-"""What of a record is searched, and with which weight: names and titles above keywords above
-abstracts, descriptions and everything else written in words."""
+"""What of a record is searched, and with which weight: each type's ``SearchSpec`` (names above keywords above
+body text) and field-registry entries, read from the record's JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from zhulian.model import ENVELOPE_FIELDS, INDEXED_FIELDS
+from zhulian.model import ENVELOPE_FIELDS, INDEXED_FIELDS, RECORD_TYPES, SearchSpec, year_of
 
+# The fields search answers highlight matches in (with aliases and keywords).
 NAME_FIELDS = ("name", "title")
-KEYWORD_FIELDS = ("keywords", "disciplines", "research_fields", "research_directions", "category", "ipc")
 BODY_FIELDS = ("abstract", "description", "body", "specs")
-# Other short texts a user may type: people, organisations, numbers, venues.
-OTHER_FIELDS = ("authors", "inventors", "applicants", "owners", "issuer", "funder", "undertaker", "leader",
-                "demander", "host", "manufacturer", "model", "venue", "positions", "address", "doc_number",
-                "std_no", "number", "programme", "drafters", "source", "authority")
-# Which types autocomplete with pinyin (short proper names; titles of papers are not typed in pinyin).
-PINYIN_TYPES = ("organization", "person", "platform", "instrument")
+_UNKNOWN = SearchSpec()  # a record of a type no longer registered is still searched by its envelope
+
+
+class _PinyinTypes:
+    """The types autocomplete matches in pinyin (short proper names), asked of the registry at each use."""
+
+    def __contains__(self, type_name: object) -> bool:
+        return _spec(type_name).pinyin
+
+
+PINYIN_TYPES = _PinyinTypes()
+
+
+def _spec(type_name: Any) -> SearchSpec:
+    declared = RECORD_TYPES.get(type_name) if isinstance(type_name, str) else None
+    return declared.search if declared else _UNKNOWN
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -33,20 +43,20 @@ def _texts(value: Any) -> Iterator[str]:
             yield from _texts(item)
 
 
+def _all_texts(record: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    return [text for field in fields for text in _texts(record.get(field))]
+
+
 def name_texts(record: dict[str, Any]) -> list[str]:
-    texts: list[str] = []
-    for field in NAME_FIELDS:
-        texts += _texts(record.get(field))
-    return texts + list(_texts(record.get("aliases")))
+    return _all_texts(record, _spec(record.get("type")).names) + list(_texts(record.get("aliases")))
 
 
 def keyword_texts(record: dict[str, Any]) -> list[str]:
-    return [t for field in KEYWORD_FIELDS for t in _texts(record.get(field))]
+    return _all_texts(record, _spec(record.get("type")).keywords)
 
 
 def body_texts(record: dict[str, Any]) -> list[str]:
-    texts = [t for field in BODY_FIELDS for t in _texts(record.get(field))]
-    return texts + [t for field in OTHER_FIELDS for t in _texts(record.get(field))]
+    return _all_texts(record, _spec(record.get("type")).body)
 
 
 def filter_values(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -61,39 +71,22 @@ def filter_values(record: dict[str, Any]) -> list[tuple[str, str]]:
     year = record_year(record)
     if year is not None:
         pairs.append(("year", str(year)))
-    for name in INDEXED_FIELDS.get(record.get("type", ""), {}):
-        for value in _field_values(record, name):
-            pairs.append((name, str(value)[:500]))
+    for spec in INDEXED_FIELDS.get(record.get("type", ""), {}).values():
+        values = spec.json_values(record) if spec.json_values else _own_values(record, spec.name)
+        pairs += [(spec.name, str(value)[:500]) for value in values]
     return pairs
 
 
-_YEAR_SOURCES = {"organization": "founded", "achievement": "year_completed", "patent": "application_date",
-                 "paper": "year_published", "standard": "issued", "project": "start", "platform": "established",
-                 "instrument": "purchased", "policy": "issued", "demand": "deadline", "news": "published",
-                 "observation": "year"}
-
-
 def record_year(record: dict[str, Any]) -> int | None:
-    """The record's ``year`` as the store computes it (``Resource.year``), read from the JSON."""
-    value = record.get(_YEAR_SOURCES.get(record.get("type", ""), ""))
-    if value is None:
-        return None
-    try:
-        return int(str(value)[:4])
-    except ValueError:
-        return None
+    """The record's ``year`` as the store computes it (``Resource.filter_year``), read from the JSON."""
+    declared = RECORD_TYPES.get(record.get("type", ""))
+    year_field = declared.model.year_field if declared else None
+    return year_of(record.get(year_field)) if year_field else None
 
 
-def _field_values(record: dict[str, Any], name: str) -> list[Any]:
-    """The values of one registry field, read from the JSON the way ``FieldSpec.values`` reads the model
-    (no model validation per record: indexing a million records cannot afford it)."""
-    if name == "ipc_class" and record.get("type") == "patent":
-        return sorted({code[:4] for code in record.get("ipc") or []})
-    if name == "bookable" and record.get("type") == "instrument":
-        booking = record.get("booking")
-        return [str(bool(booking and booking.get("open", True))).lower()]
-    if name == "indicator" and record.get("type") == "policy":
-        return sorted({t["indicator"] for t in record.get("targets") or [] if t.get("indicator")})
+def _own_values(record: dict[str, Any], name: str) -> list[Any]:
+    """A field's values read from the JSON the way ``FieldSpec.values`` reads the model (no model validation per
+    record: indexing a million records cannot afford it)."""
     value = record.get(name)
     if value is None:
         return []

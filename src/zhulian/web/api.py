@@ -83,7 +83,9 @@ class _Collection(Convertor):
     """Only the collections' names: a route for ``/api/v1/{collection}`` then never shadows a module's own path
     (``/api/v1/search``, ``/api/v1/network/…``), so the busiest routes can come first."""
 
-    regex = "|".join(sorted(TYPE_BY_COLLECTION, key=len, reverse=True))
+    @property
+    def regex(self) -> str:  # read when a route is built: the collections registered by then, modules' too
+        return "|".join(sorted(TYPE_BY_COLLECTION, key=len, reverse=True))
 
     def convert(self, value: str) -> str:
         return value

@@ -15,6 +15,7 @@ from zhulian.model.common import (
     Strict, Text, Url, Year, choice,
 )
 from zhulian.model.ids import ID_PATTERN
+from zhulian.model.indicators import INDICATORS
 from zhulian.model.pids import PidError, normalise_pid
 from zhulian.model.relations import Relation
 

@@ -10,7 +10,6 @@ whitespace tokenizer.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -21,17 +20,21 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import tantivy
 
 from zhulian.model import INDEXED_FIELDS, record_label
 from zhulian.region.cities import CITIES
 from zhulian.search import documents as docs
+from zhulian.search.rebuild import BuildStopped, RebuildLock, running_error
+from zhulian.store.tables import store_identity as store_identity_table
 from zhulian.text import Analyzer, bigrams, normalize, pinyin_keys
 from zhulian.text.analysis import normalize_many, unigrams
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
+BUILD_BATCH = 1000  # records between progress reports and checks for a request to stop
 STATE_FILE = "state.json"
 DICTIONARY_FILE = "dictionary.txt"
 DICTIONARY_TYPES = ("organization", "platform")
@@ -79,8 +82,9 @@ def domain_words(store: Any) -> list[str]:
 
 
 def store_identity(store: Any) -> str:
-    url = store.engine.url.render_as_string(hide_password=True)
-    return hashlib.sha256(url.encode()).hexdigest()[:16]
+    """The id written into the store when it was made: the same wherever its files are moved or restored."""
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(store_identity_table.c.id)).scalar_one()
 
 
 class IndexNotBuilt(Exception):
@@ -257,25 +261,42 @@ def _now() -> str:
 
 
 def build(store: Any, path: Path, *, progress: Callable[[int], None] | None = None,
-          heap: int = 256_000_000, threads: int = 2) -> dict[str, Any]:
+          stop: threading.Event | None = None, heap: int = 256_000_000, threads: int = 2) -> dict[str, Any]:
     """Build a fresh index of every live record in the store in a sibling folder, then swap it in.
     The feed position is read before the store is read, so anything written meanwhile is replayed by
-    the follower (applying an entry twice changes nothing)."""
+    the follower (applying an entry twice changes nothing). One build at a time (``RebuildLock``); setting
+    ``stop`` ends it between batches, leaving the index as it was (``BuildStopped``)."""
+    lock = RebuildLock(path)
+    if not lock.acquire():
+        raise running_error(lock.running())
+    try:
+        return _build(store, path, lock, progress, stop, heap, threads)
+    finally:
+        lock.release()
+
+
+def _build(store: Any, path: Path, lock: RebuildLock, progress: Callable[[int], None] | None,
+           stop: threading.Event | None, heap: int, threads: int) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
-    path.parent.mkdir(parents=True, exist_ok=True)
     building = path.parent / f".{path.name}.building-{uuid.uuid4().hex[:8]}"
     position = store.last_seq()
+    total = sum(store.counts().values())
     state = {"schema": SCHEMA_VERSION, "build_id": uuid.uuid4().hex, "position": position,
              "store": store_identity(store), "built_at": _now(), "records": 0}
+    lock.report(0, total)
     try:
         index = SearchIndex.create(building, domain_words(store), state)
         writer = index.writer(heap, threads)
         count = 0
-        for record in store.iterate(batch=2000):
+        for record in store.iterate(batch=BUILD_BATCH):
             writer.add_document(index.document(record))
             count += 1
-            if progress and count % 1000 == 0:
-                progress(count)
+            if count % BUILD_BATCH == 0:
+                if stop is not None and stop.is_set():
+                    raise BuildStopped(str(path))
+                lock.report(count, total)
+                if progress:
+                    progress(count)
         writer.commit()
         index.close_writer()
         if progress:

@@ -33,6 +33,7 @@ from zhulian.search.index import (
     canonical_value,
     store_identity,
 )
+from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
 from zhulian.store.follow import FeedFollower
 from zhulian.store.query import Condition, allowed_fields, parse_filter
@@ -46,6 +47,10 @@ MAX_OFFSET = 10_000
 AUTOCOMPLETE_LIMIT = 10
 FEED_BATCH = 500
 WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_b": 1.0}
+FIRST_BUILD_WAIT = 20.0  # seconds a search waits for the first index of a server before answering 503
+BUILD_POLL = 0.05
+RETRY_AFTER = 30.0  # seconds before a server tries again a rebuild that failed
+STOP_WAIT = 2.0  # seconds to wait for the follower, then for a rebuild, to stop
 VISIBLE_ACCESS = ("public",)  # keys and roles (the API issue) widen this; the level is in the index
 
 
@@ -57,15 +62,32 @@ class SearchService:
         self._state_mtime: int | None = None
         self._lock = threading.RLock()
         self._follower: FeedFollower | None = None
+        self._builder: threading.Thread | None = None  # a server's rebuild in the background
+        self._stopping = threading.Event()  # set when the server stops: ends a rebuild and any wait for one
+        self._failed_at = -RETRY_AFTER
+        self._stale = False  # the open index was built from another store; a rebuild replaces it
 
     # -- the index ---------------------------------------------------------------------------------
 
     def index(self) -> SearchIndex:
-        """The open index; built from the store first if there is none (or it belongs to another store);
-        reopened when another process rebuilt it."""
+        """The open index; reopened when another process rebuilt it. Without one that belongs to this store,
+        one is built: in the calling thread for a command, in the background for a server, which keeps
+        answering from the index it has (even one of another store's, until the new one is in) or, with none
+        at all, waits a little for the first build and then answers 503 with its progress."""
         current = self._index
         if current is not None and self._state_stamp() == self._state_mtime:
             return current  # the usual case, without waiting for a follower that is applying a batch
+        deadline = time.monotonic() + FIRST_BUILD_WAIT
+        while True:
+            opened = self._current_index()
+            if opened is not None:
+                return opened
+            # a server with no index yet: wait (without the lock, so the follower and other searches go on)
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                raise building_error(RebuildLock(self.path).running())
+            time.sleep(BUILD_POLL)
+
+    def _current_index(self) -> SearchIndex | None:
         with self._lock:
             mtime = self._state_stamp()
             if self._index is not None and mtime == self._state_mtime:
@@ -77,17 +99,69 @@ class SearchService:
                 self._state_mtime = mtime
                 return self._index
             self._close()
-            try:
-                opened = SearchIndex.open(self.path)
-                if opened.state.get("store") != store_identity(self.store) or \
-                        opened.state.get("position", 0) > self.store.last_seq():
-                    raise IndexNotBuilt("built from another store")
-            except IndexNotBuilt:
-                build(self.store, self.path)
-                opened = SearchIndex.open(self.path)
-            self._index = opened
-            self._state_mtime = self._state_stamp()
+            opened = self._open_own()
+            if opened is None and self._follower is None:  # a command: build it here and now
+                self._build_or_wait()
+                opened = self._open_own()
+            elif opened is None:
+                self._start_background_build()
+                opened = self._open_stale()
+            if opened is not None:
+                self._index = opened
+                self._state_mtime = self._state_stamp()
             return opened
+
+    def _open_own(self) -> SearchIndex | None:
+        """The index on disk if it was built from this store (its id, not its path) and not ahead of its feed."""
+        try:
+            opened = SearchIndex.open(self.path)
+        except IndexNotBuilt:
+            return None
+        if opened.state.get("store") != store_identity(self.store) or \
+                opened.state.get("position", 0) > self.store.last_seq():
+            return None
+        self._stale = False
+        return opened
+
+    def _open_stale(self) -> SearchIndex | None:
+        """The index on disk when it belongs to another store (or a later state of this one): better than
+        nothing while its replacement is built, but never fed this store's changes."""
+        try:
+            opened = SearchIndex.open(self.path)
+        except IndexNotBuilt:
+            return None
+        self._stale = True
+        return opened
+
+    def _build_or_wait(self) -> None:
+        try:
+            build(self.store, self.path)
+        except ZhulianError as error:
+            if error.code != "index_rebuilding":
+                raise
+            while RebuildLock(self.path).running() is not None:  # another process builds it: use theirs
+                time.sleep(BUILD_POLL)
+
+    def _start_background_build(self) -> None:
+        if self._builder is not None and self._builder.is_alive():
+            return
+        if self._stopping.is_set() or RebuildLock(self.path).running() is not None or \
+                time.monotonic() < self._failed_at + RETRY_AFTER:
+            return  # stopping, another process (a worker beside this one) is building it, or it just failed
+        self._builder = threading.Thread(target=self._background_build, name="zhulian-search-rebuild", daemon=True)
+        self._builder.start()
+
+    def _background_build(self) -> None:
+        try:
+            build(self.store, self.path, stop=self._stopping)
+            self.catch_up()  # what was written during the build, before the first search sees the new index
+        except BuildStopped:
+            log.info("index rebuild stopped: the server is shutting down; the next start builds it again")
+        except ZhulianError as error:
+            log.info("index rebuild not started: %s", error.message)
+        except Exception:
+            self._failed_at = time.monotonic()
+            log.exception("rebuilding the search index failed; trying again in %s s", RETRY_AFTER)
 
     def _state_stamp(self) -> int | None:
         try:
@@ -105,15 +179,24 @@ class SearchService:
             self._close()
             state = build(self.store, self.path, progress=progress)
             self._index = SearchIndex.open(self.path)
+            self._stale = False
             self._state_mtime = self._state_stamp()
             return state
 
     def catch_up(self, *, max_batches: int | None = None) -> int:
-        """Apply what the change feed holds beyond the index's position; returns how many entries."""
+        """Apply what the change feed holds beyond the index's position; returns how many entries. Nothing
+        while a rebuild runs: the new index starts from its own position."""
         applied, batches = 0, 0
-        while max_batches is None or batches < max_batches:
+        while (max_batches is None or batches < max_batches) and not self._stopping.is_set():
             with self._lock:  # one batch at a time, so searches are never held up for long
-                index = self.index()
+                if self._follower is None:
+                    index = self.index()
+                elif self._stopping.is_set() or RebuildLock(self.path).running() is not None:
+                    break
+                else:
+                    index = self._current_index()  # never waits: with none yet, the build has begun
+                if index is None or self._stale:
+                    break
                 entries = self.store.changes(index.state["position"], FEED_BATCH, with_records=True)
                 if not entries:
                     break
@@ -128,13 +211,20 @@ class SearchService:
         return applied
 
     def status(self) -> dict[str, Any]:
+        """Where the index stands, without building anything: position, lag, and any rebuild under way."""
         last = self.store.last_seq()
-        state = SearchIndex.read_state(self.path)
-        if not state:
-            return {"built": False, "path": str(self.path), "position": None, "last_seq": last, "lag": None}
-        index = self.index()
+        rebuilding = RebuildLock(self.path).running()
+        try:
+            index = self._index if self._index is not None and self._state_stamp() == self._state_mtime \
+                else SearchIndex.open(self.path)
+        except IndexNotBuilt:  # none yet, or of an older schema
+            return {"built": False, "path": str(self.path), "position": None, "last_seq": last, "lag": None,
+                    "rebuilding": rebuilding}
+        state = index.state
+        own = state.get("store") == store_identity(self.store) and state.get("position", 0) <= last
         return {"built": True, "path": str(self.path), "position": index.state["position"], "last_seq": last,
-                "lag": max(0, last - index.state["position"]), "documents": index.searcher().num_docs,
+                "lag": max(0, last - index.state["position"]) if own else None, "own_store": own,
+                "rebuilding": rebuilding, "documents": index.searcher().num_docs,
                 "built_at": index.state.get("built_at"), "applied_at": index.state.get("applied_at"),
                 "size_bytes": index.size_bytes(), "dictionary_words": len(index.analyzer.words),
                 "following": self._follower is not None and self._follower.is_alive()}
@@ -142,15 +232,22 @@ class SearchService:
     # -- following the change feed -----------------------------------------------------------------
 
     def start_follower(self, interval: float = 0.2) -> FeedFollower:
+        """Keep the index current while a server runs (and build it in the background when it must be)."""
+        self._stopping.clear()
         if self._follower is None or not self._follower.is_alive():
             self._follower = FeedFollower("zhulian-search-follower", lambda: self.catch_up(max_batches=20), interval)
             self._follower.start()
         return self._follower
 
     def stop_follower(self) -> None:
+        """Stop following and any rebuild under way (between two batches), within a few seconds."""
+        self._stopping.set()
         if self._follower is not None:
-            self._follower.stop()
+            self._follower.stop(STOP_WAIT)
             self._follower = None
+        if self._builder is not None:
+            self._builder.join(STOP_WAIT)
+            self._builder = None
         with self._lock:
             if self._index is not None:
                 self._index.close_writer()

@@ -34,7 +34,7 @@ from zhulian.text.analysis import normalize_many, unigrams
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-BUILD_BATCH = 1000  # records between progress reports and checks for a request to stop
+BUILD_BATCH = 1000  # records read at a time, and between progress reports
 STATE_FILE = "state.json"
 DICTIONARY_FILE = "dictionary.txt"
 DICTIONARY_TYPES = ("organization", "platform")
@@ -289,11 +289,11 @@ def _build(store: Any, path: Path, lock: RebuildLock, progress: Callable[[int], 
         writer = index.writer(heap, threads)
         count = 0
         for record in store.iterate(batch=BUILD_BATCH):
+            if stop is not None and stop.is_set():
+                raise BuildStopped(str(path))
             writer.add_document(index.document(record))
             count += 1
             if count % BUILD_BATCH == 0:
-                if stop is not None and stop.is_set():
-                    raise BuildStopped(str(path))
                 lock.report(count, total)
                 if progress:
                     progress(count)

@@ -118,6 +118,14 @@ def test_filters_and_group_by_counts_are_exact_and_internal_records_stay_hidden(
 def test_sort_by_a_field(service: SearchService) -> None:
     years = [r["year_published"] for r in service.search("石墨烯", type="paper", sort="year:desc")["results"]]
     assert years == sorted(years, reverse=True) and len(years) == 3
+    for sort in ("name", "city:desc", "created", "updated:desc", "id", "revision", "year"):  # text and number keys
+        body = service.search("大学", sort=sort)
+        assert body["meta"]["sort"].startswith(sort.split(":")[0]) and body["results"]
+        assert all(r["score"] is None for r in body["results"])  # no relevance when sorted by a field
+    by_id = ids(service.search("大学", sort="id", per_page=50))
+    assert by_id == sorted(by_id)
+    by_city = [r.get("city") or "\uffff" for r in service.search("大学", sort="city:desc", per_page=50)["results"]]
+    assert by_city == sorted(by_city, reverse=True)
     with pytest.raises(ZhulianError):
         service.search("石墨烯", sort="shoe_size")
 

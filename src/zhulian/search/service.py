@@ -283,7 +283,8 @@ class SearchService:
             field, descending = order
             result = searcher.search(query, per_page, count=True, offset=offset, order_by_field=SORT_FIELDS[field],
                                      order=tantivy.Order.Desc if descending else tantivy.Order.Asc)
-        hits = [(score, searcher.doc(address)["id"][0]) for score, address in result.hits]
+        # sorted by a field, Tantivy gives that field's value where the score would be: no relevance to show
+        hits = [(score if order is None else None, searcher.doc(address)["id"][0]) for score, address in result.hits]
         results = self._results(hits, parsed, highlights, access) if fetch else [
             {"id": record_id, "score": score} for score, record_id in hits]
         meta: dict[str, Any] = {"count": result.count, "page": page, "per_page": per_page, "q": parsed.text,
@@ -305,7 +306,7 @@ class SearchService:
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
-    def _results(self, hits: list[tuple[float, str]], parsed: ParsedQuery, want_highlights: bool,
+    def _results(self, hits: list[tuple[float | None, str]], parsed: ParsedQuery, want_highlights: bool,
                  access: tuple[str, ...]) -> list[dict]:
         records = self.store.get_many([record_id for _score, record_id in hits])
         needles = _needles(self.index(), parsed) if want_highlights else []
@@ -314,7 +315,7 @@ class SearchService:
             record = records.get(record_id)
             if record is None or record.get("access", "public") not in access:
                 continue  # deleted since the index last caught up
-            item = {**record, "score": round(float(score), 4)}
+            item = {**record, "score": None if score is None else round(float(score), 4)}
             if want_highlights:
                 item["highlights"] = _highlights(record, needles)
             results.append(item)

@@ -26,11 +26,18 @@ the run ends), then:
 A contender that fails, or returns no hit for a query the corpus certainly holds, fails the run (exit 1 and
 the reason).
 
-Profile (pyinstrument, 100,000 records, broad and narrow queries, before issue 14's search changes): the
-facets were most of a broad query — ``terms_with_prefix(filter_query=…)`` runs the whole query again for every
-value counted (11 cities, 2 types), about 13 query evaluations per search; then the store read and highlighting of
-the page, then the query itself. The index build is dominated by Python analysis per record (rjieba cut,
-bigrams, pinyin keys, ``tantivy.Document`` construction) on one core, with Tantivy's own indexing a small part.
+Profiles (pyinstrument on this bench's 20,000-record corpus, the machine shared at load 9 on 2 cores):
+
+* a broad query (研究, 技术 …: thousands of hits), through the service — highlights 47 % (normalising each page
+  record's texts again with their offset maps, then fragment search and HTML escaping), the store read of the
+  page 19 % (one ``get_many``), facets 14 % (``terms_with_prefix(filter_query=…)`` evaluates the query again
+  for every value counted: 2 types, 11 cities), Tantivy's search itself 13 %, stored ids 2 %. Hence: facets from
+  one aggregation over a fast field (issue 14), and highlights the next thing to make cheaper.
+* the index build (20,000 records: 70 s wall, 16 s CPU) — Python analysis per record 80 % (normalising with
+  OpenCC twice over, once per field group and once for sort keys, 29 %; rjieba with stemming 19 %; character
+  bigrams and unigrams 14 %; field extraction and the autocomplete card 10 %), Tantivy's add and commit 13 %,
+  reading the store 3 %. Hence: analysis spread over both cores; Tantivy's own n-gram tokenizer for bigrams is
+  the next step.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_PER_PAGE = 200
 MAX_OFFSET = 10_000
 AUTOCOMPLETE_LIMIT = 10
+MAX_GROUP_VALUES = 65_000  # distinct values counted per group_by field: all of them, so every count is exact
 FEED_BATCH = 500
 WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_b": 1.0}
 FIRST_BUILD_WAIT = 20.0  # seconds a search waits for the first index of a server before answering 503
@@ -299,7 +300,7 @@ class SearchService:
             # which Tantivy would otherwise evaluate again for every value counted
             matches = _boolean([(Occur.Must, self._text_query(index, parsed, bonus=False)),
                                 (Occur.Must, filter_query)])
-            groups = {f: self._group(searcher, matches, f, type_name, result.count) for f in group_fields}
+            groups = _groups(searcher, matches, group_fields, type_name, result.count)
             body["group_by"] = groups[group_fields[0]]
             if len(group_fields) > 1:
                 body["groups"] = groups
@@ -320,18 +321,6 @@ class SearchService:
                 item["highlights"] = _highlights(record, needles)
             results.append(item)
         return results
-
-    def _group(self, searcher: tantivy.Searcher, query: Query, field: str, type_name: str | None,
-               count: int) -> list[dict[str, Any]]:
-        prefix = f"{field}="
-        pairs = searcher.terms_with_prefix("kv", prefix, filter_query=query)
-        groups = [{"key": term[len(prefix):], "key_display_name": display_name(type_name, field, term[len(prefix):]),
-                   "count": n} for term, n in pairs if n > 0]
-        if field in ("city", "node", "year", "access", "type", "revision"):  # one value per record
-            missing = count - sum(g["count"] for g in groups)
-            if missing > 0:
-                groups.append({"key": None, "key_display_name": "未知 unknown", "count": missing})
-        return sorted(groups, key=lambda g: (-g["count"], str(g["key"])))
 
     # -- query building ----------------------------------------------------------------------------
 
@@ -443,6 +432,27 @@ class SearchService:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_name: str | None,
+            count: int) -> dict[str, list[dict[str, Any]]]:
+    """Exact counts per value of each field over the matches, all fields in one pass of Tantivy's terms
+    aggregation over the ``kv`` fast field (not one evaluation of the query per value)."""
+    spec = {field: {"terms": {"field": "kv", "include": f"{field}=.*", "size": MAX_GROUP_VALUES,
+                              "segment_size": MAX_GROUP_VALUES}} for field in fields}
+    answer = searcher.aggregate(query, spec)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for field in fields:
+        prefix = f"{field}="
+        values = [{"key": bucket["key"][len(prefix):],
+                   "key_display_name": display_name(type_name, field, bucket["key"][len(prefix):]),
+                   "count": bucket["doc_count"]} for bucket in answer[field]["buckets"] if bucket["doc_count"] > 0]
+        if field in ("city", "node", "year", "access", "type", "revision"):  # one value per record
+            missing = count - sum(g["count"] for g in values)
+            if missing > 0:
+                values.append({"key": None, "key_display_name": "未知 unknown", "count": missing})
+        groups[field] = sorted(values, key=lambda g: (-g["count"], str(g["key"])))
+    return groups
+
 
 def _grams(schema: tantivy.Schema, field: str, grams: list[str]) -> Query:
     """A run of bigrams in a row (a substring); Tantivy's phrase query needs two terms at least."""

@@ -241,3 +241,18 @@ def _within_a_second(check) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+def test_an_index_analysed_in_worker_processes_answers_the_same(service: SearchService, monkeypatch) -> None:
+    from zhulian.search import index as index_module
+
+    if service.store.is_postgres:
+        pytest.skip("what is analysed where does not depend on the database; the SQLite run covers it")
+    queries = ["中山大学", "石墨烯", "科技金融", "协同创新 -广州", "zsdx"]
+    before = [service.search(q, per_page=50, group_by="city") for q in queries]
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 0)  # a small store, analysed as a big one would be
+    monkeypatch.setattr(index_module, "ANALYSIS_CHUNK", 7)  # several chunks in flight, returned in order
+    service.rebuild()
+    after = [service.search(q, per_page=50, group_by="city") for q in queries]
+    assert [(b["meta"]["count"], ids(b), b["group_by"]) for b in before] == \
+        [(a["meta"]["count"], ids(a), a["group_by"]) for a in after]

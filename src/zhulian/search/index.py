@@ -10,13 +10,17 @@ whitespace tokenizer.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,10 @@ from zhulian.text.analysis import normalize_many, unigrams
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3  # 3: kv is a fast field
-BUILD_BATCH = 1000  # records read at a time, and between progress reports
+BUILD_BATCH = 1000  # records read from the store at a time
+ANALYSIS_CHUNK = 200  # records analysed together, between progress reports and checks for a request to stop
+PARALLEL_FROM = 20_000  # records: below this, starting analysis processes costs more than it saves
+MAX_ANALYSIS_WORKERS = 4
 STATE_FILE = "state.json"
 DICTIONARY_FILE = "dictionary.txt"
 DICTIONARY_TYPES = ("organization", "platform")
@@ -286,18 +293,19 @@ def _build(store: Any, path: Path, lock: RebuildLock, progress: Callable[[int], 
              "store": store_identity(store), "built_at": _now(), "records": 0}
     lock.report(0, total)
     try:
-        index = SearchIndex.create(building, domain_words(store), state)
+        words = domain_words(store)
+        index = SearchIndex.create(building, words, state)
         writer = index.writer(heap, threads)
         count = 0
-        for record in store.iterate(batch=BUILD_BATCH):
+        for fields in _analysed(store, index.analyzer, words, total):
             if stop is not None and stop.is_set():
                 raise BuildStopped(str(path))
-            writer.add_document(index.document(record))
-            count += 1
-            if count % BUILD_BATCH == 0:
-                lock.report(count, total)
-                if progress:
-                    progress(count)
+            for one in fields:
+                writer.add_document(tantivy.Document(**one))
+            count += len(fields)
+            lock.report(count, total)
+            if progress:
+                progress(count)
         writer.commit()
         index.close_writer()
         if progress:
@@ -311,6 +319,50 @@ def _build(store: Any, path: Path, lock: RebuildLock, progress: Callable[[int], 
         shutil.rmtree(building, ignore_errors=True)
         raise
     return state
+
+
+def _analysed(store: Any, analyzer: Analyzer, words: list[str], total: int) -> Iterator[list[dict[str, Any]]]:
+    """The index fields of every live record, a chunk at a time in id order. Analysis is most of a build's work
+    and pure Python, so a store big enough to repay starting them is analysed in worker processes, one per core,
+    a few chunks ahead of the writer (not the whole store: memory stays flat)."""
+    chunks = _chunks(store.iterate(batch=BUILD_BATCH), ANALYSIS_CHUNK)
+    workers = min(os.cpu_count() or 1, MAX_ANALYSIS_WORKERS) if total >= PARALLEL_FROM else 1
+    if workers == 1:
+        for chunk in chunks:
+            yield [analyse(analyzer, record) for record in chunk]
+        return
+    # spawned, not forked: a server's threads (and Tantivy's) make a forked child unsafe
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_analysis_worker, initargs=(words,))
+    pending: deque[Future] = deque()
+    try:
+        for chunk in chunks:
+            pending.append(pool.submit(_analyse_chunk, chunk))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a stopped build does not wait for the queue
+
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _start_analysis_worker(words: list[str]) -> None:
+    global _worker_analyzer
+    _worker_analyzer = Analyzer(words)
+
+
+def _analyse_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    assert _worker_analyzer is not None
+    return [analyse(_worker_analyzer, record) for record in records]
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _swap(building: Path, path: Path) -> None:

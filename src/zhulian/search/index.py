@@ -37,7 +37,8 @@ from zhulian.text.analysis import normalize_many, unigrams
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 3: kv is a fast field
+SCHEMA_VERSION = 3  # 3: the facet fast field
+UNGROUPED = ("id", "created", "updated")  # one value per record: nothing to count by
 BUILD_BATCH = 1000  # records read from the store at a time
 ANALYSIS_CHUNK = 200  # records analysed together, between progress reports and checks for a request to stop
 PARALLEL_FROM = 20_000  # records: below this, starting analysis processes costs more than it saves
@@ -53,8 +54,10 @@ NUMBER_FIELDS = {name for specs in INDEXED_FIELDS.values() for name, spec in spe
 def build_schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     b.add_text_field("id", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
-    # field=value for filters, and (fast) for group_by counts by aggregation
-    b.add_text_field("kv", fast=True, tokenizer_name="raw", index_option="basic")
+    b.add_text_field("kv", tokenizer_name="raw", index_option="basic")  # field=value for filters
+    # the same pairs but those of one value per record (id, timestamps), as a fast field for group_by counts
+    # by aggregation: a small dictionary, so picking one field's values out of it is cheap
+    b.add_text_field("facet", fast=True, tokenizer_name="raw", index_option="basic")
     for name in ("name_w", "kw_w", "body_w"):  # analysed words: BM25 needs frequencies, not positions
         b.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     for name in ("name_b", "body_b"):  # character bigrams with positions: substrings and exact phrases
@@ -215,6 +218,7 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
     """The index fields of a record, as plain Python values (so worker processes can compute them)."""
     name_texts, keyword_texts, body_texts = docs.name_texts(record), docs.keyword_texts(record), \
         docs.body_texts(record)
+    pairs = [f"{f}={canonical_value(f, v)}" for f, v in docs.filter_values(record)]
     normalized = normalize_many(name_texts + keyword_texts + body_texts)
     names = normalized[:len(name_texts)]
     keywords = normalized[len(name_texts):len(name_texts) + len(keyword_texts)]
@@ -222,7 +226,8 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
     short = " ".join(names + keywords)
     fields: dict[str, Any] = {
         "id": record["id"],
-        "kv": [f"{f}={canonical_value(f, v)}" for f, v in docs.filter_values(record)],
+        "kv": pairs,
+        "facet": [pair for pair in pairs if pair.split("=", 1)[0] not in UNGROUPED],
         "name_w": a.index_text(" ".join(names)),
         "kw_w": a.index_text(" ".join(keywords)),
         "body_w": a.index_text(body),
@@ -342,8 +347,10 @@ def _analysed(store: Any, analyzer: Analyzer, words: list[str], total: int) -> I
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-    finally:
+    except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # a stopped build does not wait for the queue
+        raise
+    pool.shutdown()
 
 
 _worker_analyzer: Analyzer | None = None

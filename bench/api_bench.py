@@ -1,28 +1,30 @@
-"""API speed over HTTP from a second process, beside the same work done in-process (DESIGN §5, issue 5).
+"""API speed over HTTP from a second process, beside the same work done in-process (DESIGN §5, issues 5 and 21).
 
     python bench/api_bench.py                    # 100,000 CSL papers plus the region, 20 clients, 10 s a run
     python bench/api_bench.py --records 20000 --seconds 5
+    python bench/api_bench.py --url http://127.0.0.1:8000 --seconds 5   # drive a server that is already running
 
-Loads the papers through the csl mapping into a fresh SQLite data folder, builds the search index, starts
-``zhulian serve --workers N`` for each ``--workers`` count and drives it with ``--clients`` concurrent
-connections on loopback — with wrk when it is installed (a C client that leaves the CPU to the server),
-otherwise from this process with httpx: search queries from a fixed list, and GETs of single records by id. The baseline
-runs the same searches and reads through the services in-process, so the difference is the HTTP layer.
-Prints requests/s, p50/p95 latency, the server's worker count and RSS. Nothing is asserted.
+Loads the papers through the csl mapping into a temporary SQLite data folder (removed at the end, however the run
+ends), builds the search index, starts ``zhulian serve --workers N`` for each ``--workers`` count and drives it
+with ``--clients`` concurrent connections on loopback from this process (httpx): searches with the ``type`` and
+``city`` facets, 20 a page, over broad words (研究, 技术 …), narrow pairs of real keywords and the query language,
+and GETs of single records by id. The in-process baseline runs the same searches and reads through the services,
+alternating with the HTTP runs, so the difference is the HTTP layer; medians over ``--rounds`` runs are printed.
+
+Every answer is checked: a timeout, a socket error or a non-2xx answer fails the run (exit 1, the reason on
+stderr), as does a run that completed no request at all — a stalled server never prints as a result. The server's
+CPU time and peak RSS and the machine's load are printed beside the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -30,38 +32,62 @@ from urllib.parse import quote
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BenchFailed, alternate, machine, percentile, peak_memory_mb, stage, work_folder  # noqa: E402
 from import_bench import build, csl_rows  # noqa: E402  (the same papers the import benchmark builds)
 
-QUERIES = ["协同创新", "微电子", "科技金融", "遗传多样性", "数值模拟", "钙钛矿 太阳电池", "供应链 管理", "高炉 煤气",
-           "深度学习", "中山大学", "\"图像识别\"", "模具 -塑料", "水产 OR 养殖", "粤港澳", "新能源汽车"]
+BROAD = ["研究", "技术", "方法", "系统", "分析"]
+NARROW = ["微电子", "科技金融", "遗传多样性", "数值模拟", "钙钛矿 太阳电池", "供应链 管理", "高炉 煤气", "深度学习",
+          "中山大学", "\"图像识别\"", "模具 -塑料", "水产 OR 养殖", "粤港澳", "新能源汽车", "协同创新"]
+FACETS = "&group_by=type,city&per_page=20"
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+class Failures:
+    """Everything that went wrong in a run, by kind, so the run can be refused with its reason."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, int] = {}
+        self.example = ""
+
+    def add(self, kind: str, example: str) -> None:
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        self.example = self.example or example
+
+    def check(self, label: str, done: int) -> None:
+        if self.kinds:
+            raise BenchFailed(f"{label}: {', '.join(f'{n} {kind}' for kind, n in self.kinds.items())} "
+                              f"(first: {self.example}); {done} requests answered well")
+        if done == 0:
+            raise BenchFailed(f"{label}: no request completed")
 
 
-def report(label: str, latencies: list[float], seconds: float) -> None:
-    print(f"{label:<34} {len(latencies) / seconds:9.0f} req/s   p50 {percentile(latencies, .5) * 1000:7.1f} ms   "
-          f"p95 {percentile(latencies, .95) * 1000:7.1f} ms   n={len(latencies)}")
-
-
-async def drive(urls: list[str], clients: int, seconds: float) -> tuple[list[float], int]:
+async def drive(urls: list[str], clients: int, seconds: float, timeout: float) -> list[float]:
+    """Latencies of every good answer; any bad one fails the run once the time is up."""
     latencies: list[float] = []
-    failures = 0
+    failures = Failures()
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=clients)) as client:
         async def worker(offset: int) -> None:
-            nonlocal failures
             n = offset
             while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await client.get(urls[n % len(urls)])
-                latencies.append(time.perf_counter() - started)
-                failures += response.status_code != 200
+                url = urls[n % len(urls)]
                 n += clients
+                started = time.perf_counter()
+                try:
+                    response = await client.get(url)
+                except httpx.TimeoutException:
+                    failures.add("timeouts", f"{url} took over {timeout:g} s")
+                    continue
+                except httpx.HTTPError as error:
+                    failures.add("socket errors", f"{url}: {type(error).__name__} {error}")
+                    await asyncio.sleep(0.05)  # a refused connection fails at once: do not spin
+                    continue
+                if not 200 <= response.status_code < 300:
+                    failures.add("non-2xx answers", f"{url} → {response.status_code} {response.text[:200]}")
+                    continue
+                latencies.append(time.perf_counter() - started)
         await asyncio.gather(*(worker(i) for i in range(clients)))
-    return latencies, failures
+    failures.check(urls[0].split("?")[0], len(latencies))
+    return latencies
 
 
 def in_process(calls: list, seconds: float) -> list[float]:
@@ -76,11 +102,12 @@ def in_process(calls: list, seconds: float) -> list[float]:
     return latencies
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def report(label: str, figures: dict[str, float], count: float) -> None:
+    print(f"  {label:<40} {count:9.0f} req/s   p50 {figures['p50'] * 1000:7.1f} ms   p95 {figures['p95'] * 1000:7.1f} ms")
+
+
+def search_paths() -> list[str]:
+    return [f"/api/v1/search?q={quote(q)}{FACETS}" for q in BROAD + NARROW]
 
 
 def main() -> None:
@@ -88,9 +115,24 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="alternated runs of each, medians reported")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds before a request counts as failed")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server worker counts to run")
+    parser.add_argument("--url", help="drive this running server instead of loading and starting one")
     args = parser.parse_args()
+    print(f"machine: {machine()}")
+    if args.url:
+        paths = search_paths()
+        latencies = asyncio.run(drive([args.url.rstrip("/") + p for p in paths], args.clients, args.seconds,
+                                      args.timeout))
+        report("GET /api/v1/search (facets)", {"p50": percentile(latencies, .5), "p95": percentile(latencies, .95)},
+               len(latencies) / args.seconds)
+        return
+    with work_folder("zhulian-api-bench-") as folder:
+        run_all(folder, args)
 
+
+def run_all(folder: Path, args: argparse.Namespace) -> None:
     from zhulian.access import ANONYMOUS
     from zhulian.config import Settings
     from zhulian.exchange import import_file
@@ -99,33 +141,29 @@ def main() -> None:
     from zhulian.search.service import SearchService
     from zhulian.store import Store
 
-    folder = Path(tempfile.mkdtemp(prefix="zhulian-api-bench-"))
     settings = Settings(data_dir=folder / "data", rate_per_key=0, rate_per_address=0)
     store = Store.from_settings(settings)
     load_region(store)
     papers = folder / "papers.tsv"
     build(papers, args.records, csl_rows())
-    started = time.perf_counter()
-    imported = import_file(store, papers, mapping="csl", skip_invalid=True)
-    print(f"loaded {imported.created:,} papers in {time.perf_counter() - started:.1f} s")
+    with stage("load"):
+        imported = import_file(store, papers, mapping="csl", skip_invalid=True)
+    print(f"loaded {imported.created:,} papers")
     search = SearchService(store, settings=settings)
-    started = time.perf_counter()
-    search.rebuild()
-    print(f"search index built in {time.perf_counter() - started:.1f} s")
+    with stage("index build"):
+        search.rebuild()
     ids = [r["id"] for r in store.query("paper", limit=2000).results]
-
     records = RecordService(store)
-    print(f"\nin-process baseline ({args.seconds:g} s each, one thread)")
-    report("search (service)", in_process([lambda q=q: search.search(q, per_page=10) for q in QUERIES],
-                                         args.seconds), args.seconds)
-    report("get one record (service)", in_process([lambda i=i: records.get(ANONYMOUS, i) for i in ids],
-                                                   args.seconds), args.seconds)
-
+    queries = BROAD + NARROW
+    local = {"search (service, in-process)": lambda: in_process(
+                [lambda q=q: search.search(q, per_page=20, group_by="type,city") for q in queries], args.seconds),
+             "get one record (service, in-process)": lambda: in_process(
+                [lambda i=i: records.get(ANONYMOUS, i) for i in ids], args.seconds)}
     for workers in args.workers:
-        over_http(settings, workers, args, ids)
+        over_http(settings, workers, args, ids, local)
 
 
-def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str]) -> None:
+def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str], local: dict) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -133,64 +171,78 @@ def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str]) 
            "ZHULIAN_RATE_PER_ADDRESS": "0"}
     server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(port),
                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                              stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                httpx.get(base + "/api/v1/regions", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(base, server)
         time.sleep(2 if workers > 1 else 0)  # every worker up, not only the first
-        search_paths = [f"/api/v1/search?q={quote(q)}&per_page=10" for q in QUERIES]
         record_paths = [f"/api/v1/papers/{i}" for i in ids]
-        client = "wrk (C)" if shutil.which("wrk") else "httpx (Python, in this process)"
-        print(f"\nover HTTP: {workers} uvicorn worker(s), {args.clients} concurrent clients, {args.seconds:g} s "
-              f"each, client {client}")
-        for label, paths in (("GET /api/v1/search", search_paths), ("GET /api/v1/papers/{id}", record_paths)):
-            load(label, base, paths, args)
-        print(f"server RSS {server_rss(server.pid):.0f} MiB over {workers} worker(s) and the supervisor")
+        print(f"\n{workers} uvicorn worker(s), {args.clients} concurrent clients (httpx), {args.seconds:g} s a run, "
+              f"{args.rounds} rounds alternating with the in-process baseline; medians; {machine()}")
+        cpu = server_cpu_seconds(server.pid)
+        for (label, paths), (local_label, baseline) in zip(
+                (("GET /api/v1/search (type+city facets, 20)", search_paths()),
+                 ("GET /api/v1/papers/{id}", record_paths)), local.items(), strict=True):
+            counts: dict[str, list[int]] = {label: [], local_label: []}
+
+            def http(label=label, paths=paths, counts=counts) -> list[float]:
+                latencies = asyncio.run(drive([base + p for p in paths], args.clients, args.seconds, args.timeout))
+                counts[label].append(len(latencies))
+                return latencies
+
+            def here(local_label=local_label, baseline=baseline, counts=counts) -> list[float]:
+                latencies = baseline()
+                counts[local_label].append(len(latencies))
+                return latencies
+
+            figures = alternate({label: http, local_label: here}, args.rounds)
+            for name, values in figures.items():
+                report(name, values, sorted(counts[name])[len(counts[name]) // 2] / args.seconds)
+        print(f"  server: CPU {server_cpu_seconds(server.pid) - cpu:.1f} s during the HTTP runs, "
+              f"peak RSS {server_peak_mb(server.pid):,.0f} MB over {workers} worker(s) and the supervisor")
+        if server.poll() is not None:
+            raise BenchFailed(f"the server exited ({server.returncode}) during the run")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            raise BenchFailed("the server did not stop within 30 s of SIGTERM") from None
 
 
-def load(label: str, base: str, paths: list[str], args: argparse.Namespace) -> None:
-    if not shutil.which("wrk"):
-        latencies, failures = asyncio.run(drive([base + path for path in paths], args.clients, args.seconds))
-        report(label, latencies, args.seconds)
-        print(f"{'':34} non-200 answers: {failures}")
-        return
-    script = Path(tempfile.mkdtemp()) / "paths.lua"
-    script.write_text(WRK_SCRIPT.replace("PATHS", ",".join(json.dumps(path) for path in paths)), encoding="utf-8")
-    done = subprocess.run(["wrk", "-t", "2", "-c", str(args.clients), "-d", f"{args.seconds:g}s", "-s", str(script),
-                           base], capture_output=True, text=True, check=True)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("ZL "))
-    requests, p50_us, p95_us, seconds_us, non_2xx = (float(v) for v in line.split()[1:])
-    print(f"{label:<34} {requests / seconds_us * 1e6:9.0f} req/s   p50 {p50_us / 1000:7.1f} ms   "
-          f"p95 {p95_us / 1000:7.1f} ms   n={requests:.0f}   non-2xx {non_2xx:.0f}")
+def wait_until_up(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchFailed(f"the server exited ({server.returncode}): {server.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(base + "/api/v1/search?q=研究", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise BenchFailed("the server did not answer a search within 120 s")
 
 
-WRK_SCRIPT = """
-paths = {PATHS}
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("ZL %d %f %f %f %d\\n", summary.requests, latency:percentile(50),
-                         latency:percentile(95), summary.duration, summary.errors.status))
-end
-"""
-
-
-def server_rss(pid: int) -> float:
-    """The supervisor's RSS and its worker processes' together."""
+def _tree(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children")
-    pids = [pid] + [int(c) for c in children.read_text().split()] if children.exists() else [pid]
-    return sum(rss_mib(p) for p in pids)
+    return [pid] + [int(c) for c in children.read_text().split()] if children.exists() else [pid]
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of the server and its workers so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in _tree(pid):
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def server_peak_mb(pid: int) -> float:
+    return sum(peak_memory_mb(p) for p in _tree(pid))
+
 
 if __name__ == "__main__":
     main()

@@ -27,8 +27,10 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CSL = ROOT.parent / "shared" / "data" / "csl" / "csl_full_fields_union.tsv"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA  # noqa: E402
+
+CSL = DATA / "csl" / "csl_full_fields_union.tsv"
 POSTGRES_URL = os.environ.get("ZHULIAN_BENCH_POSTGRES_URL",
                               os.environ.get("ZHULIAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
 HEADER = ["id", "title", "abstract", "keywords", "discipline", "category"]

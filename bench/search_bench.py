@@ -1,23 +1,43 @@
-"""Search speed at scale, beside two baselines measured in the same run (DESIGN §5, issue 4).
+"""Search speed at scale, beside two baselines doing the same work in the same run (DESIGN §5, issues 4, 14, 21).
 
-    python bench/search_bench.py                    # 50,000 records (a few minutes here)
-    python bench/search_bench.py --records 1000000  # the issue's full run
+    python bench/search_bench.py                    # 50,000 records
+    python bench/search_bench.py --records 100000   # the shared machine's run (1M only on a quiet machine)
 
-A corpus of N papers and patents is built from the real CSL and KPPatent text in ../shared/data: every
-record recombines a real title, two real abstracts' halves and real keywords, so the vocabulary is the
-real one. The records go into a SQLite store (timed for information), then:
+A corpus of N papers and patents is built from the real CSL and KPPatent text in ../shared/data (or
+$ZHULIAN_SHARED_DATA): every record recombines a real title, two real abstracts' halves and real keywords, so the
+vocabulary is the real one. The records go into a SQLite store in a temporary folder (removed at the end however
+the run ends), then:
 
-* index build, end to end from the store (``SearchService.rebuild``): records/s, index size beside
-  the raw text size;
-* 1,000 two-term queries made of two real keywords of one record, through the search service
-  (top 20, ``type`` and ``city`` facets with exact counts, highlights, records read from the store):
-  p50/p95;
-* the same queries against SQLite FTS5 over rjieba-pre-tokenised text ordered by bm25 (with snippet()
-  highlights and the two GROUP BY facets), and against raw Tantivy (the same index, a bare query, ids
-  only, no facets, highlights or store) - both ratios printed;
-* the serving process's resident memory.
+* index build, end to end from the store (``SearchService.rebuild``), beside the raw baseline: tantivy-py with
+  rjieba on the same texts, documents added straight from memory; records/s, wall and CPU time (CPU > wall means
+  both cores worked), the stage's peak RSS, the machine's load, and the index size beside the raw text;
+* queries in a fresh process (its memory is a server's): broad words (研究, 技术 …, tens of thousands of hits)
+  and narrow pairs of one record's real keywords, each through three contenders doing the same work — top 20,
+  the exact hit count, ``type`` and ``city`` facet counts (and, for ours and FTS5, the page's highlights):
+  - ours: the search service (records read from the store, highlights, facets);
+  - raw Tantivy: its own index of rjieba words with ``type`` and ``city`` fast fields, a boolean query, ``count``,
+    one terms aggregation for both facets, the 20 ids read from stored fields;
+  - SQLite FTS5 over character bigrams (the CJK-appropriate choice a user would make: unicode61 alone keeps a
+    Chinese run as one token, trigram cannot match two-character words), ``bm25`` order, ``snippet()``
+    highlights, ``count(*)`` and two ``GROUP BY`` facets;
+  every contender is warmed on the same queries first, the rounds alternate between them (the order rotating),
+  and the medians over the rounds of each round's p50 and p95 are printed with the ratios and the hit counts.
 
-Figures are printed; nothing is asserted.
+A contender that fails, or returns no hit for a query the corpus certainly holds, fails the run (exit 1 and
+the reason).
+
+Profiles (pyinstrument on this bench's 20,000-record corpus, the machine shared at load 9 on 2 cores):
+
+* a broad query (研究, 技术 …: thousands of hits), through the service — highlights 47 % (normalising each page
+  record's texts again with their offset maps, then fragment search and HTML escaping), the store read of the
+  page 19 % (one ``get_many``), facets 14 % (``terms_with_prefix(filter_query=…)`` evaluates the query again
+  for every value counted: 2 types, 11 cities), Tantivy's search itself 13 %, stored ids 2 %. Hence: facets from
+  one aggregation over a fast field (issue 14), and highlights the next thing to make cheaper.
+* the index build (20,000 records: 70 s wall, 16 s CPU) — Python analysis per record 80 % (normalising with
+  OpenCC twice over, once per field group and once for sort keys, 29 %; rjieba with stemming 19 %; character
+  bigrams and unigrams 14 %; field extraction and the autocomplete card 10 %), Tantivy's add and commit 13 %,
+  reading the store 3 %. Hence: analysis spread over both cores; Tantivy's own n-gram tokenizer for bigrams is
+  the next step.
 """
 
 from __future__ import annotations
@@ -27,17 +47,17 @@ import csv
 import json
 import random
 import re
-import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, BenchFailed, alternate, machine, peak_memory_mb, stage, work_folder  # noqa: E402
+
+BROAD = ["研究", "技术", "方法", "系统", "分析", "研究 技术"]
 CSL = DATA / "csl" / "csl_full_fields_union.tsv"
 PATENTS = DATA / "patents" / "kppatent_zh_test_696.jsonl"
 CITIES = ["440100", "440300", "440400", "440600", "441300", "441900", "442000", "440700", "441200", "810000",
@@ -46,7 +66,8 @@ CITIES = ["440100", "440300", "440400", "440600", "441300", "441900", "442000", 
 
 def sources() -> list[dict]:
     if not CSL.exists() or not PATENTS.exists():
-        sys.exit(f"The real data is absent ({CSL}, {PATENTS}); it sits beside the checkout in ../shared/data.")
+        raise BenchFailed(f"the real data is absent ({CSL}, {PATENTS}); it sits beside the checkout in ../shared/data "
+                          "or where ZHULIAN_SHARED_DATA says")
     csv.field_size_limit(10**9)
     with CSL.open(encoding="utf-8") as handle:
         rows = [{"type": "paper", "title": r["title"], "abstract": r["abstract"],
@@ -97,45 +118,43 @@ def queries(records: list[dict], count: int, seed: int = 11) -> list[str]:
     return out
 
 
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p50 = ordered[len(ordered) // 2]
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return f"p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   mean {statistics.fmean(ordered):7.2f} ms", p50, p95
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+
+def bigram_text(text: str) -> str:
+    """Overlapping character pairs of each run of CJK characters, other words whole: what FTS5 indexes."""
+    out = []
+    for run in re.findall(r"[\u3400-\u9fff]+|[0-9a-z]+", text.lower()):
+        out += [run[i:i + 2] for i in range(len(run) - 1)] if run[0] >= "\u3400" and len(run) > 1 else [run]
+    return " ".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=50_000)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--queries", type=int, default=300, help="narrow queries (the broad ones are added)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated runs of each contender")
+    parser.add_argument("--dir", type=Path, default=None, help="work folder to keep (default: a temporary one)")
     parser.add_argument("--serve", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.rounds)
         return
+    print(f"machine: {machine()}")
+    with work_folder("zhulian-search-bench-", keep=args.dir) as work:
+        prepare(work, args)
+        # Queries run in a fresh process that only opens the store and the indexes, so its memory is a server's.
+        done = subprocess.run([sys.executable, __file__, "--serve", str(work), "--rounds", str(args.rounds)])
+        if done.returncode:
+            raise BenchFailed(f"the query process exited with {done.returncode}")
 
-    import rjieba
 
+def prepare(work: Path, args: argparse.Namespace) -> None:
     from zhulian.search import SearchService
     from zhulian.store import Store
-    from zhulian.text import normalize
 
-    work = args.dir or Path(tempfile.mkdtemp(prefix="zhulian-search-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"work folder: {work}")
     pool = sources()
     records = corpus(args.records, pool)
     raw_bytes = sum(len((r["title"]["zh"] + r["abstract"] + "".join(r["keywords"])).encode()) for r in records)
@@ -144,109 +163,141 @@ def main() -> None:
 
     store = Store(f"sqlite:///{work / 'zhulian.db'}")
     store.migrate()
-    started = time.perf_counter()
-    for start in range(0, len(records), 5000):
-        with store.transaction() as writer:
-            writer.upsert_many(records[start:start + 5000])
-    seconds = time.perf_counter() - started
-    print(f"store load (for information): {len(records) / seconds:,.0f} records/s ({seconds:,.1f} s)")
+    with stage("store load (for information)") as load:
+        for start in range(0, len(records), 5000):
+            with store.transaction() as writer:
+                writer.upsert_many(records[start:start + 5000])
+    print(f"store load: {len(records) / load['wall']:,.0f} records/s")
 
     service = SearchService(store, path=work / "index")
-    started = time.perf_counter()
-    state = service.rebuild()
-    seconds = time.perf_counter() - started
+    with stage("ours: index build from the store") as ours:
+        state = service.rebuild()
+    with stage("raw tantivy-py + rjieba: the same texts from memory") as raw:
+        raw_build(work / "raw", records)
+    if state["records"] != len(records):
+        raise BenchFailed(f"the index holds {state['records']:,} records of {len(records):,}")
     index_bytes = dir_size(work / "index")
-    print(f"index build from the store: {state['records']:,} records in {seconds:,.1f} s = "
-          f"{state['records'] / seconds:,.0f} records/s (target ≥ 10,000)")
-    print(f"index size: {index_bytes / 1e6:,.1f} MB = {index_bytes / raw_bytes:.2f}× the raw text (target ≤ 1.5×)")
+    print(f"index build: ours {len(records) / ours['wall']:,.0f} records/s, raw {len(records) / raw['wall']:,.0f} "
+          f"docs/s = ours {raw['wall'] / ours['wall']:.2f}× raw's speed (target ≥ 10,000 records/s and ≥ 0.5×)")
+    print(f"index size: {index_bytes / 1e6:,.1f} MB = {index_bytes / raw_bytes:.2f}× the raw text; raw's "
+          f"{dir_size(work / 'raw') / 1e6:,.1f} MB")
 
-    # FTS5 baseline: build it from the same records, pre-tokenised with rjieba (search mode)
-    fts_path = work / "fts5.db"
-    fts = sqlite3.connect(fts_path)
+    fts = sqlite3.connect(work / "fts5.db")
     fts.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, type UNINDEXED, city UNINDEXED, title, "
                 "keywords, abstract, tokenize='unicode61')")
-    started = time.perf_counter()
-
-    def tokens(text: str) -> str:
-        return " ".join(w for w in rjieba.cut_for_search(normalize(text)) if w.strip())
-
-    with fts:
+    with stage("FTS5 over bigrams: the same texts from memory (for information)") as built, fts:
         fts.executemany("INSERT INTO docs VALUES (?,?,?,?,?,?)", (
-            (str(n), r["type"], r["city"], tokens(r["title"]["zh"]), tokens(" ".join(r["keywords"])),
-             tokens(r["abstract"])) for n, r in enumerate(records)))
-    seconds = time.perf_counter() - started
-    print(f"FTS5 baseline build (records in memory, not from the store): {len(records) / seconds:,.0f} records/s; "
-          f"size {fts_path.stat().st_size / 1e6:,.1f} MB")
-
+            (str(n), r["type"], r["city"], bigram_text(r["title"]["zh"]), bigram_text(" ".join(r["keywords"])),
+             bigram_text(r["abstract"])) for n, r in enumerate(records)))
+    print(f"FTS5 build: {len(records) / built['wall']:,.0f} records/s; size "
+          f"{(work / 'fts5.db').stat().st_size / 1e6:,.1f} MB")
     fts.close()
-    (work / "queries.json").write_text(json.dumps(queries(records, args.queries), ensure_ascii=False),
-                                       encoding="utf-8")
+    (work / "queries.json").write_text(json.dumps({"broad": BROAD, "narrow": queries(records, args.queries)},
+                                                  ensure_ascii=False), encoding="utf-8")
     store.close()
-    del records
-    # Queries run in a fresh process that only opens the store and the index, so its memory is a server's.
-    subprocess.run([sys.executable, __file__, "--serve", str(work)], check=True)
-    if not args.keep and args.dir is None:
-        shutil.rmtree(work, ignore_errors=True)
 
 
-def serve(work: Path) -> None:
+def raw_schema():
+    import tantivy
+
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", stored=True, tokenizer_name="raw")
+    for name in ("title", "keywords", "abstract"):
+        b.add_text_field(name, tokenizer_name="whitespace")
+    for name in ("type", "city"):
+        b.add_text_field(name, tokenizer_name="raw", fast=True)
+    return b.build()
+
+
+def raw_build(path: Path, records: list[dict]) -> None:
     import rjieba
+    import tantivy
+
+    path.mkdir()
+    index = tantivy.Index(raw_schema(), path=str(path))
+    writer = index.writer(256_000_000, 2)
+    for n, r in enumerate(records):
+        writer.add_document(tantivy.Document(
+            id=str(n), type=r["type"], city=r["city"], title=" ".join(rjieba.cut_for_search(r["title"]["zh"])),
+            keywords=" ".join(w for k in r["keywords"] for w in rjieba.cut_for_search(k)),
+            abstract=" ".join(rjieba.cut_for_search(r["abstract"]))))
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def serve(work: Path, rounds: int) -> None:
+    import rjieba
+    import tantivy
 
     from zhulian.search import SearchService
-    from zhulian.search.service import Occur, Query
     from zhulian.store import Store
     from zhulian.text import normalize
 
-    def tokens(text: str) -> str:
-        return " ".join(w for w in rjieba.cut_for_search(normalize(text)) if w.strip())
-
     store = Store(f"sqlite:///{work / 'zhulian.db'}")
     service = SearchService(store, path=work / "index")
+    raw_index = tantivy.Index.open(str(work / "raw"))
+    raw_schema_ = raw_index.schema
     fts = sqlite3.connect(work / "fts5.db")
-    qs = json.loads((work / "queries.json").read_text(encoding="utf-8"))
-    for q in qs[:20]:  # warm up caches for all three
-        service.search(q, per_page=20, group_by="type,city")
+    sets = json.loads((work / "queries.json").read_text(encoding="utf-8"))
+    hits: dict[str, dict[str, list[int]]] = {}
 
-    timings, counts = [], []
-    for q in qs:
-        t = time.perf_counter()
+    def ours(q: str) -> int:
         body = service.search(q, per_page=20, group_by="type,city")
-        timings.append((time.perf_counter() - t) * 1000)
-        counts.append(body["meta"]["count"])
-    line, ours50, ours95 = percentiles(timings)
-    print(f"ours (service: top 20, type+city facets, highlights, records from the store): {line} "
-          f"(targets p50 ≤ 5, p95 ≤ 25); median hits {statistics.median(counts):,.0f}")
+        if not body["results"] and body["meta"]["count"]:
+            raise BenchFailed(f"ours: {q!r} counted {body['meta']['count']} but returned no records")
+        return body["meta"]["count"]
 
-    index = service.index()
-    schema = index.schema
-    raw = []
-    for q in qs:
-        t = time.perf_counter()
-        searcher = index.searcher()
-        parts = []
-        for word, _surface in index.analyzer.query_tokens(normalize(q)):
-            parts.append((Occur.Must, Query.disjunction_max_query(
-                [Query.term_query(schema, f, word) for f in ("name_w", "kw_w", "body_w")])))
-        result = searcher.search(Query.boolean_query(parts), 20)
+    def raw(q: str) -> int:
+        searcher = raw_index.searcher()
+        words = [w for w in rjieba.cut_for_search(normalize(q)) if w.strip()]
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.disjunction_max_query(
+            [tantivy.Query.term_query(raw_schema_, f, w) for f in ("title", "keywords", "abstract")]))
+            for w in words])
+        result = searcher.search(query, 20, count=True)
         [searcher.doc(address)["id"][0] for _s, address in result.hits]
-        raw.append((time.perf_counter() - t) * 1000)
-    line, raw50, raw95 = percentiles(raw)
-    print(f"raw Tantivy (same index, bare query, ids only):                       {line}")
+        searcher.aggregate(query, {"type": {"terms": {"field": "type", "size": 100}},
+                                   "city": {"terms": {"field": "city", "size": 100}}})
+        return result.count
 
-    fts_times = []
-    for q in qs:
-        match = " AND ".join('"' + t.replace('"', "") + '"' for t in tokens(q).split())
-        t = time.perf_counter()
-        fts.execute("SELECT id, snippet(docs, 5, '<em>', '</em>', '…', 20) FROM docs WHERE docs MATCH ? "
-                    "ORDER BY bm25(docs) LIMIT 20", (match,)).fetchall()
+    def fts5(q: str) -> int:
+        phrases = [bigram_text(w) for w in normalize(q).split()]
+        match = " AND ".join('"' + p + '"' for p in phrases if p)
+        rows = fts.execute("SELECT id, snippet(docs, 5, '<em>', '</em>', '…', 20) FROM docs WHERE docs MATCH ? "
+                           "ORDER BY bm25(docs) LIMIT 20", (match,)).fetchall()
+        count = fts.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()[0]
         fts.execute("SELECT type, count(*) FROM docs WHERE docs MATCH ? GROUP BY type", (match,)).fetchall()
         fts.execute("SELECT city, count(*) FROM docs WHERE docs MATCH ? GROUP BY city", (match,)).fetchall()
-        fts_times.append((time.perf_counter() - t) * 1000)
-    line, fts50, fts95 = percentiles(fts_times)
-    print(f"SQLite FTS5 (bm25, snippet, two GROUP BY facets):                     {line}")
-    print(f"ratios: ours/FTS5 p50 {ours50 / fts50:.2f}× p95 {ours95 / fts95:.2f}×;   "
-          f"ours/raw Tantivy p50 {ours50 / raw50:.2f}× p95 {ours95 / raw95:.2f}×")
-    print(f"serving memory (RSS of the query process: store, index, analyzer, FTS5 connection): {rss_mb():,.0f} MB "
+        if count and not rows:
+            raise BenchFailed(f"FTS5: {q!r} counted {count} but returned no rows")
+        return count
+
+    contenders = {"ours (service)": ours, "raw Tantivy": raw, "FTS5 bigrams": fts5}
+    for name, run in contenders.items():  # warm every contender the same way: each query once
+        for q in sets["broad"] + sets["narrow"]:
+            run(q)
+    for kind, qs in sets.items():
+        def timed(run, name: str, qs=qs, kind=kind) -> list[float]:
+            samples, counts = [], []
+            for q in qs:
+                started = time.perf_counter()
+                counts.append(run(q))
+                samples.append((time.perf_counter() - started) * 1000)
+            if not any(counts):
+                raise BenchFailed(f"{name} found nothing for any {kind} query: the run is broken")
+            hits.setdefault(kind, {})[name] = counts
+            return samples
+
+        figures = alternate({name: lambda run=run, name=name: timed(run, name) for name, run in contenders.items()},
+                            rounds)
+        print(f"\n{kind} queries ({len(qs)}; top 20, exact count, type+city facets, highlights) — medians of "
+              f"{rounds} alternated rounds; {machine()}")
+        for name, f in figures.items():
+            print(f"  {name:<16} p50 {f['p50']:8.2f} ms   p95 {f['p95']:8.2f} ms   median hits "
+                  f"{statistics.median(hits[kind][name]):,.0f}")
+        o, r, s = (figures[n] for n in contenders)
+        print(f"  ratios: ours/raw Tantivy p50 {o['p50'] / r['p50']:.2f}× p95 {o['p95'] / r['p95']:.2f}× (target ≤ 2×); "
+              f"ours/FTS5 p50 {o['p50'] / s['p50']:.2f}× p95 {o['p95'] / s['p95']:.2f}× (target < 1×)")
+    print(f"\nquery process peak RSS (store, both indexes, analyzer, FTS5 connection): {peak_memory_mb():,.0f} MB "
           f"(target ≤ 1,024)")
     fts.close()
     store.close()

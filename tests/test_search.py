@@ -118,6 +118,14 @@ def test_filters_and_group_by_counts_are_exact_and_internal_records_stay_hidden(
 def test_sort_by_a_field(service: SearchService) -> None:
     years = [r["year_published"] for r in service.search("石墨烯", type="paper", sort="year:desc")["results"]]
     assert years == sorted(years, reverse=True) and len(years) == 3
+    for sort in ("name", "city:desc", "created", "updated:desc", "id", "revision", "year"):  # text and number keys
+        body = service.search("大学", sort=sort)
+        assert body["meta"]["sort"].startswith(sort.split(":")[0]) and body["results"]
+        assert all(r["score"] is None for r in body["results"])  # no relevance when sorted by a field
+    by_id = ids(service.search("大学", sort="id", per_page=50))
+    assert by_id == sorted(by_id)
+    by_city = [r.get("city") or "\uffff" for r in service.search("大学", sort="city:desc", per_page=50)["results"]]
+    assert by_city == sorted(by_city, reverse=True)
     with pytest.raises(ZhulianError):
         service.search("石墨烯", sort="shoe_size")
 
@@ -233,3 +241,18 @@ def _within_a_second(check) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+def test_an_index_analysed_in_worker_processes_answers_the_same(service: SearchService, monkeypatch) -> None:
+    from zhulian.search import index as index_module
+
+    if service.store.is_postgres:
+        pytest.skip("what is analysed where does not depend on the database; the SQLite run covers it")
+    queries = ["中山大学", "石墨烯", "科技金融", "协同创新 -广州", "zsdx"]
+    before = [service.search(q, per_page=50, group_by="city") for q in queries]
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 0)  # a small store, analysed as a big one would be
+    monkeypatch.setattr(index_module, "ANALYSIS_CHUNK", 7)  # several chunks in flight, returned in order
+    service.rebuild()
+    after = [service.search(q, per_page=50, group_by="city") for q in queries]
+    assert [(b["meta"]["count"], ids(b), b["group_by"]) for b in before] == \
+        [(a["meta"]["count"], ids(a), a["group_by"]) for a in after]

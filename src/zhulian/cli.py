@@ -72,14 +72,18 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from zhulian.web.app import create_app
 
     out.print(f"门户 portal: http://{host}:{port}/   API: http://{host}:{port}/api/v1/   (Ctrl+C 退出 to stop)")
+    # On SIGTERM or Ctrl-C, requests still running get this long before they are cut off; then the app's
+    # shutdown stops the index follower and any rebuild between two batches, so the process is gone in seconds.
+    graceful = 2
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=graceful)
         return
     # Each worker process builds its own app from the same environment; one of them holds the search
     # index's writer and the harvest schedule, the others read.
     Store.from_settings(settings).close()  # migrate once, before the workers start
     uvicorn.run("zhulian.web.app:create_app", factory=True, workers=workers, host=host, port=port,
-                log_level="warning")
+                log_level="warning", timeout_graceful_shutdown=graceful)
 
 
 @app.command()

@@ -18,15 +18,15 @@ def router(context: WebContext) -> APIRouter:
     api = APIRouter()
 
     @api.get("/api/v1/search", response_model=dict[str, Any])
-    async def search(request: Request, q: str = Query("", max_length=20_000, description="检索词 query: words AND, OR, \"phrase\", -exclude"),
+    def search(request: Request, q: str = Query("", max_length=20_000, description="检索词 query: words AND, OR, \"phrase\", -exclude"),
                type: str | None = Query(None, description="类型，逗号分隔 / types, comma-separated"),
                filter: str | None = Query(None, description="筛选 / filter, e.g. city:440100,year:>2015"),
                sort: str | None = Query(None, description="relevance（默认）或 field[:asc|desc]"),
                group_by: str | None = Query(None, description="分组统计字段 / field to count by"),
                page: int = Query(1, ge=1, le=10_000),
                per_page: int = Query(25, ge=1, le=MAX_PER_PAGE)) -> JSONResponse:
-        # On the event loop: a query is a few milliseconds of CPU either way, and the hops to a worker thread
-        # and back only lengthen the queue behind it. Straight to JSON: the answer is plain JSON already.
+        # In a worker thread, not on the event loop: a search reads the store, and may wait for the first
+        # index while it is built. Straight to JSON: the answer is plain JSON already.
         return JSONResponse(service.search(q, type=type, filter=filter, sort=sort, group_by=group_by, page=page,
                                            per_page=per_page, access=search_levels(principal_of(request))))
 

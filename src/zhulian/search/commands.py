@@ -89,6 +89,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(body)
             return
+        if body["rebuilding"] is not None:
+            done, total = body["rebuilding"].get("records_done", 0), body["rebuilding"].get("records_total")
+            share = f" ({done * 100 // total}%)" if total else ""
+            out.print(f"正在重建 rebuilding: {done:,} / {total if total is not None else '?'} 条记录 records{share}，"
+                      f"开始于 started {body['rebuilding'].get('started_at', '?')}；旧索引继续应答 the old index "
+                      "keeps answering until the new one is in")
         if not body["built"]:
             out.print(f"索引尚未建立 no index yet at {body['path']}；运行 run `zhulian index rebuild`。"
                       f" 存储最新序号 store last seq: {body['last_seq']}")
@@ -100,5 +106,8 @@ def register(app: typer.Typer) -> None:
                            ("built_at", "建立时间 built at"), ("applied_at", "最近更新 last applied")):
             table.add_row(label, str(body.get(key)))
         out.print(table)
+        if not body["own_store"]:
+            out.print("此索引建自另一个存储，服务启动时会重建 this index was built from another store; a server "
+                      "rebuilds it when it starts (or run `zhulian index rebuild`)")
 
     app.add_typer(index_app, name="index")

@@ -10,28 +10,39 @@ whitespace tokenizer.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import itertools
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import tantivy
 
 from zhulian.model import INDEXED_FIELDS, record_label
 from zhulian.region.cities import CITIES
 from zhulian.search import documents as docs
+from zhulian.search.rebuild import BuildStopped, RebuildLock, running_error
+from zhulian.store.tables import store_identity as store_identity_table
 from zhulian.text import Analyzer, bigrams, normalize, pinyin_keys
 from zhulian.text.analysis import normalize_many, unigrams
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the facet fast field
+UNGROUPED = ("id", "created", "updated")  # one value per record: nothing to count by
+BUILD_BATCH = 1000  # records read from the store at a time
+ANALYSIS_CHUNK = 100  # records analysed together, between progress reports and checks for a request to stop
+PARALLEL_FROM = 20_000  # records: below this, starting analysis processes costs more than it saves
+MAX_ANALYSIS_WORKERS = 4
 STATE_FILE = "state.json"
 DICTIONARY_FILE = "dictionary.txt"
 DICTIONARY_TYPES = ("organization", "platform")
@@ -43,7 +54,10 @@ NUMBER_FIELDS = {name for specs in INDEXED_FIELDS.values() for name, spec in spe
 def build_schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     b.add_text_field("id", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
-    b.add_text_field("kv", tokenizer_name="raw", index_option="basic")  # field=value for filters/group_by
+    b.add_text_field("kv", tokenizer_name="raw", index_option="basic")  # field=value for filters
+    # the same pairs but those of one value per record (id, timestamps), as a fast field for group_by counts
+    # by aggregation: a small dictionary, so picking one field's values out of it is cheap
+    b.add_text_field("facet", fast=True, tokenizer_name="raw", index_option="basic")
     for name in ("name_w", "kw_w", "body_w"):  # analysed words: BM25 needs frequencies, not positions
         b.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     for name in ("name_b", "body_b"):  # character bigrams with positions: substrings and exact phrases
@@ -79,8 +93,9 @@ def domain_words(store: Any) -> list[str]:
 
 
 def store_identity(store: Any) -> str:
-    url = store.engine.url.render_as_string(hide_password=True)
-    return hashlib.sha256(url.encode()).hexdigest()[:16]
+    """The id written into the store when it was made: the same wherever its files are moved or restored."""
+    with store.engine.connect() as connection:
+        return connection.execute(sa.select(store_identity_table.c.id)).scalar_one()
 
 
 class IndexNotBuilt(Exception):
@@ -203,6 +218,7 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
     """The index fields of a record, as plain Python values (so worker processes can compute them)."""
     name_texts, keyword_texts, body_texts = docs.name_texts(record), docs.keyword_texts(record), \
         docs.body_texts(record)
+    pairs = [f"{f}={canonical_value(f, v)}" for f, v in docs.filter_values(record)]
     normalized = normalize_many(name_texts + keyword_texts + body_texts)
     names = normalized[:len(name_texts)]
     keywords = normalized[len(name_texts):len(name_texts) + len(keyword_texts)]
@@ -210,7 +226,8 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
     short = " ".join(names + keywords)
     fields: dict[str, Any] = {
         "id": record["id"],
-        "kv": [f"{f}={canonical_value(f, v)}" for f, v in docs.filter_values(record)],
+        "kv": pairs,
+        "facet": [pair for pair in pairs if pair.split("=", 1)[0] not in UNGROUPED],
         "name_w": a.index_text(" ".join(names)),
         "kw_w": a.index_text(" ".join(keywords)),
         "body_w": a.index_text(body),
@@ -257,24 +274,42 @@ def _now() -> str:
 
 
 def build(store: Any, path: Path, *, progress: Callable[[int], None] | None = None,
-          heap: int = 256_000_000, threads: int = 2) -> dict[str, Any]:
+          stop: threading.Event | None = None, heap: int = 256_000_000, threads: int = 2) -> dict[str, Any]:
     """Build a fresh index of every live record in the store in a sibling folder, then swap it in.
     The feed position is read before the store is read, so anything written meanwhile is replayed by
-    the follower (applying an entry twice changes nothing)."""
+    the follower (applying an entry twice changes nothing). One build at a time (``RebuildLock``); setting
+    ``stop`` ends it between batches, leaving the index as it was (``BuildStopped``)."""
+    lock = RebuildLock(path)
+    if not lock.acquire():
+        raise running_error(lock.running())
+    try:
+        return _build(store, path, lock, progress, stop, heap, threads)
+    finally:
+        lock.release()
+
+
+def _build(store: Any, path: Path, lock: RebuildLock, progress: Callable[[int], None] | None,
+           stop: threading.Event | None, heap: int, threads: int) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
-    path.parent.mkdir(parents=True, exist_ok=True)
     building = path.parent / f".{path.name}.building-{uuid.uuid4().hex[:8]}"
     position = store.last_seq()
+    total = sum(store.counts().values())
     state = {"schema": SCHEMA_VERSION, "build_id": uuid.uuid4().hex, "position": position,
              "store": store_identity(store), "built_at": _now(), "records": 0}
+    lock.report(0, total)
     try:
-        index = SearchIndex.create(building, domain_words(store), state)
+        words = domain_words(store)
+        index = SearchIndex.create(building, words, state)
         writer = index.writer(heap, threads)
         count = 0
-        for record in store.iterate(batch=2000):
-            writer.add_document(index.document(record))
-            count += 1
-            if progress and count % 1000 == 0:
+        for fields in _analysed(store, index.analyzer, words, total):
+            if stop is not None and stop.is_set():
+                raise BuildStopped(str(path))
+            for one in fields:
+                writer.add_document(tantivy.Document(**one))
+            count += len(fields)
+            lock.report(count, total)
+            if progress:
                 progress(count)
         writer.commit()
         index.close_writer()
@@ -289,6 +324,52 @@ def build(store: Any, path: Path, *, progress: Callable[[int], None] | None = No
         shutil.rmtree(building, ignore_errors=True)
         raise
     return state
+
+
+def _analysed(store: Any, analyzer: Analyzer, words: list[str], total: int) -> Iterator[list[dict[str, Any]]]:
+    """The index fields of every live record, a chunk at a time in id order. Analysis is most of a build's work
+    and pure Python, so a store big enough to repay starting them is analysed in worker processes, one per core,
+    a few chunks ahead of the writer (not the whole store: memory stays flat)."""
+    chunks = _chunks(store.iterate(batch=BUILD_BATCH), ANALYSIS_CHUNK)
+    workers = min(os.cpu_count() or 1, MAX_ANALYSIS_WORKERS) if total >= PARALLEL_FROM else 1
+    if workers == 1:
+        for chunk in chunks:
+            yield [analyse(analyzer, record) for record in chunk]
+        return
+    # spawned, not forked: a server's threads (and Tantivy's) make a forked child unsafe
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_analysis_worker, initargs=(words,))
+    pending: deque[Future] = deque()
+    try:
+        for chunk in chunks:
+            pending.append(pool.submit(_analyse_chunk, chunk))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # a stopped build does not wait for the queue
+        raise
+    pool.shutdown()
+
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _start_analysis_worker(words: list[str]) -> None:
+    global _worker_analyzer
+    _worker_analyzer = Analyzer(words)
+
+
+def _analyse_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    assert _worker_analyzer is not None
+    return [analyse(_worker_analyzer, record) for record in records]
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _swap(building: Path, path: Path) -> None:

@@ -27,12 +27,14 @@ from zhulian.search import documents as docs
 from zhulian.search import highlight
 from zhulian.search.index import (
     SORT_FIELDS,
+    UNGROUPED,
     IndexNotBuilt,
     SearchIndex,
     build,
     canonical_value,
     store_identity,
 )
+from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
 from zhulian.store.follow import FeedFollower
 from zhulian.store.query import Condition, allowed_fields, parse_filter
@@ -44,8 +46,13 @@ log = logging.getLogger(__name__)
 MAX_PER_PAGE = 200
 MAX_OFFSET = 10_000
 AUTOCOMPLETE_LIMIT = 10
+MAX_GROUP_VALUES = 1_000_000  # distinct field=value pairs counted per query: all of them, so counts are exact
 FEED_BATCH = 500
 WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_b": 1.0}
+FIRST_BUILD_WAIT = 20.0  # seconds a search waits for the first index of a server before answering 503
+BUILD_POLL = 0.05
+RETRY_AFTER = 30.0  # seconds before a server tries again a rebuild that failed
+STOP_WAIT = 2.0  # seconds to wait for the follower, then for a rebuild, to stop
 VISIBLE_ACCESS = ("public",)  # keys and roles (the API issue) widen this; the level is in the index
 
 
@@ -57,15 +64,32 @@ class SearchService:
         self._state_mtime: int | None = None
         self._lock = threading.RLock()
         self._follower: FeedFollower | None = None
+        self._builder: threading.Thread | None = None  # a server's rebuild in the background
+        self._stopping = threading.Event()  # set when the server stops: ends a rebuild and any wait for one
+        self._failed_at = -RETRY_AFTER
+        self._stale = False  # the open index was built from another store; a rebuild replaces it
 
     # -- the index ---------------------------------------------------------------------------------
 
     def index(self) -> SearchIndex:
-        """The open index; built from the store first if there is none (or it belongs to another store);
-        reopened when another process rebuilt it."""
+        """The open index; reopened when another process rebuilt it. Without one that belongs to this store,
+        one is built: in the calling thread for a command, in the background for a server, which keeps
+        answering from the index it has (even one of another store's, until the new one is in) or, with none
+        at all, waits a little for the first build and then answers 503 with its progress."""
         current = self._index
         if current is not None and self._state_stamp() == self._state_mtime:
             return current  # the usual case, without waiting for a follower that is applying a batch
+        deadline = time.monotonic() + FIRST_BUILD_WAIT
+        while True:
+            opened = self._current_index()
+            if opened is not None:
+                return opened
+            # a server with no index yet: wait (without the lock, so the follower and other searches go on)
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                raise building_error(RebuildLock(self.path).running())
+            time.sleep(BUILD_POLL)
+
+    def _current_index(self) -> SearchIndex | None:
         with self._lock:
             mtime = self._state_stamp()
             if self._index is not None and mtime == self._state_mtime:
@@ -77,17 +101,73 @@ class SearchService:
                 self._state_mtime = mtime
                 return self._index
             self._close()
-            try:
-                opened = SearchIndex.open(self.path)
-                if opened.state.get("store") != store_identity(self.store) or \
-                        opened.state.get("position", 0) > self.store.last_seq():
-                    raise IndexNotBuilt("built from another store")
-            except IndexNotBuilt:
-                build(self.store, self.path)
-                opened = SearchIndex.open(self.path)
-            self._index = opened
-            self._state_mtime = self._state_stamp()
+            opened = self._open_own()
+            if opened is None and self._follower is None:  # a command: build it here and now
+                self._build_or_wait()
+                opened = self._open_own()
+            elif opened is None:
+                self._start_background_build()
+                opened = self._open_stale()
+            if opened is not None:
+                self._index = opened
+                self._state_mtime = self._state_stamp()
+                # a newly built index starts where its build read the feed: what was written during the build
+                # goes in before anyone searches it
+                while self._follower is not None and not self._stale and self._apply_batch(opened):
+                    pass
             return opened
+
+    def _open_own(self) -> SearchIndex | None:
+        """The index on disk if it was built from this store (its id, not its path) and not ahead of its feed."""
+        try:
+            opened = SearchIndex.open(self.path)
+        except IndexNotBuilt:
+            return None
+        if opened.state.get("store") != store_identity(self.store) or \
+                opened.state.get("position", 0) > self.store.last_seq():
+            return None
+        self._stale = False
+        return opened
+
+    def _open_stale(self) -> SearchIndex | None:
+        """The index on disk when it belongs to another store (or a later state of this one): better than
+        nothing while its replacement is built, but never fed this store's changes."""
+        try:
+            opened = SearchIndex.open(self.path)
+        except IndexNotBuilt:
+            return None
+        self._stale = True
+        return opened
+
+    def _build_or_wait(self) -> None:
+        try:
+            build(self.store, self.path)
+        except ZhulianError as error:
+            if error.code != "index_rebuilding":
+                raise
+            while RebuildLock(self.path).running() is not None:  # another process builds it: use theirs
+                time.sleep(BUILD_POLL)
+
+    def _start_background_build(self) -> None:
+        if self._builder is not None and self._builder.is_alive():
+            return
+        if self._stopping.is_set() or RebuildLock(self.path).running() is not None or \
+                time.monotonic() < self._failed_at + RETRY_AFTER:
+            return  # stopping, another process (a worker beside this one) is building it, or it just failed
+        self._builder = threading.Thread(target=self._background_build, name="zhulian-search-rebuild", daemon=True)
+        self._builder.start()
+
+    def _background_build(self) -> None:
+        try:
+            build(self.store, self.path, stop=self._stopping)
+            self.catch_up()  # what was written during the build, before the first search sees the new index
+        except BuildStopped:
+            log.info("index rebuild stopped: the server is shutting down; the next start builds it again")
+        except ZhulianError as error:
+            log.info("index rebuild not started: %s", error.message)
+        except Exception:
+            self._failed_at = time.monotonic()
+            log.exception("rebuilding the search index failed; trying again in %s s", RETRY_AFTER)
 
     def _state_stamp(self) -> int | None:
         try:
@@ -105,36 +185,60 @@ class SearchService:
             self._close()
             state = build(self.store, self.path, progress=progress)
             self._index = SearchIndex.open(self.path)
+            self._stale = False
             self._state_mtime = self._state_stamp()
             return state
 
     def catch_up(self, *, max_batches: int | None = None) -> int:
-        """Apply what the change feed holds beyond the index's position; returns how many entries."""
+        """Apply what the change feed holds beyond the index's position; returns how many entries. Nothing
+        while a rebuild runs: the new index starts from its own position."""
         applied, batches = 0, 0
-        while max_batches is None or batches < max_batches:
+        while (max_batches is None or batches < max_batches) and not self._stopping.is_set():
             with self._lock:  # one batch at a time, so searches are never held up for long
-                index = self.index()
-                entries = self.store.changes(index.state["position"], FEED_BATCH, with_records=True)
-                if not entries:
+                if self._follower is None:
+                    index = self.index()
+                elif self._stopping.is_set() or RebuildLock(self.path).running() is not None:
                     break
-                try:
-                    index.writer()
-                except ValueError as error:  # another process (a server's follower) holds the writer
-                    log.info("index writer busy, leaving the feed to its holder: %s", error)
+                else:
+                    index = self._current_index()  # never waits: with none yet, the build has begun
+                if index is None or self._stale:
                     break
-                applied += index.apply(entries)
-                self._state_mtime = self._state_stamp()
+                done = self._apply_batch(index)
+                if not done:
+                    break
+                applied += done
                 batches += 1
         return applied
 
+    def _apply_batch(self, index: SearchIndex) -> int:
+        """One batch of the feed beyond the index's position (the caller holds the lock)."""
+        entries = self.store.changes(index.state["position"], FEED_BATCH, with_records=True)
+        if not entries:
+            return 0
+        try:
+            index.writer()
+        except ValueError as error:  # another process (a server's follower) holds the writer
+            log.info("index writer busy, leaving the feed to its holder: %s", error)
+            return 0
+        applied = index.apply(entries)
+        self._state_mtime = self._state_stamp()
+        return applied
+
     def status(self) -> dict[str, Any]:
+        """Where the index stands, without building anything: position, lag, and any rebuild under way."""
         last = self.store.last_seq()
-        state = SearchIndex.read_state(self.path)
-        if not state:
-            return {"built": False, "path": str(self.path), "position": None, "last_seq": last, "lag": None}
-        index = self.index()
+        rebuilding = RebuildLock(self.path).running()
+        try:
+            index = self._index if self._index is not None and self._state_stamp() == self._state_mtime \
+                else SearchIndex.open(self.path)
+        except IndexNotBuilt:  # none yet, or of an older schema
+            return {"built": False, "path": str(self.path), "position": None, "last_seq": last, "lag": None,
+                    "rebuilding": rebuilding}
+        state = index.state
+        own = state.get("store") == store_identity(self.store) and state.get("position", 0) <= last
         return {"built": True, "path": str(self.path), "position": index.state["position"], "last_seq": last,
-                "lag": max(0, last - index.state["position"]), "documents": index.searcher().num_docs,
+                "lag": max(0, last - index.state["position"]) if own else None, "own_store": own,
+                "rebuilding": rebuilding, "documents": index.searcher().num_docs,
                 "built_at": index.state.get("built_at"), "applied_at": index.state.get("applied_at"),
                 "size_bytes": index.size_bytes(), "dictionary_words": len(index.analyzer.words),
                 "following": self._follower is not None and self._follower.is_alive()}
@@ -142,15 +246,22 @@ class SearchService:
     # -- following the change feed -----------------------------------------------------------------
 
     def start_follower(self, interval: float = 0.2) -> FeedFollower:
+        """Keep the index current while a server runs (and build it in the background when it must be)."""
+        self._stopping.clear()
         if self._follower is None or not self._follower.is_alive():
             self._follower = FeedFollower("zhulian-search-follower", lambda: self.catch_up(max_batches=20), interval)
             self._follower.start()
         return self._follower
 
     def stop_follower(self) -> None:
+        """Stop following and any rebuild under way (between two batches), within a few seconds."""
+        self._stopping.set()
         if self._follower is not None:
-            self._follower.stop()
+            self._follower.stop(STOP_WAIT)
             self._follower = None
+        if self._builder is not None:
+            self._builder.join(STOP_WAIT)
+            self._builder = None
         with self._lock:
             if self._index is not None:
                 self._index.close_writer()
@@ -186,7 +297,8 @@ class SearchService:
             field, descending = order
             result = searcher.search(query, per_page, count=True, offset=offset, order_by_field=SORT_FIELDS[field],
                                      order=tantivy.Order.Desc if descending else tantivy.Order.Asc)
-        hits = [(score, searcher.doc(address)["id"][0]) for score, address in result.hits]
+        # sorted by a field, Tantivy gives that field's value where the score would be: no relevance to show
+        hits = [(score if order is None else None, searcher.doc(address)["id"][0]) for score, address in result.hits]
         results = self._results(hits, parsed, highlights, access) if fetch else [
             {"id": record_id, "score": score} for score, record_id in hits]
         meta: dict[str, Any] = {"count": result.count, "page": page, "per_page": per_page, "q": parsed.text,
@@ -201,14 +313,14 @@ class SearchService:
             # which Tantivy would otherwise evaluate again for every value counted
             matches = _boolean([(Occur.Must, self._text_query(index, parsed, bonus=False)),
                                 (Occur.Must, filter_query)])
-            groups = {f: self._group(searcher, matches, f, type_name, result.count) for f in group_fields}
+            groups = _groups(searcher, matches, group_fields, type_name, result.count)
             body["group_by"] = groups[group_fields[0]]
             if len(group_fields) > 1:
                 body["groups"] = groups
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
-    def _results(self, hits: list[tuple[float, str]], parsed: ParsedQuery, want_highlights: bool,
+    def _results(self, hits: list[tuple[float | None, str]], parsed: ParsedQuery, want_highlights: bool,
                  access: tuple[str, ...]) -> list[dict]:
         records = self.store.get_many([record_id for _score, record_id in hits])
         needles = _needles(self.index(), parsed) if want_highlights else []
@@ -217,23 +329,11 @@ class SearchService:
             record = records.get(record_id)
             if record is None or record.get("access", "public") not in access:
                 continue  # deleted since the index last caught up
-            item = {**record, "score": round(float(score), 4)}
+            item = {**record, "score": None if score is None else round(float(score), 4)}
             if want_highlights:
                 item["highlights"] = _highlights(record, needles)
             results.append(item)
         return results
-
-    def _group(self, searcher: tantivy.Searcher, query: Query, field: str, type_name: str | None,
-               count: int) -> list[dict[str, Any]]:
-        prefix = f"{field}="
-        pairs = searcher.terms_with_prefix("kv", prefix, filter_query=query)
-        groups = [{"key": term[len(prefix):], "key_display_name": display_name(type_name, field, term[len(prefix):]),
-                   "count": n} for term, n in pairs if n > 0]
-        if field in ("city", "node", "year", "access", "type", "revision"):  # one value per record
-            missing = count - sum(g["count"] for g in groups)
-            if missing > 0:
-                groups.append({"key": None, "key_display_name": "未知 unknown", "count": missing})
-        return sorted(groups, key=lambda g: (-g["count"], str(g["key"])))
 
     # -- query building ----------------------------------------------------------------------------
 
@@ -346,6 +446,29 @@ class SearchService:
 
 # -- helpers -----------------------------------------------------------------------------------------
 
+def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_name: str | None,
+            count: int) -> dict[str, list[dict[str, Any]]]:
+    """Exact counts per value of each field over the matches: one pass of Tantivy's terms aggregation over the
+    ``facet`` fast field counts every field's values at once (not one evaluation of the query per value, and
+    without ``include`` patterns, which cost more than counting everything), then split by field here."""
+    spec = {"facet": {"terms": {"field": "facet", "size": MAX_GROUP_VALUES, "segment_size": MAX_GROUP_VALUES}}}
+    buckets = searcher.aggregate(query, spec)["facet"]["buckets"]
+    wanted = {f"{field}=": field for field in fields}
+    values: dict[str, list[dict[str, Any]]] = {field: [] for field in fields}
+    for bucket in buckets:
+        field_, _, value = bucket["key"].partition("=")
+        if f"{field_}=" in wanted and bucket["doc_count"] > 0:
+            values[field_].append({"key": value, "key_display_name": display_name(type_name, field_, value),
+                                   "count": bucket["doc_count"]})
+    for field in fields:
+        if field in ("city", "node", "year", "access", "type", "revision"):  # one value per record
+            missing = count - sum(g["count"] for g in values[field])
+            if missing > 0:
+                values[field].append({"key": None, "key_display_name": "未知 unknown", "count": missing})
+        values[field].sort(key=lambda g: (-g["count"], str(g["key"])))
+    return values
+
+
 def _grams(schema: tantivy.Schema, field: str, grams: list[str]) -> Query:
     """A run of bigrams in a row (a substring); Tantivy's phrase query needs two terms at least."""
     if len(grams) == 1:
@@ -389,7 +512,7 @@ def _group_fields(group_by: str | None, type_name: str | None) -> list[str]:
     if not group_by:
         return []
     fields = allowed_fields(type_name)
-    choices = [f for f in fields if f not in ("id", "created", "updated")]
+    choices = [f for f in fields if f not in UNGROUPED]
     wanted = [f.strip() for f in group_by.split(",") if f.strip()]
     bad = [f for f in wanted if f not in choices]
     if bad or len(wanted) > 5:

@@ -111,3 +111,11 @@ audit_log = sa.Table(
     sa.Column("detail", Json),
     sqlite_autoincrement=True,
 )
+
+store_identity = sa.Table(
+    "store_identity", metadata,
+    # One row, written when the store is created: what derived data (the search index) checks it belongs to,
+    # so that a data folder moved, renamed or restored elsewhere is still the same store.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created", Timestamp, nullable=False),
+)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from zhulian.errors import Problem, ZhulianError
-from zhulian.exchange.flat import unneutralise
+from zhulian.exchange.flat import neutralise, unneutralise
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": None, ".xlsx": "xlsx", ".xlsm": "xlsx",
@@ -28,8 +28,20 @@ EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": None, ".xlsx"
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM with BOM）", "gb18030": "GB18030/GBK",
                   "utf-16": "UTF-16"}
 SAMPLE = 1 << 20
-MAX_CELL = 1_000_000  # characters in one CSV cell; the model's longest field holds 200,000
+MAX_CELL = 1_000_000  # characters in one CSV or XLSX cell; the model's longest field holds 200,000
 csv.field_size_limit(MAX_CELL)
+# JSON: every input (request bodies, uploads, JSONL lines, harvested pages) is refused past these before it is
+# built, since a deep nest costs memory and recursion far beyond its size. Records nest a handful of levels.
+MAX_JSON_DEPTH = 64
+MAX_JSON_TEXT = 16 * 1024 * 1024  # one JSON text read whole: a body, a JSONL line, a single-record file
+# XLSX is a zip: what it unpacks to is bounded before openpyxl reads any of it (openpyxl holds the shared
+# strings in memory). Spreadsheet XML packs 5-20 to 1; a bomb packs a thousand to one.
+MAX_XLSX_UNPACKED = 2 * 1024 * 1024 * 1024
+MAX_XLSX_MEMBER_IN_MEMORY = 256 * 1024 * 1024  # the shared strings table, which openpyxl loads whole
+MAX_XLSX_RATIO = 100
+XLSX_RATIO_FROM = 4 * 1024 * 1024  # small members (styles, a short sheet) may pack tighter harmlessly
+MAX_XLSX_ROWS = 1_048_576  # Excel's own limit
+EXCERPT = 200  # characters of a refused value that a report quotes
 
 
 def file_error(code: str, message: str, message_zh: str, details: list[Problem] | None = None) -> ZhulianError:
@@ -86,6 +98,101 @@ class Source:
         self.close()
 
 
+def excerpt(value: Any, limit: int = EXCERPT) -> Any:
+    """At most ``limit`` characters of a value a report quotes back: a report never echoes a huge cell."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}…（共 {len(value):,} 字符 {len(value):,} characters）"
+    return value
+
+
+class BadJSON(ValueError):
+    """A JSON text refused: malformed, too deep or too large; ``reason_zh`` says it in Chinese."""
+
+    def __init__(self, reason: str, reason_zh: str) -> None:
+        super().__init__(reason)
+        self.reason, self.reason_zh = reason, reason_zh
+
+
+def _too_deep() -> BadJSON:
+    return BadJSON(f"nested deeper than {MAX_JSON_DEPTH} levels", f"嵌套超过 {MAX_JSON_DEPTH} 层")
+
+
+def read_json(text: bytes | str, *, max_bytes: int = MAX_JSON_TEXT) -> Any:
+    """One JSON text, decoded only when it is at most ``max_bytes`` long and ``MAX_JSON_DEPTH`` deep: the one
+    way every whole JSON input (a request body, a JSONL line, a single-record file) is read."""
+    if len(text) > max_bytes:
+        raise BadJSON(f"over {max_bytes:,} bytes", f"超过 {max_bytes:,} 字节")
+    try:
+        # The decoder recurses once per level and stops with RecursionError near a thousand levels, long
+        # before memory is at stake; the depth below that is checked on the result without recursion.
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
+    except UnicodeDecodeError:
+        raise BadJSON("not UTF-8 text", "不是 UTF-8 文本") from None
+    except ValueError as error:
+        raise BadJSON(f"not valid JSON: {error}", f"不是合法的 JSON：{error}") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
+
+
+_TOP = object()  # stands for the top-level array, whose items are yielded rather than kept
+
+
+def _json_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
+    """The items of a streamed top-level array (or the one top-level object) from ijson's ``basic_parse``
+    events, each built only while it stays within ``MAX_JSON_DEPTH``: ijson's own builder would build a
+    30,000-deep item, its memory growing as the square of its depth, before anyone could look at it."""
+    stack: list[Any] = []  # the containers being built, outermost first
+    keys: list[Any] = []  # beside each container, the key its next value goes under
+    for event, value in events:
+        if event == "map_key":
+            keys[-1] = value
+            continue
+        if event in ("end_map", "end_array"):
+            finished = stack.pop()
+            keys.pop()
+            if finished is not _TOP and (not stack or stack[-1] is _TOP):
+                yield finished
+            continue
+        if event in ("start_map", "start_array"):
+            if len(stack) > MAX_JSON_DEPTH:
+                raise _too_deep()
+            value = {} if event == "start_map" else []
+        if not stack:
+            if event == "start_array":
+                stack.append(_TOP)
+                keys.append(None)
+                continue
+            if event != "start_map":
+                raise BadJSON("a JSON file holds an array of records or one record", "JSON 文件应包含一个记录数组或单个记录")
+        elif stack[-1] is _TOP:
+            if not isinstance(value, (dict, list)):
+                yield value
+                continue
+        elif isinstance(stack[-1], dict):
+            stack[-1][keys[-1]] = value
+        else:
+            stack[-1].append(value)
+        if isinstance(value, (dict, list)):
+            stack.append(value)
+            keys.append(None)
+
+
 # -- detection -----------------------------------------------------------------------------------------
 
 def detect_format(path: Path, head: bytes) -> str:
@@ -105,9 +212,9 @@ def detect_format(path: Path, head: bytes) -> str:
     if text.startswith(b"{"):
         first_line = text.split(b"\n", 1)[0]
         try:
-            json.loads(first_line)
+            read_json(first_line)
             return "jsonl"
-        except ValueError:
+        except BadJSON:
             return "json"
     first_line = text.split(b"\n", 1)[0]
     return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
@@ -321,9 +428,9 @@ def _jsonl_rows(handle: IO[bytes], encoding: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except ValueError as error:
-            yield number, _BadLine(str(error), line.strip()[:200])
+            yield number, read_json(line)
+        except BadJSON as error:
+            yield number, _BadLine(error.reason, excerpt(line.strip()))
 
 
 @dataclass
@@ -339,33 +446,15 @@ def _json_rows(handle: IO[bytes]) -> Iterator[tuple[int, Any]]:
 
     start = handle.read(4)
     handle.seek(3 if start.startswith(codecs.BOM_UTF8) else 0)
-    first = _first_char(handle)
-    handle.seek(3 if start.startswith(codecs.BOM_UTF8) else 0)
     number = 0
     try:
-        if first == b"{":
-            handle_text = handle.read()
-            number = 1
-            yield 1, json.loads(handle_text)
-            return
-        if first != b"[":
-            raise file_error("bad_json", "A JSON file holds an array of records or one record.",
-                             "JSON 文件应包含一个记录数组或单个记录。")
-        for number, item in enumerate(ijson.items(handle, "item", use_float=True), 1):
+        for number, item in enumerate(_json_items(ijson.basic_parse(handle, use_float=True)), 1):
             yield number, item
-    except (ijson.JSONError, ValueError) as error:
-        if isinstance(error, ZhulianError):
-            raise
-        raise file_error("bad_json", f"The JSON is malformed after record {number}: {error}. Nothing was imported.",
-                         f"JSON 格式错误（第 {number} 条记录之后）：{error}。未导入任何内容。",
-                         [Problem(f"record {number + 1}", None, str(error), "JSON 格式错误")]) from None
-
-
-def _first_char(handle: IO[bytes]) -> bytes:
-    while True:
-        char = handle.read(1)
-        if not char or not char.isspace():
-            return char
+    except (ijson.JSONError, BadJSON) as error:
+        reason, reason_zh = (error.reason, error.reason_zh) if isinstance(error, BadJSON) else (str(error), "JSON 格式错误")
+        raise file_error("bad_json", f"The JSON is refused after record {number}: {reason}. Nothing was imported.",
+                         f"JSON 无法读取（第 {number} 条记录之后）：{reason_zh}。未导入任何内容。",
+                         [Problem(f"record {number + 1}", None, reason, reason_zh)]) from None
 
 
 # -- XLSX --------------------------------------------------------------------------------------------------
@@ -524,8 +613,13 @@ class _Formula:
 
 # -- writing -------------------------------------------------------------------------------------------------
 
+def _safe(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else value
+
+
 class TableWriter:
-    """Rows of cells to CSV, TSV or XLSX."""
+    """Rows of cells to CSV, TSV or XLSX: the one writer of every table file the platform produces. Text a
+    spreadsheet would run as a formula is written neutralised (``=1+1`` as ``'=1+1``; readers here undo it)."""
 
     def __init__(self, target: Path | IO[bytes], fmt: str, *, sheet: str = "data", encoding: str = "utf-8-sig",
                  widths: list[int] | None = None) -> None:
@@ -557,19 +651,19 @@ class TableWriter:
 
             row = []
             for text in cells:
-                cell = WriteOnlyCell(self.sheet, value=text)
+                cell = WriteOnlyCell(self.sheet, value=_safe(text))
                 cell.font = Font(bold=True)
                 cell.fill = PatternFill("solid", fgColor="DDEBF7")
                 row.append(cell)
             self.sheet.append(row)
         else:
-            self.csv.writerow(cells)
+            self.csv.writerow([_safe(c) for c in cells])
 
     def row(self, cells: list[Any]) -> None:
         if self.fmt == "xlsx":
-            self.sheet.append(cells)
+            self.sheet.append([_safe(c) for c in cells])
         else:
-            self.csv.writerow(["" if c is None else c for c in cells])
+            self.csv.writerow(["" if c is None else _safe(c) for c in cells])
 
     def extra_sheet(self, title: str, rows: list[list[Any]], widths: list[int] | None = None) -> None:
         if self.fmt != "xlsx":
@@ -586,7 +680,7 @@ class TableWriter:
         for number, values in enumerate(rows):
             cells = []
             for value in values:
-                cell = WriteOnlyCell(sheet, value=value)
+                cell = WriteOnlyCell(sheet, value=_safe(value))
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 if number == 0:
                     cell.font = Font(bold=True)

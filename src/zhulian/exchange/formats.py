@@ -26,7 +26,8 @@ FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": None, ".xlsx": "xlsx", ".xlsm": "xlsx",
               ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM with BOM）", "gb18030": "GB18030/GBK",
-                  "utf-16": "UTF-16"}
+                  "utf-16": "UTF-16", "utf-16-le": "UTF-16LE（无 BOM without BOM）",
+                  "utf-16-be": "UTF-16BE（无 BOM without BOM）"}
 SAMPLE = 1 << 20
 MAX_CELL = 1_000_000  # characters in one CSV or XLSX cell; the model's longest field holds 200,000
 csv.field_size_limit(MAX_CELL)
@@ -37,10 +38,11 @@ MAX_JSON_TEXT = 16 * 1024 * 1024  # one JSON text read whole: a body, a JSONL li
 # XLSX is a zip: what it unpacks to is bounded before openpyxl reads any of it (openpyxl holds the shared
 # strings in memory). Spreadsheet XML packs 5-20 to 1; a bomb packs a thousand to one.
 MAX_XLSX_UNPACKED = 2 * 1024 * 1024 * 1024
-MAX_XLSX_MEMBER_IN_MEMORY = 256 * 1024 * 1024  # the shared strings table, which openpyxl loads whole
+MAX_XLSX_MEMBER_IN_MEMORY = 128 * 1024 * 1024  # the shared strings table, which openpyxl loads whole
 MAX_XLSX_RATIO = 100
 XLSX_RATIO_FROM = 4 * 1024 * 1024  # small members (styles, a short sheet) may pack tighter harmlessly
 MAX_XLSX_ROWS = 1_048_576  # Excel's own limit
+MAX_CELL_XML = MAX_CELL * 8  # a cell's text in the sheet's XML, where a character may take eight bytes (&#21517;)
 EXCERPT = 200  # characters of a refused value that a report quotes
 
 
@@ -234,6 +236,8 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if without_bom := _utf16_without_bom(sample):
+        return without_bom
     lines = sample.split(b"\n")
     if not complete and len(lines) > 1:
         lines = lines[:-1]
@@ -249,6 +253,22 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
         elif kind != found:
             raise _mixed(number, line, found, kind)
     return found or "utf-8"
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 saved without a byte-order mark: text where every other byte is zero (ASCII and Latin letters
+    in UTF-16), on the odd bytes for little-endian, the even ones for big-endian."""
+    pairs = sample[:4096]
+    if len(pairs) < 4 or b"\x00" not in pairs:
+        return None
+    odd, even = pairs[1::2].count(0), pairs[0::2].count(0)
+    # Chinese characters fill both bytes (a few, such as 一 U+4E00, have one zero), so a Chinese file shows
+    # zeros only at its commas, digits and line ends: on one side, and rarely on the other.
+    if odd >= len(pairs) // 32 and even <= odd // 4:
+        return "utf-16-le"
+    if even >= len(pairs) // 32 and odd <= even // 4:
+        return "utf-16-be"
+    return None
 
 
 _HIGH_BYTES = bytes(range(128, 256))
@@ -381,8 +401,8 @@ def open_source(path: str | Path, *, sheet: str | None = None, prefer_sheets: tu
 
 
 def _text_lines(handle: IO[bytes], encoding: str) -> tuple[Iterator[str], Any]:
-    if encoding == "utf-16":
-        wrapper = io.TextIOWrapper(handle, encoding="utf-16", newline="")
+    if encoding.startswith("utf-16"):
+        wrapper = io.TextIOWrapper(handle, encoding=encoding, newline="")
         counter = {"line": 0}
 
         def lines() -> Iterator[str]:
@@ -473,10 +493,16 @@ def _column_number(letters: bytes) -> int:
 
 def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[list[tuple[int, int, int, int]], bool]:
     """Merged ranges and whether any formula is present, read from the sheet's XML in one streamed pass
-    (openpyxl's read-only mode reports neither)."""
+    (openpyxl's read-only mode reports neither); on the way, a text longer than any cell may hold is refused
+    before openpyxl would build it whole in memory."""
     merged, formulas, tail = [], False, b""
+    text_run = 0  # bytes since the last '<': a cell's text, as far as it has come
     with archive.open(member) as stream:
         while chunk := stream.read(1 << 20):
+            last_tag = chunk.rfind(b"<")
+            if text_run + (chunk.find(b"<") if last_tag >= 0 else len(chunk)) > MAX_CELL_XML:
+                raise _cell_too_long(None, None, None)
+            text_run = len(chunk) - 1 - last_tag if last_tag >= 0 else text_run + len(chunk)
             data = tail + chunk
             if not formulas and _FORMULA.search(data):
                 formulas = True
@@ -487,9 +513,37 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[list[tuple[int, 
     return sorted(set(merged)), formulas
 
 
+def _check_unpacked_size(path: Path) -> None:
+    """Refuses a workbook that would unpack to far more than it weighs before anything is unpacked. The
+    sizes a zip declares are upper bounds: Python's zipfile reads no further than them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise file_error("bad_xlsx", f"Not a readable .xlsx workbook ({error}). Save it again from Excel or WPS.",
+                         f"不是可读取的 .xlsx 工作簿（{error}）。请用 Excel 或 WPS 重新保存。") from None
+    total = sum(member.file_size for member in members)
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        in_memory = member.filename.lower().endswith("sharedstrings.xml")
+        if ((member.file_size > XLSX_RATIO_FROM and ratio > MAX_XLSX_RATIO)
+                or (in_memory and member.file_size > MAX_XLSX_MEMBER_IN_MEMORY) or total > MAX_XLSX_UNPACKED):
+            raise file_error(
+                "xlsx_too_large",
+                f"The workbook unpacks to {total:,} bytes ({member.filename}: {member.file_size:,} bytes from "
+                f"{member.compress_size:,}), beyond what an import reads (at most {MAX_XLSX_UNPACKED:,} bytes, "
+                f"{MAX_XLSX_RATIO}:1 compression, {MAX_XLSX_MEMBER_IN_MEMORY:,} bytes of shared text). "
+                "Split the sheet into smaller files or save it as CSV; nothing was imported.",
+                f"工作簿解压后达 {total:,} 字节（{member.filename}：由 {member.compress_size:,} 字节解压为 "
+                f"{member.file_size:,} 字节），超出导入的上限（解压后至多 {MAX_XLSX_UNPACKED:,} 字节、压缩比至多 "
+                f"{MAX_XLSX_RATIO}:1、共享文本至多 {MAX_XLSX_MEMBER_IN_MEMORY:,} 字节）。请拆分为较小的文件或另存为 CSV；"
+                "未导入任何内容。")
+
+
 def _open_xlsx(path: Path, size: int, sheet: str | None, prefer: tuple[str, ...]) -> Source:
     import openpyxl
 
+    _check_unpacked_size(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
@@ -566,11 +620,16 @@ def _xlsx_rows(worksheet: Any, values_sheet: Any, merged: list[tuple[int, int, i
     values_row_number = 0
     cached: tuple[Any, ...] = ()
     for number, row in enumerate(worksheet.iter_rows(), 1):
+        if number > MAX_XLSX_ROWS:
+            raise file_error("too_many_rows", f"A sheet has at most {MAX_XLSX_ROWS:,} rows; split the file. "
+                             "Nothing was imported.", f"工作表最多 {MAX_XLSX_ROWS:,} 行，请拆分文件。未导入任何内容。")
         state["row"] = number
         cells = []
         has_formula = False
         for cell in row:
             value = getattr(cell, "value", None)
+            if isinstance(value, str) and len(value) > MAX_CELL:
+                raise _cell_too_long(number, getattr(cell, "column_letter", "?"), value)
             if getattr(cell, "data_type", None) == "f":
                 has_formula = True
                 cells.append(_Formula(str(value)))
@@ -604,6 +663,18 @@ def _xlsx_rows(worksheet: Any, values_sheet: Any, merged: list[tuple[int, int, i
     if state["formulas"]:
         source.notes.append(Note(f"工作表含 {state['formulas']} 个公式单元格，已导入其计算结果",
                                  f"{state['formulas']} formula cells: their computed values were imported"))
+
+
+def _cell_too_long(row: int | None, column: str | None, value: str | None) -> ZhulianError:
+    """A cell over ``MAX_CELL`` characters, where it is known (the first scan of the XML knows only that one is)."""
+    where = f"Cell {column}{row}" if row else "A cell"
+    where_zh = f"单元格 {column}{row}" if row else "有单元格"
+    size = f" holds {len(value):,} characters;" if value else " is longer than a cell may be;"
+    size_zh = f"有 {len(value):,} 个字符，" if value else "过长，"
+    return file_error("cell_too_long", f"{where}{size} a cell holds at most {MAX_CELL:,} characters. Nothing was imported.",
+                      f"{where_zh}{size_zh}单元格最多 {MAX_CELL:,} 个字符。未导入任何内容。",
+                      [Problem(f"{column}{row}" if row else "(sheet)", excerpt(value),
+                               f"at most {MAX_CELL:,} characters", f"最多 {MAX_CELL:,} 个字符")])
 
 
 @dataclass

@@ -63,8 +63,11 @@ def cursor_offset(cursor: str | None) -> int | None:
     if cursor == "*":
         return 0
     try:
-        return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["offset"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["offset"])
+        if not 0 <= offset <= MAX_INT:
+            raise ValueError(offset)
+        return offset
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise invalid([Problem("cursor", cursor, "use cursor=* to start and then each next_cursor as given",
                                "请先用 cursor=*，再依次使用返回的 next_cursor")], "query") from None
 

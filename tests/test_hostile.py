@@ -402,6 +402,8 @@ def test_openapi_documents_the_statuses_the_api_answers_and_405_says_what_is_all
     for operations in paths.values():
         for operation in operations.values():
             assert "422" not in operation["responses"] and {"400", "429"} <= set(operation["responses"])
+    progress = paths["/api/v1/targets/progress"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv"} <= set(progress) and any("spreadsheetml" in kind for kind in progress)
     response = client.put("/openapi.json")
     error_of(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]

@@ -23,7 +23,7 @@ from zhulian.exchange.formats import BadJSON, read_json
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
-from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
+from zhulian.web.files import EXPORT_FORMATS, download, file_responses, saved_upload
 
 MAX_PER_PAGE = 200
 MAX_INT = 2**62  # sequence numbers and revisions fit a signed 64-bit column on both databases
@@ -155,7 +155,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                 "problems": list(itertools.islice(report.errors, 1000))}
         return JSONResponse(body, status_code=422 if report.refused else 200)
 
-    @api.get("/export/{collection:collection}.{fmt}")
+    @api.get("/export/{collection:collection}.{fmt}", responses=file_responses(*EXPORT_FORMATS))
     def export_download(request: Request, collection: str, fmt: str,
                         filter: str | None = Query(None, max_length=4000)) -> Response:
         """Every record of a collection the key may read, as CSV, XLSX, JSON or JSONL."""

@@ -159,40 +159,38 @@ def _json_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
     """The items of a streamed top-level array (or the one top-level object) from ijson's ``basic_parse``
     events, each built only while it stays within ``MAX_JSON_DEPTH``: ijson's own builder would build a
     30,000-deep item, its memory growing as the square of its depth, before anyone could look at it."""
-    stack: list[Any] = []  # the containers being built, outermost first
-    keys: list[Any] = []  # beside each container, the key its next value goes under
+    enclosing: list[tuple[Any, Any]] = []  # (container, key) around the one being built
+    current: Any = None  # the container being built: None outside everything, _TOP in the top-level array
+    key: Any = None
     for event, value in events:
         if event == "map_key":
-            keys[-1] = value
-            continue
-        if event in ("end_map", "end_array"):
-            finished = stack.pop()
-            keys.pop()
-            if finished is not _TOP and (not stack or stack[-1] is _TOP):
-                yield finished
-            continue
-        if event in ("start_map", "start_array"):
-            if len(stack) > MAX_JSON_DEPTH:
+            key = value
+        elif event == "start_map" or event == "start_array":
+            if len(enclosing) > MAX_JSON_DEPTH:
                 raise _too_deep()
-            value = {} if event == "start_map" else []
-        if not stack:
-            if event == "start_array":
-                stack.append(_TOP)
-                keys.append(None)
-                continue
-            if event != "start_map":
-                raise BadJSON("a JSON file holds an array of records or one record", "JSON 文件应包含一个记录数组或单个记录")
-        elif stack[-1] is _TOP:
-            if not isinstance(value, (dict, list)):
-                yield value
-                continue
-        elif isinstance(stack[-1], dict):
-            stack[-1][keys[-1]] = value
+            if current is None and event == "start_array":
+                new: Any = _TOP
+            else:
+                new = {} if event == "start_map" else []
+                if type(current) is dict:
+                    current[key] = new
+                elif type(current) is list:
+                    current.append(new)
+            enclosing.append((current, key))
+            current, key = new, None
+        elif event == "end_map" or event == "end_array":
+            finished = current
+            current, key = enclosing.pop()
+            if finished is not _TOP and (current is _TOP or current is None):
+                yield finished
+        elif type(current) is dict:
+            current[key] = value
+        elif type(current) is list:
+            current.append(value)
+        elif current is _TOP:
+            yield value
         else:
-            stack[-1].append(value)
-        if isinstance(value, (dict, list)):
-            stack.append(value)
-            keys.append(None)
+            raise BadJSON("a JSON file holds an array of records or one record", "JSON 文件应包含一个记录数组或单个记录")
 
 
 # -- detection -----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ Scope = dict[str, Any]
 
 UPLOAD_PATHS = ("/api/v1/import", "/data/import")
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+INLINE_JSON = 64 * 1024  # bodies up to this are checked on the event loop (well under a millisecond); larger off it
 
 
 def _error_response(error: ZhulianError, headers: dict[str, str] | None = None) -> tuple[int, list, bytes]:
@@ -87,7 +88,10 @@ class BodyLimit:
         body = b"".join(chunks)
         if body.strip():
             try:
-                read_json(body, max_bytes=limit)
+                if len(body) > INLINE_JSON:
+                    await anyio.to_thread.run_sync(lambda: read_json(body, max_bytes=limit))
+                else:
+                    read_json(body, max_bytes=limit)
             except BadJSON as error:
                 return await _send_error(send, invalid([Problem("(body)", None, f"the body is refused: {error.reason}",
                                                                 f"请求体无法读取：{error.reason_zh}")], "record"))

@@ -59,7 +59,7 @@ def test_a_publisher_creates_reads_replaces_patches_and_deletes(client, store) -
     patched = client.patch(f"/api/v1/orgs/{record['id']}", json={"aliases": None},
                            headers={**gz, "If-Match": replaced.headers["ETag"]})
     assert "aliases" not in patched.json() or patched.json()["aliases"] == []
-    deleted = client.delete(f"/api/v1/orgs/{record['id']}", headers=gz)
+    deleted = client.delete(f"/api/v1/orgs/{record['id']}", headers={**gz, "If-Match": patched.headers["ETag"]})
     assert deleted.json()["revision"] == 4
     error_of(client.get(f"/api/v1/orgs/{record['id']}"), 410, "gone")
     revisions = client.get(f"/api/v1/orgs/{record['id']}/revisions").json()["results"]
@@ -98,11 +98,13 @@ def test_a_revoked_key_is_401(client, store) -> None:
 
 
 def test_a_publisher_cannot_write_another_nodes_record(client, store) -> None:
-    sz = client.post("/api/v1/orgs", json=org("深圳机构"), headers=bearer(store, "publisher", SZ)).json()
-    gz = bearer(store, "publisher", GZ)
+    created = client.post("/api/v1/orgs", json=org("深圳机构"), headers=bearer(store, "publisher", SZ))
+    sz = created.json()
+    gz = {**bearer(store, "publisher", GZ), "If-Match": created.headers["ETag"]}
     error_of(client.patch(f"/api/v1/orgs/{sz['id']}", json={"aliases": ["x"]}, headers=gz), 403, "forbidden")
     error_of(client.delete(f"/api/v1/orgs/{sz['id']}", headers=gz), 403, "forbidden")
-    error_of(client.post("/api/v1/orgs", json=org("冒名", node=SZ), headers=gz), 403, "forbidden")
+    error_of(client.post("/api/v1/orgs", json=org("冒名", node=SZ), headers=bearer(store, "publisher", GZ)), 403,
+             "forbidden")
 
 
 def test_internal_records_are_hidden_from_anonymous_readers(client, store) -> None:

@@ -125,11 +125,13 @@ def test_cities_to_circle_hub_to_province_with_kills_outages_updates_and_deletes
                           headers={"Authorization": f"Bearer {publish[gz]}", "If-Match": current.headers["etag"]})
     assert patched.status_code == 200, patched.text
     gone_fs = sorted(fs.live())[0]
-    assert httpx.delete(f"{fs.url}/api/v1/orgs/{gone_fs}", headers={"Authorization": f"Bearer {publish[fs]}"}
-                        ).status_code in (200, 204)
+    tag = httpx.get(f"{fs.url}/api/v1/orgs/{gone_fs}").headers["etag"]
+    assert httpx.delete(f"{fs.url}/api/v1/orgs/{gone_fs}", headers={"Authorization": f"Bearer {publish[fs]}",
+                                                                        "If-Match": tag}).status_code in (200, 204)
     gone_sz = sorted(sz.live())[0]
-    assert httpx.delete(f"{sz.url}/api/v1/orgs/{gone_sz}", headers={"Authorization": f"Bearer {publish[sz]}"}
-                        ).status_code in (200, 204)
+    tag = httpx.get(f"{sz.url}/api/v1/orgs/{gone_sz}").headers["etag"]
+    assert httpx.delete(f"{sz.url}/api/v1/orgs/{gone_sz}", headers={"Authorization": f"Bearer {publish[sz]}",
+                                                                        "If-Match": tag}).status_code in (200, 204)
     assert all(o.ok for o in harvest(gfz))
     assert gfz.live() == gz.live() | fs.live()
     assert gfz.live()[first_gz]["name"]["zh"] == "广州更名后的机构"

@@ -24,7 +24,8 @@ def node(tmp_path_factory: pytest.TempPathFactory):
     patent = httpx.post(f"{gz.url}/api/v1/patents", headers={"Authorization": f"Bearer {key}"}, json={
         "type": "patent", "title": {"zh": "一种石墨烯散热膜"}, "inventors": ["张三"], "keywords": ["石墨烯"]}).json()
     doomed = sorted(gz.live())[0]
-    httpx.delete(f"{gz.url}/api/v1/orgs/{doomed}", headers={"Authorization": f"Bearer {key}"})
+    tag = httpx.get(f"{gz.url}/api/v1/orgs/{doomed}", headers={"Authorization": f"Bearer {key}"}).headers["etag"]
+    httpx.delete(f"{gz.url}/api/v1/orgs/{doomed}", headers={"Authorization": f"Bearer {key}", "If-Match": tag})
     yield gz, patent, doomed
     gz.stop()
 

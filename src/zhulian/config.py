@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # Requests per 10 seconds for each API key and for each client address without one (0: no limit).
     rate_per_key: int = 3000
     rate_per_address: int = 600
+    # Addresses or networks of reverse proxies whose X-Forwarded-For names the real client (comma-separated).
+    trusted_proxies: str = ""
     threads: int = 8  # worker threads for the web handlers
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024

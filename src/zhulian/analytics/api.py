@@ -18,7 +18,7 @@ from zhulian.model.common import CHOICES
 from zhulian.region.cities import CITIES
 from zhulian.web import i18n
 from zhulian.web.context import WebContext
-from zhulian.web.files import download
+from zhulian.web.files import download, file_responses
 from zhulian.web.portal import render
 
 TAGS = ["network"]
@@ -76,7 +76,7 @@ def router(context: WebContext) -> APIRouter:
         """推荐合作伙伴及理由 / Recommended partners, ranked, with reasons."""
         return service.partners(principal_of(request), ref, limit=limit)
 
-    @api.get("/api/v1/network/export/{table}.{fmt}", tags=TAGS)
+    @api.get("/api/v1/network/export/{table}.{fmt}", tags=TAGS, responses=file_responses("csv", "xlsx"))
     def export(request: Request, table: str, fmt: str, link: str | None = Query(None, max_length=20),
                year_from: int | None = Year, year_to: int | None = Year) -> Response:
         """导出网络数据表（CSV/XLSX）/ A network table as CSV or XLSX: organisations, links, cities, circles,

@@ -4,7 +4,6 @@ XLSX for reports. The page embeds the same SVG."""
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from html import escape
@@ -131,19 +130,12 @@ def png(svg: str, scale: float = 2.0) -> bytes:
 
 def table_file(headers: list[str], rows: list[list[Any]], fmt: str, sheet: str) -> bytes:
     """One table as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) or XLSX."""
-    if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return ("\ufeff" + text.getvalue()).encode("utf-8")
-    from openpyxl import Workbook
+    from zhulian.exchange.formats import TableWriter
 
-    book = Workbook(write_only=True)
-    page = book.create_sheet(sheet[:31])
-    page.append(headers)
-    for row in rows:
-        page.append(row)
     buffer = io.BytesIO()
-    book.save(buffer)
+    writer = TableWriter(buffer, fmt, sheet=sheet)
+    writer.header(headers)
+    for row in rows:
+        writer.row(row)
+    writer.close()
     return buffer.getvalue()

@@ -2,7 +2,7 @@
 
 JSON and JSONL carry records exactly as the store holds them. CSV and XLSX carry the flat form (the same
 columns as the type's template, plus the identifier schemes, numbered items and relation columns in use),
-with text that a spreadsheet would run as a formula neutralised. Importing an export into an empty store and
+with text that a spreadsheet would run as a formula neutralised (by ``TableWriter``). Importing an export into an empty store and
 exporting again gives the same records.
 """
 
@@ -19,7 +19,6 @@ from zhulian.exchange.flat import (
     flatten,
     group_leaf,
     layout,
-    neutralise,
     pid_leaf,
     relation_leaf,
     type_label,
@@ -142,7 +141,6 @@ def export_records(store: Any, type_name: str, fmt: str, target: str | Path | IO
             for column in columns:
                 value = cells.get(column.key)
                 if isinstance(value, str):
-                    value = neutralise(value)
                     if fmt == "xlsx" and len(value) > XLSX_CELL_LIMIT and len(report.warnings) < 100:
                         report.warnings.append(
                             f"{record['id']} 的 {column.key} 超过 Excel 单元格 {XLSX_CELL_LIMIT} 字符上限，Excel 打开时可能被截断"

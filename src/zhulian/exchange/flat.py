@@ -439,7 +439,9 @@ def format_relation_item(relation: dict[str, Any], ref: str) -> str:
 
 # -- neutralising cells a spreadsheet would run as a formula ---------------------------------------------
 
-_FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
+# A spreadsheet runs a cell as a formula when it starts with = + - @ (or their full-width forms, which some
+# spreadsheets fold), also after leading spaces, or with a tab or carriage return (OWASP CSV injection).
+_FORMULA_LIKE = re.compile(r"^'*(?:\s*[=+\-@＝＋－＠]|[\t\r])")
 
 
 def neutralise(text: str) -> str:

@@ -20,16 +20,30 @@ from pathlib import Path
 from typing import IO, Any
 
 from zhulian.errors import Problem, ZhulianError
-from zhulian.exchange.flat import unneutralise
+from zhulian.exchange.flat import neutralise, unneutralise
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": None, ".xlsx": "xlsx", ".xlsm": "xlsx",
               ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM with BOM）", "gb18030": "GB18030/GBK",
-                  "utf-16": "UTF-16"}
+                  "utf-16": "UTF-16", "utf-16-le": "UTF-16LE（无 BOM without BOM）",
+                  "utf-16-be": "UTF-16BE（无 BOM without BOM）"}
 SAMPLE = 1 << 20
-MAX_CELL = 1_000_000  # characters in one CSV cell; the model's longest field holds 200,000
+MAX_CELL = 1_000_000  # characters in one CSV or XLSX cell; the model's longest field holds 200,000
 csv.field_size_limit(MAX_CELL)
+# JSON: every input (request bodies, uploads, JSONL lines, harvested pages) is refused past these before it is
+# built, since a deep nest costs memory and recursion far beyond its size. Records nest a handful of levels.
+MAX_JSON_DEPTH = 64
+MAX_JSON_TEXT = 16 * 1024 * 1024  # one JSON text read whole: a body, a JSONL line, a single-record file
+# XLSX is a zip: what it unpacks to is bounded before openpyxl reads any of it (openpyxl holds the shared
+# strings in memory). Spreadsheet XML packs 5-20 to 1; a bomb packs a thousand to one.
+MAX_XLSX_UNPACKED = 2 * 1024 * 1024 * 1024
+MAX_XLSX_MEMBER_IN_MEMORY = 128 * 1024 * 1024  # the shared strings table, which openpyxl loads whole
+MAX_XLSX_RATIO = 100
+XLSX_RATIO_FROM = 4 * 1024 * 1024  # small members (styles, a short sheet) may pack tighter harmlessly
+MAX_XLSX_ROWS = 1_048_576  # Excel's own limit
+MAX_CELL_XML = MAX_CELL * 8  # a cell's text in the sheet's XML, where a character may take eight bytes (&#21517;)
+EXCERPT = 200  # characters of a refused value that a report quotes
 
 
 def file_error(code: str, message: str, message_zh: str, details: list[Problem] | None = None) -> ZhulianError:
@@ -86,6 +100,99 @@ class Source:
         self.close()
 
 
+def excerpt(value: Any, limit: int = EXCERPT) -> Any:
+    """At most ``limit`` characters of a value a report quotes back: a report never echoes a huge cell."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}…（共 {len(value):,} 字符 {len(value):,} characters）"
+    return value
+
+
+class BadJSON(ValueError):
+    """A JSON text refused: malformed, too deep or too large; ``reason_zh`` says it in Chinese."""
+
+    def __init__(self, reason: str, reason_zh: str) -> None:
+        super().__init__(reason)
+        self.reason, self.reason_zh = reason, reason_zh
+
+
+def _too_deep() -> BadJSON:
+    return BadJSON(f"nested deeper than {MAX_JSON_DEPTH} levels", f"嵌套超过 {MAX_JSON_DEPTH} 层")
+
+
+def read_json(text: bytes | str, *, max_bytes: int = MAX_JSON_TEXT) -> Any:
+    """One JSON text, decoded only when it is at most ``max_bytes`` long and ``MAX_JSON_DEPTH`` deep: the one
+    way every whole JSON input (a request body, a JSONL line, a single-record file) is read."""
+    if len(text) > max_bytes:
+        raise BadJSON(f"over {max_bytes:,} bytes", f"超过 {max_bytes:,} 字节")
+    try:
+        # The decoder recurses once per level and stops with RecursionError near a thousand levels, long
+        # before memory is at stake; the depth below that is checked on the result without recursion.
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
+    except UnicodeDecodeError:
+        raise BadJSON("not UTF-8 text", "不是 UTF-8 文本") from None
+    except ValueError as error:
+        raise BadJSON(f"not valid JSON: {error}", f"不是合法的 JSON：{error}") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
+
+
+_TOP = object()  # stands for the top-level array, whose items are yielded rather than kept
+
+
+def _json_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
+    """The items of a streamed top-level array (or the one top-level object) from ijson's ``basic_parse``
+    events, each built only while it stays within ``MAX_JSON_DEPTH``: ijson's own builder would build a
+    30,000-deep item, its memory growing as the square of its depth, before anyone could look at it."""
+    enclosing: list[tuple[Any, Any]] = []  # (container, key) around the one being built
+    current: Any = None  # the container being built: None outside everything, _TOP in the top-level array
+    key: Any = None
+    for event, value in events:
+        if event == "map_key":
+            key = value
+        elif event == "start_map" or event == "start_array":
+            if len(enclosing) > MAX_JSON_DEPTH:
+                raise _too_deep()
+            if current is None and event == "start_array":
+                new: Any = _TOP
+            else:
+                new = {} if event == "start_map" else []
+                if type(current) is dict:
+                    current[key] = new
+                elif type(current) is list:
+                    current.append(new)
+            enclosing.append((current, key))
+            current, key = new, None
+        elif event == "end_map" or event == "end_array":
+            finished = current
+            current, key = enclosing.pop()
+            if finished is not _TOP and (current is _TOP or current is None):
+                yield finished
+        elif type(current) is dict:
+            current[key] = value
+        elif type(current) is list:
+            current.append(value)
+        elif current is _TOP:
+            yield value
+        else:
+            raise BadJSON("a JSON file holds an array of records or one record", "JSON 文件应包含一个记录数组或单个记录")
+
+
 # -- detection -----------------------------------------------------------------------------------------
 
 def detect_format(path: Path, head: bytes) -> str:
@@ -105,9 +212,9 @@ def detect_format(path: Path, head: bytes) -> str:
     if text.startswith(b"{"):
         first_line = text.split(b"\n", 1)[0]
         try:
-            json.loads(first_line)
+            read_json(first_line)
             return "jsonl"
-        except ValueError:
+        except BadJSON:
             return "json"
     first_line = text.split(b"\n", 1)[0]
     return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
@@ -127,6 +234,8 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if without_bom := _utf16_without_bom(sample):
+        return without_bom
     lines = sample.split(b"\n")
     if not complete and len(lines) > 1:
         lines = lines[:-1]
@@ -142,6 +251,22 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
         elif kind != found:
             raise _mixed(number, line, found, kind)
     return found or "utf-8"
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 saved without a byte-order mark: text where every other byte is zero (ASCII and Latin letters
+    in UTF-16), on the odd bytes for little-endian, the even ones for big-endian."""
+    pairs = sample[:4096]
+    if len(pairs) < 4 or b"\x00" not in pairs:
+        return None
+    odd, even = pairs[1::2].count(0), pairs[0::2].count(0)
+    # Chinese characters fill both bytes (a few, such as 一 U+4E00, have one zero), so a Chinese file shows
+    # zeros only at its commas, digits and line ends: on one side, and rarely on the other.
+    if odd >= len(pairs) // 32 and even <= odd // 4:
+        return "utf-16-le"
+    if even >= len(pairs) // 32 and odd <= even // 4:
+        return "utf-16-be"
+    return None
 
 
 _HIGH_BYTES = bytes(range(128, 256))
@@ -274,8 +399,8 @@ def open_source(path: str | Path, *, sheet: str | None = None, prefer_sheets: tu
 
 
 def _text_lines(handle: IO[bytes], encoding: str) -> tuple[Iterator[str], Any]:
-    if encoding == "utf-16":
-        wrapper = io.TextIOWrapper(handle, encoding="utf-16", newline="")
+    if encoding.startswith("utf-16"):
+        wrapper = io.TextIOWrapper(handle, encoding=encoding, newline="")
         counter = {"line": 0}
 
         def lines() -> Iterator[str]:
@@ -321,9 +446,9 @@ def _jsonl_rows(handle: IO[bytes], encoding: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except ValueError as error:
-            yield number, _BadLine(str(error), line.strip()[:200])
+            yield number, read_json(line)
+        except BadJSON as error:
+            yield number, _BadLine(error.reason, excerpt(line.strip()))
 
 
 @dataclass
@@ -339,33 +464,15 @@ def _json_rows(handle: IO[bytes]) -> Iterator[tuple[int, Any]]:
 
     start = handle.read(4)
     handle.seek(3 if start.startswith(codecs.BOM_UTF8) else 0)
-    first = _first_char(handle)
-    handle.seek(3 if start.startswith(codecs.BOM_UTF8) else 0)
     number = 0
     try:
-        if first == b"{":
-            handle_text = handle.read()
-            number = 1
-            yield 1, json.loads(handle_text)
-            return
-        if first != b"[":
-            raise file_error("bad_json", "A JSON file holds an array of records or one record.",
-                             "JSON 文件应包含一个记录数组或单个记录。")
-        for number, item in enumerate(ijson.items(handle, "item", use_float=True), 1):
+        for number, item in enumerate(_json_items(ijson.basic_parse(handle, use_float=True)), 1):
             yield number, item
-    except (ijson.JSONError, ValueError) as error:
-        if isinstance(error, ZhulianError):
-            raise
-        raise file_error("bad_json", f"The JSON is malformed after record {number}: {error}. Nothing was imported.",
-                         f"JSON 格式错误（第 {number} 条记录之后）：{error}。未导入任何内容。",
-                         [Problem(f"record {number + 1}", None, str(error), "JSON 格式错误")]) from None
-
-
-def _first_char(handle: IO[bytes]) -> bytes:
-    while True:
-        char = handle.read(1)
-        if not char or not char.isspace():
-            return char
+    except (ijson.JSONError, BadJSON) as error:
+        reason, reason_zh = (error.reason, error.reason_zh) if isinstance(error, BadJSON) else (str(error), "JSON 格式错误")
+        raise file_error("bad_json", f"The JSON is refused after record {number}: {reason}. Nothing was imported.",
+                         f"JSON 无法读取（第 {number} 条记录之后）：{reason_zh}。未导入任何内容。",
+                         [Problem(f"record {number + 1}", None, reason, reason_zh)]) from None
 
 
 # -- XLSX --------------------------------------------------------------------------------------------------
@@ -384,10 +491,16 @@ def _column_number(letters: bytes) -> int:
 
 def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[list[tuple[int, int, int, int]], bool]:
     """Merged ranges and whether any formula is present, read from the sheet's XML in one streamed pass
-    (openpyxl's read-only mode reports neither)."""
+    (openpyxl's read-only mode reports neither); on the way, a text longer than any cell may hold is refused
+    before openpyxl would build it whole in memory."""
     merged, formulas, tail = [], False, b""
+    text_run = 0  # bytes since the last '<': a cell's text, as far as it has come
     with archive.open(member) as stream:
         while chunk := stream.read(1 << 20):
+            last_tag = chunk.rfind(b"<")
+            if text_run + (chunk.find(b"<") if last_tag >= 0 else len(chunk)) > MAX_CELL_XML:
+                raise _cell_too_long(None, None, None)
+            text_run = len(chunk) - 1 - last_tag if last_tag >= 0 else text_run + len(chunk)
             data = tail + chunk
             if not formulas and _FORMULA.search(data):
                 formulas = True
@@ -398,9 +511,37 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[list[tuple[int, 
     return sorted(set(merged)), formulas
 
 
+def _check_unpacked_size(path: Path) -> None:
+    """Refuses a workbook that would unpack to far more than it weighs before anything is unpacked. The
+    sizes a zip declares are upper bounds: Python's zipfile reads no further than them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise file_error("bad_xlsx", f"Not a readable .xlsx workbook ({error}). Save it again from Excel or WPS.",
+                         f"不是可读取的 .xlsx 工作簿（{error}）。请用 Excel 或 WPS 重新保存。") from None
+    total = sum(member.file_size for member in members)
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        in_memory = member.filename.lower().endswith("sharedstrings.xml")
+        if ((member.file_size > XLSX_RATIO_FROM and ratio > MAX_XLSX_RATIO)
+                or (in_memory and member.file_size > MAX_XLSX_MEMBER_IN_MEMORY) or total > MAX_XLSX_UNPACKED):
+            raise file_error(
+                "xlsx_too_large",
+                f"The workbook unpacks to {total:,} bytes ({member.filename}: {member.file_size:,} bytes from "
+                f"{member.compress_size:,}), beyond what an import reads (at most {MAX_XLSX_UNPACKED:,} bytes, "
+                f"{MAX_XLSX_RATIO}:1 compression, {MAX_XLSX_MEMBER_IN_MEMORY:,} bytes of shared text). "
+                "Split the sheet into smaller files or save it as CSV; nothing was imported.",
+                f"工作簿解压后达 {total:,} 字节（{member.filename}：由 {member.compress_size:,} 字节解压为 "
+                f"{member.file_size:,} 字节），超出导入的上限（解压后至多 {MAX_XLSX_UNPACKED:,} 字节、压缩比至多 "
+                f"{MAX_XLSX_RATIO}:1、共享文本至多 {MAX_XLSX_MEMBER_IN_MEMORY:,} 字节）。请拆分为较小的文件或另存为 CSV；"
+                "未导入任何内容。")
+
+
 def _open_xlsx(path: Path, size: int, sheet: str | None, prefer: tuple[str, ...]) -> Source:
     import openpyxl
 
+    _check_unpacked_size(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
@@ -477,11 +618,16 @@ def _xlsx_rows(worksheet: Any, values_sheet: Any, merged: list[tuple[int, int, i
     values_row_number = 0
     cached: tuple[Any, ...] = ()
     for number, row in enumerate(worksheet.iter_rows(), 1):
+        if number > MAX_XLSX_ROWS:
+            raise file_error("too_many_rows", f"A sheet has at most {MAX_XLSX_ROWS:,} rows; split the file. "
+                             "Nothing was imported.", f"工作表最多 {MAX_XLSX_ROWS:,} 行，请拆分文件。未导入任何内容。")
         state["row"] = number
         cells = []
         has_formula = False
         for cell in row:
             value = getattr(cell, "value", None)
+            if isinstance(value, str) and len(value) > MAX_CELL:
+                raise _cell_too_long(number, getattr(cell, "column_letter", "?"), value)
             if getattr(cell, "data_type", None) == "f":
                 has_formula = True
                 cells.append(_Formula(str(value)))
@@ -517,6 +663,18 @@ def _xlsx_rows(worksheet: Any, values_sheet: Any, merged: list[tuple[int, int, i
                                  f"{state['formulas']} formula cells: their computed values were imported"))
 
 
+def _cell_too_long(row: int | None, column: str | None, value: str | None) -> ZhulianError:
+    """A cell over ``MAX_CELL`` characters, where it is known (the first scan of the XML knows only that one is)."""
+    where = f"Cell {column}{row}" if row else "A cell"
+    where_zh = f"单元格 {column}{row}" if row else "有单元格"
+    size = f" holds {len(value):,} characters;" if value else " is longer than a cell may be;"
+    size_zh = f"有 {len(value):,} 个字符，" if value else "过长，"
+    return file_error("cell_too_long", f"{where}{size} a cell holds at most {MAX_CELL:,} characters. Nothing was imported.",
+                      f"{where_zh}{size_zh}单元格最多 {MAX_CELL:,} 个字符。未导入任何内容。",
+                      [Problem(f"{column}{row}" if row else "(sheet)", excerpt(value),
+                               f"at most {MAX_CELL:,} characters", f"最多 {MAX_CELL:,} 个字符")])
+
+
 @dataclass
 class _Formula:
     text: str
@@ -524,8 +682,13 @@ class _Formula:
 
 # -- writing -------------------------------------------------------------------------------------------------
 
+def _safe(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else value
+
+
 class TableWriter:
-    """Rows of cells to CSV, TSV or XLSX."""
+    """Rows of cells to CSV, TSV or XLSX: the one writer of every table file the platform produces. Text a
+    spreadsheet would run as a formula is written neutralised (``=1+1`` as ``'=1+1``; readers here undo it)."""
 
     def __init__(self, target: Path | IO[bytes], fmt: str, *, sheet: str = "data", encoding: str = "utf-8-sig",
                  widths: list[int] | None = None) -> None:
@@ -557,19 +720,19 @@ class TableWriter:
 
             row = []
             for text in cells:
-                cell = WriteOnlyCell(self.sheet, value=text)
+                cell = WriteOnlyCell(self.sheet, value=_safe(text))
                 cell.font = Font(bold=True)
                 cell.fill = PatternFill("solid", fgColor="DDEBF7")
                 row.append(cell)
             self.sheet.append(row)
         else:
-            self.csv.writerow(cells)
+            self.csv.writerow([_safe(c) for c in cells])
 
     def row(self, cells: list[Any]) -> None:
         if self.fmt == "xlsx":
-            self.sheet.append(cells)
+            self.sheet.append([_safe(c) for c in cells])
         else:
-            self.csv.writerow(["" if c is None else c for c in cells])
+            self.csv.writerow(["" if c is None else _safe(c) for c in cells])
 
     def extra_sheet(self, title: str, rows: list[list[Any]], widths: list[int] | None = None) -> None:
         if self.fmt != "xlsx":
@@ -586,7 +749,7 @@ class TableWriter:
         for number, values in enumerate(rows):
             cells = []
             for value in values:
-                cell = WriteOnlyCell(sheet, value=value)
+                cell = WriteOnlyCell(sheet, value=_safe(value))
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 if number == 0:
                     cell.font = Font(bold=True)

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from zhulian.errors import Problem, ZhulianError
 from zhulian.exchange.convert import Converted, locate, unflatten, unreadable
 from zhulian.exchange.flat import Layout, Leaf, cell_text, header_key, layout
-from zhulian.exchange.formats import FormulaWithoutValue, Note, Source, _BadLine, file_error, open_source
+from zhulian.exchange.formats import FormulaWithoutValue, Note, Source, _BadLine, excerpt, file_error, open_source
 from zhulian.exchange.mapping import Mapping, load_mapping
 from zhulian.exchange.template import example_row
 from zhulian.model import COLLECTIONS, MODELS, PREFIXES, TYPE_LABELS, is_id, resolve_type, type_of_id, validate_record
@@ -58,13 +58,14 @@ class RowProblem:
         value = self.value
         if not isinstance(value, (str, int, float, bool, type(None))):
             value = cell_text(value) if not isinstance(value, (list, dict)) else json.dumps(value, ensure_ascii=False)
+        value = excerpt(value)  # a report never echoes a huge cell back
         return {"row": self.row, "column": self.column, "field": self.field, "value": value,
                 "reason_zh": self.reason_zh, "reason": self.reason, "level": self.level}
 
     def __str__(self) -> str:
         where = f"第 {self.row} 行 row {self.row}" if self.row is not None else "文件 file"
         column = f"，列 column「{self.column}」" if self.column else ""
-        value = f"，值 value {self.value!r}" if self.value not in (None, "") else ""
+        value = f"，值 value {excerpt(self.value)!r}" if self.value not in (None, "") else ""
         return f"{where}{column}{value}：{self.reason_zh} / {self.reason}"
 
 

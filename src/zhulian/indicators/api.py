@@ -22,7 +22,7 @@ from zhulian.model.indicators import INDICATORS
 from zhulian.model.types import COMPARATORS
 from zhulian.region.cities import CITIES
 from zhulian.web.context import WebContext
-from zhulian.web.files import download
+from zhulian.web.files import download, file_responses
 from zhulian.web.i18n import language
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
@@ -79,7 +79,7 @@ def router(context: WebContext) -> APIRouter:
         """把审核后的目标写入政策 / Add reviewed targets to a policy (needs a key that may write it)."""
         return service.accept(principal_of(request), body.policy, body.proposals)
 
-    @api.get("/api/v1/targets/progress", tags=["indicators"])
+    @api.get("/api/v1/targets/progress", tags=["indicators"], responses=file_responses("json", "csv", "xlsx"))
     def progress(request: Request, city: Adcode | None = Query(None),
                  indicator: str | None = Query(None, max_length=64),
                  format: str = Query("json", pattern="^(json|csv|xlsx)$")) -> Response:
@@ -95,7 +95,7 @@ def router(context: WebContext) -> APIRouter:
                     "higher_is_better": i.higher_is_better} for i in INDICATORS.values()]
         return {"meta": {"count": len(results)}, "results": results}
 
-    @api.get("/api/v1/indicators/{code}/series", tags=["indicators"])
+    @api.get("/api/v1/indicators/{code}/series", tags=["indicators"], responses=file_responses("json", "csv", "xlsx"))
     def series(request: Request, code: str, region: str | None = Query(None, max_length=200),
                format: str = Query("json", pattern="^(json|csv|xlsx)$")) -> Response:
         """指标的年度序列 / An indicator's yearly values per region (region: comma-separated adcodes)."""

@@ -123,7 +123,7 @@ def name_forms(name: str) -> tuple[NameForm, ...]:
     forms: list[NameForm] = []
     former = [q[1:] for q in _BRACKETS.findall(text) if q.startswith("原")]
     bare = _BRACKETS.sub(_kept_qualifier, text)
-    parts = _split_scripts(bare) if _CJK.search(bare) and re.search(r"[a-z]{2}", bare) else [bare]
+    parts = _split_scripts(bare) if _bilingual(bare) else [bare]
     parts += former
     for part in parts:
         for form in _forms_of(part):
@@ -137,6 +137,19 @@ def _kept_qualifier(match: re.Match[str]) -> str:
     (香港中文大学（深圳） is not 香港中文大学)."""
     qualifier = match.group(1)
     return " " if qualifier.startswith("原") or qualifier.endswith("校区") else f" {qualifier} "
+
+
+_ONE_SCRIPT_EACH_SIDE = re.compile(r"[^a-z]*[\u3400-\u9fff\uf900-\ufaff][^a-z]*\s([^\u3400-\u9fff\uf900-\ufaff]*)|"
+                                   r"([^\u3400-\u9fff\uf900-\ufaff]*)\s[^a-z]*[\u3400-\u9fff\uf900-\ufaff][^a-z]*")
+
+
+def _bilingual(text: str) -> bool:
+    """A name given in two scripts (中山大学 Sun Yat-sen University): the Chinese whole on one side, an
+    English name of two or more words on the other. Latin letters inside a Chinese name (ABC科技有限公司,
+    IBM 中国研究院) are part of that name: keying its scripts apart would make ABC科技 and XYZ科技 one."""
+    match = _ONE_SCRIPT_EACH_SIDE.fullmatch(text.strip())
+    latin = match and (match.group(1) if match.group(1) is not None else match.group(2))
+    return bool(latin) and len(re.findall(r"[a-z]+", latin)) >= 2
 
 
 def _split_scripts(text: str) -> list[str]:

@@ -7,22 +7,44 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from zhulian.errors import Problem, invalid
+
 WRITE = "zhulian_write"
 
 
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL's
-    # generic plan for a look-up by a list of identifiers, made while an import fills a new table,
-    # scans the table on every later batch.
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+        engine = _sqlite_engine(url)
+    else:
+        # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL's
+        # generic plan for a look-up by a list of identifiers, made while an import fills a new table,
+        # scans the table on every later batch.
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+    event.listen(engine, "handle_error", _refuse_unstorable)
+    return engine
+
+
+def _refuse_unstorable(context: sa.engine.ExceptionContext) -> None:
+    """A value the database cannot hold is the caller's mistake, answered as a 400 rather than a 500: a NUL
+    character (PostgreSQL's text and JSONB refuse it) or a number beyond a 64-bit column. Checked when the
+    database refuses, so that every other statement pays nothing."""
+    error = context.original_exception
+    text = str(error)
+    if "NUL (0x00)" in text or "\\u0000 cannot be converted" in text:
+        raise invalid([Problem("(value)", None, "a value holds a NUL character (\\x00), which cannot be stored; remove it",
+                               "某个值含有空字符（\\x00），无法保存，请删除")], "query") from None
+    if isinstance(error, OverflowError) or "out of range" in text:
+        raise invalid([Problem("(value)", None, "a number is beyond what the database holds (at most 2^63-1)",
+                               "数值超出数据库可保存的范围（最大 2^63-1）")], "query") from None
 
 
 def _sqlite_engine(url: str) -> sa.Engine:
     database = sa.make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Readable by this user only, as the records include internal ones and the API keys' digests; SQLite
+        # creates its -wal and -shm files with the database file's mode.
+        Path(database).touch(mode=0o600, exist_ok=True)
     # A pool at least as large as the server's worker threads (ZHULIAN_THREADS): an overflow connection
     # is opened and closed for every request, and each opening re-runs the pragmas below.
     engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=40, max_overflow=20)

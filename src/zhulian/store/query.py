@@ -15,6 +15,7 @@ from zhulian.model import ENVELOPE_FIELDS, INDEXED_FIELDS
 
 MAX_CONDITIONS = 20
 MAX_VALUES = 100
+MAX_DIGITS = 15  # a number in a filter: beyond this no year, count or amount is meant, and SQL would overflow
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ def allowed_fields(type_name: str | None) -> dict[str, str]:
 def parse_filter(text: str | None, type_name: str | None) -> list[Condition]:
     if not text or not text.strip():
         return []
+    if "\x00" in text:
+        raise invalid([Problem("filter", text.replace("\x00", "\\x00")[:200], "a filter holds no NUL character (\\x00)",
+                               "筛选条件中不能含有空字符（\\x00）")], "query")
     fields = allowed_fields(type_name)
     conditions, problems = [], []
     parts = [part for part in text.split(",") if part.strip()]
@@ -91,6 +95,7 @@ def _condition(name: str, raw: str, kind: str, envelope: bool) -> Condition | Pr
     values = [v.strip() for v in values if v.strip()]
     if not values or len(values) > MAX_VALUES:
         return Problem(f"filter.{name}", raw, f"give 1 to {MAX_VALUES} values", f"应给出 1 至 {MAX_VALUES} 个值")
-    if kind == "number" and not all(re.fullmatch(r"-?\d+(\.\d+)?", v) for v in values):
-        return Problem(f"filter.{name}", raw, f"{name} takes numbers", f"{name} 应为数字")
+    if kind == "number" and not all(re.fullmatch(r"-?\d{1,%d}(\.\d{1,%d})?" % (MAX_DIGITS, MAX_DIGITS), v) for v in values):
+        return Problem(f"filter.{name}", raw[:200], f"{name} takes numbers of at most {MAX_DIGITS} digits",
+                       f"{name} 应为不超过 {MAX_DIGITS} 位的数字")
     return Condition(name, op, tuple(values), kind, envelope)

@@ -19,10 +19,11 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from zhulian.access import Principal, search_levels
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.exchange.formats import BadJSON, read_json
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
-from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
+from zhulian.web.files import EXPORT_FORMATS, download, file_responses, saved_upload
 
 MAX_PER_PAGE = 200
 MAX_INT = 2**62  # sequence numbers and revisions fit a signed 64-bit column on both databases
@@ -38,16 +39,21 @@ def etag(record: dict[str, Any]) -> str:
     return f'"{record["id"]}.{record["revision"]}"'
 
 
-def expected_revision(if_match: str | None) -> int | None:
-    """The revision an ``If-Match`` header names (an ETag this API gave out), if any."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    revision = tag.rpartition(".")[2]
-    if not revision.isdigit():
-        raise invalid([Problem("If-Match", if_match, "send back the ETag this API gave for the record",
-                               "请回传本接口为该记录给出的 ETag")], "query")
-    return int(revision)
+def precondition(if_match: str | None, record: dict[str, Any]) -> int:
+    """The revision a write to ``record`` may replace (RFC 9110 §13.1.1, RFC 6585 §3): ``If-Match`` is required
+    (428 without it) and must name this record's current ETag by strong comparison, id and revision alike,
+    or be ``*`` (412 otherwise; a weak tag ``W/"…"`` never matches)."""
+    if if_match is None or not if_match.strip():
+        raise ZhulianError("precondition_required",
+                           f"Send If-Match: {etag(record)} (the ETag from your last read of the record) "
+                           "so that no one else's change is overwritten.",
+                           f"请发送 If-Match: {etag(record)}（最近一次读取该记录时得到的 ETag），以免覆盖他人的修改。", 428)
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags or etag(record) in tags:
+        return int(record["revision"])
+    raise ZhulianError("stale", f"If-Match does not match {record['id']}'s current ETag {etag(record)}; "
+                       "read the record again and reapply your change.",
+                       f"If-Match 与记录 {record['id']} 当前的 ETag {etag(record)} 不符，请重新读取后再修改。", 412)
 
 
 def cursor_offset(cursor: str | None) -> int | None:
@@ -57,8 +63,11 @@ def cursor_offset(cursor: str | None) -> int | None:
     if cursor == "*":
         return 0
     try:
-        return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["offset"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["offset"])
+        if not 0 <= offset <= MAX_INT:
+            raise ValueError(offset)
+        return offset
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise invalid([Problem("cursor", cursor, "use cursor=* to start and then each next_cursor as given",
                                "请先用 cursor=*，再依次使用返回的 next_cursor")], "query") from None
 
@@ -73,10 +82,10 @@ async def json_body(request: Request) -> Any:
         raise ZhulianError("unsupported_media_type", f"Send JSON (Content-Type: application/json), not {content_type or 'nothing'}.",
                            f"请发送 JSON（Content-Type: application/json），而不是 {content_type or '空'}。", 415)
     try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise invalid([Problem("(body)", None, f"the body is not valid JSON: {error}", "请求体不是合法的 JSON")],
-                      "record") from None
+        return read_json(await request.body())
+    except BadJSON as error:
+        raise invalid([Problem("(body)", None, f"the body is refused: {error.reason}",
+                               f"请求体无法读取：{error.reason_zh}")], "record") from None
 
 
 class _Collection(Convertor):
@@ -148,7 +157,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
                 "problems": list(itertools.islice(report.errors, 1000))}
         return JSONResponse(body, status_code=422 if report.refused else 200)
 
-    @api.get("/export/{collection:collection}.{fmt}")
+    @api.get("/export/{collection:collection}.{fmt}", responses=file_responses(*EXPORT_FORMATS))
     def export_download(request: Request, collection: str, fmt: str,
                         filter: str | None = Query(None, max_length=4000)) -> Response:
         """Every record of a collection the key may read, as CSV, XLSX, JSON or JSONL."""
@@ -210,24 +219,24 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     @api.put("/{collection:collection}/{ref}", openapi_extra=RECORD_BODY)
     async def replace(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
-        _in_collection(collection, records.get(principal, ref))
+        current = _in_collection(collection, records.get(principal, ref))
         record = records.replace(principal, ref, _typed(await json_body(request), type_of_collection(collection)),
-                                 expected_revision=expected_revision(if_match), origin=origin(request))
+                                 expected_revision=precondition(if_match, current), origin=origin(request))
         return record_response(record)
 
     @api.patch("/{collection:collection}/{ref}", openapi_extra=RECORD_BODY)
     async def patch(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
-        _in_collection(collection, records.get(principal, ref))
+        current = _in_collection(collection, records.get(principal, ref))
         record = records.patch(principal, ref, await json_body(request),
-                               expected_revision=expected_revision(if_match), origin=origin(request))
+                               expected_revision=precondition(if_match, current), origin=origin(request))
         return record_response(record)
 
     @api.delete("/{collection:collection}/{ref}")
     def delete(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
         principal = principal_of(request)
-        _in_collection(collection, records.get(principal, ref))
-        tombstone = records.delete(principal, ref, expected_revision=expected_revision(if_match),
+        current = _in_collection(collection, records.get(principal, ref))
+        tombstone = records.delete(principal, ref, expected_revision=precondition(if_match, current),
                                    origin=origin(request))
         return JSONResponse({"ok": True, "id": tombstone["id"], "revision": tombstone["revision"],
                              "deleted": tombstone["deleted"]})

@@ -29,7 +29,7 @@ from zhulian.web.api import api_router, unknown_collection_router
 from zhulian.web.context import WebContext
 from zhulian.web.limits import BodyLimit, RateLimit
 from zhulian.web.portal import STATIC, portal_router, templates
-from zhulian.web.session import principal_resolver
+from zhulian.web.session import SecurityHeaders, key_identifier, principal_resolver
 
 log = logging.getLogger("zhulian.web")
 
@@ -84,8 +84,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             return error_response(request, ZhulianError("not_found", f"No such page or endpoint: {request.url.path}",
                                                         f"没有这个页面或接口：{request.url.path}", 404))
         if error.status_code == 405:
-            return error_response(request, ZhulianError("method_not_allowed", f"{request.method} is not allowed here.",
-                                                        f"此处不允许 {request.method} 请求。", 405))
+            allowed = (error.headers or {}).get("Allow", "")
+            response = error_response(request, ZhulianError(
+                "method_not_allowed", f"{request.method} is not allowed here; allowed: {allowed}.",
+                f"此处不允许 {request.method} 请求；允许：{allowed}。", 405))
+            response.headers["Allow"] = allowed
+            return response
         return error_response(request, ZhulianError("http_error", str(error.detail), str(error.detail),
                                                     error.status_code))
 
@@ -114,11 +118,51 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.include_router(module.router(context))
     app.include_router(portal_router(records, principal_of, search))
     app.include_router(unknown_collection_router())
-    # Outermost last: limits see every request before sessions or routes do.
+    app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
+    # Outermost last: limits see every request before sessions or routes do, and every answer, theirs too,
+    # gets the security headers.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret(), same_site="strict", max_age=8 * 3600)
-    app.add_middleware(RateLimit, per_key=settings.rate_per_key, per_address=settings.rate_per_address)
+    app.add_middleware(RateLimit, per_key=settings.rate_per_key, per_address=settings.rate_per_address,
+                       buckets=settings.data_dir / "rate-buckets", identify=key_identifier(store),
+                       trusted_proxies=settings.trusted_proxies)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+# What the API answers besides success, in the one error shape (FastAPI's own 422 is answered as 400).
+ERRORS = {"400": "请求不合法 / bad request", "401": "缺少或无效的密钥 / no valid key",
+          "403": "无权限或 CSRF 令牌缺失 / not allowed, or no CSRF token", "404": "不存在 / not found",
+          "410": "已删除 / deleted", "429": "请求过于频繁 / too many requests (Retry-After)"}
+WRITE_ERRORS = {"409": "冲突 / conflict", "412": "If-Match 不符 / If-Match does not match",
+                "413": "请求体过大 / body too large", "415": "请发送 JSON / send JSON",
+                "428": "缺少 If-Match / If-Match required"}
+
+
+def _openapi_with_errors(app: FastAPI) -> dict:
+    """The generated document, with every operation's real error statuses and the error shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
+        "type": "object", "required": ["ok", "error"], "properties": {
+            "ok": {"type": "boolean"}, "error": {"type": "object", "required": ["code", "message", "message_zh"],
+                                                 "properties": {"code": {"type": "string"},
+                                                                "message": {"type": "string"},
+                                                                "message_zh": {"type": "string"},
+                                                                "details": {"type": "array"}}}}}
+    shape = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            errors = ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch", "delete") else {})
+            for status, description in errors.items():
+                responses.setdefault(status, {"description": description, **shape})
+    app.openapi_schema = document
+    return document
 
 
 def _wants_html(request: Request) -> bool:

@@ -16,6 +16,12 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlform
           "json": "application/json", "jsonl": "application/x-ndjson"}
 
 
+def file_responses(*formats: str) -> dict[int | str, dict]:
+    """For the OpenAPI document: a route's 200 answer comes as one of these formats, not only as JSON."""
+    return {200: {"description": "文件 / a file: " + ", ".join(formats),
+                  "content": {_MEDIA[fmt].split(";")[0]: {} for fmt in formats}}}
+
+
 def download(content: bytes, file_name: str, fmt: str) -> Response:
     return Response(content, media_type=_MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{file_name}"'})

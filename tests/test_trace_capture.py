@@ -217,6 +217,8 @@ def test_bad_queries_get_a_reason(store, tmp_path: Path) -> None:
         assert http.get("/epcis/events/urn:uuid:none", headers=auth).status_code == 404
         assert http.get("/epcis/events", headers={**auth, "GS1-EPC-Format": "Sometimes"}).status_code == 400
         assert http.get("/epcis/events").status_code == 401
+        unknown = http.get("/epcis/no-such-resource", headers={**auth, "Accept": "text/html"})
+        assert unknown.status_code == 404 and unknown.json()["error"]["message_zh"]  # JSON, not the portal's page
 
 
 def test_the_command_line_captures(run, tmp_path: Path) -> None:

@@ -165,9 +165,13 @@ def _openapi_with_errors(app: FastAPI) -> dict:
     return document
 
 
+# Machine interfaces answer errors in JSON whatever the path: the API, the standards' own bindings (EPCIS,
+# SensorThings), the OpenAPI document and static files. Everything else is a page a person reads.
+MACHINE_PATHS = ("/api/", "/openapi", "/static/", "/epcis/", "/sta/")
+
+
 def _wants_html(request: Request) -> bool:
-    path = request.url.path
-    return not (path.startswith("/api/") or path.startswith("/openapi") or path.startswith("/static/"))
+    return not request.url.path.startswith(MACHINE_PATHS)
 
 
 def _plain(value: object) -> object:

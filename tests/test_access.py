@@ -137,7 +137,7 @@ def test_every_write_is_audited_with_who_what_when_and_from_where(service, gz_pu
     assert [(e["actor"], e["role"], e["action"], e["revision"], e["origin"]) for e in entries] == [
         (gz_publisher.id, "publisher", "create", 1, "203.0.113.9"),
         (gz_publisher.id, "publisher", "update", 2, "203.0.113.9"),
-        ("cli", "admin", "delete", 3, "cli")]
+        (CLI_ADMIN.id, "admin", "delete", 3, "cli")]
     assert all(e["record_id"] == record["id"] and e["at"] for e in entries)
     assert service.audit(CLI_ADMIN, since=entries[0]["seq"], record=record["id"]) == entries[1:]
     _error("forbidden", 403, service.audit, gz_publisher)

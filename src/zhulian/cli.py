@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
+from zhulian.access import CLI_ADMIN, CLI_ORIGIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json, stream_json_array
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, record_label, resolve_type
@@ -173,7 +173,7 @@ def keys_create(role: Annotated[str, typer.Option(help=f"角色 role: {', '.join
                 name: Annotated[str, typer.Option(help="名称 / a name to recognise the key by")] = "",
                 as_json: JsonFlag = False) -> None:
     """创建密钥（只显示一次）/ Create a key; it is shown this once and only its digest is kept."""
-    key, secret = create_key(open_store(), role, node=node, name=name)
+    key, secret = create_key(open_store(), role, node=node, name=name, principal=CLI_ADMIN, origin=CLI_ORIGIN)
     if as_json:
         print_json({**key, "key": secret})
         return
@@ -199,7 +199,7 @@ def keys_list(as_json: JsonFlag = False) -> None:
 @bilingual_errors
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="密钥编号 / key id (key_…)")]) -> None:
     """吊销密钥 / Revoke a key."""
-    key = revoke_key(open_store(), key_id)
+    key = revoke_key(open_store(), key_id, principal=CLI_ADMIN, origin=CLI_ORIGIN)
     out.print(f"已吊销 revoked {key['id']} at {key['revoked']}")
 
 

@@ -96,8 +96,12 @@ def from_units(units: dict[str, Any]) -> dict[str, Any]:
 def changed_units(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """The units (see ``field_units``) whose value differs between two contents, added or removed ones too."""
     old, new = field_units(before), field_units(after)
-    return sorted(unit for unit in old.keys() | new.keys()
-                  if _whole_floats_as_ints(old.get(unit)) != _whole_floats_as_ints(new.get(unit)))
+    return sorted(unit for unit in old.keys() | new.keys() if not same_value(old.get(unit), new.get(unit)))
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two stored values are the same (3.0 and 3 are: PostgreSQL's JSONB may hand back either)."""
+    return _whole_floats_as_ints(a) == _whole_floats_as_ints(b)
 
 
 def covers(unit: str, names: Iterable[str]) -> bool:
@@ -465,6 +469,11 @@ class Writer:
         """The live record a reference names, held for this transaction: a concurrent writer of the same
         record waits for it and then finds the revision moved on."""
         return self._live(self._resolve(ref), ref, expected_revision).data
+
+    def existing(self, data: dict[str, Any] | Resource) -> dict[str, Any] | None:
+        """The stored record (a tombstone too) that ``data`` names by id or any identifier, or None."""
+        record_id = self._identify(validate_record(data))
+        return self._state(record_id).data if record_id else None
 
     def content(self, data: dict[str, Any] | Resource) -> dict[str, Any]:
         """The content a write of ``data`` would store (validated, relations resolved to ids), written nowhere."""

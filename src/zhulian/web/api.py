@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from zhulian.access import Principal, search_levels
@@ -197,7 +198,8 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
     @api.post("/{collection:collection}", status_code=201, openapi_extra=RECORD_BODY)
     async def create(request: Request, collection: str) -> JSONResponse:
         body = _typed(await json_body(request), type_of_collection(collection))
-        record = records.create(principal_of(request), body, origin=origin(request))
+        # The write itself is synchronous database work: off the event loop.
+        record = await run_in_threadpool(records.create, principal_of(request), body, origin=origin(request))
         response = record_response(record, 201)
         response.headers["Location"] = f"/api/v1/{collection}/{record['id']}"
         return response
@@ -215,18 +217,22 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
 
     @api.put("/{collection:collection}/{ref}", openapi_extra=RECORD_BODY)
     async def replace(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
+        """PUT replaces the whole record: fields the body leaves out are removed."""
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
-        record = records.replace(principal, ref, _typed(await json_body(request), type_of_collection(collection)),
-                                 expected_revision=expected_revision(if_match), origin=origin(request))
+        body = _typed(await json_body(request), type_of_collection(collection))
+        record = await run_in_threadpool(records.replace, principal, ref, body,
+                                         expected_revision=expected_revision(if_match), origin=origin(request))
         return record_response(record)
 
     @api.patch("/{collection:collection}/{ref}", openapi_extra=RECORD_BODY)
     async def patch(request: Request, collection: str, ref: str, if_match: str | None = Header(None)) -> JSONResponse:
+        """PATCH merges (RFC 7386): given keys replace, null removes, everything else stays."""
         principal = principal_of(request)
         _in_collection(collection, records.get(principal, ref))
-        record = records.patch(principal, ref, await json_body(request),
-                               expected_revision=expected_revision(if_match), origin=origin(request))
+        changes = await json_body(request)
+        record = await run_in_threadpool(records.patch, principal, ref, changes,
+                                         expected_revision=expected_revision(if_match), origin=origin(request))
         return record_response(record)
 
     @api.delete("/{collection:collection}/{ref}")

@@ -38,6 +38,7 @@ from zhulian.store.tables import audit_log
 from zhulian.web.app import create_app
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+MOE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "universities" / "moe_hei_list_2017.csv"
 FULL = ["name.zh", "pids.moe", "kind", "city", "website", "founded", "keywords", "description.zh"]
 SYSU = ["中山大学", "4144010558", "university", "440100", "https://www.sysu.edu.cn", "1924", "医学;工程",
         "广州的综合性大学"]
@@ -210,9 +211,9 @@ def test_two_concurrent_writers_one_wins_the_other_is_told(client, store) -> Non
         thread.join()
     assert sorted(a.status_code for a in answers) == [200, 412]
     winner = next(a for a in answers if a.status_code == 200).json()
-    record = store.get(winner["id"])
-    assert record["revision"] == 2 and record["website" if "website" in winner else "keywords"]
-    assert record["revision"] == 2 and ("website" in record) != ("keywords" in record)  # nothing merged
+    record = store.get(winner["id"])  # the winner's change alone: nothing merged
+    assert record["revision"] == 2 and bool(record.get("website")) != bool(record.get("keywords"))
+    assert record == {**winner, "relations": []}
 
 
 def test_concurrent_service_writers_conflict_rather_than_overwrite(store) -> None:
@@ -261,6 +262,26 @@ def test_an_import_after_the_region_is_never_reverted_by_a_reload(cli, store, tm
     assert "无改动 no change" in cli("init", "--with-region").output and store.last_seq() == seq
     record = store.get("ref:org-sysu")
     assert record["website"] == "https://imported.example.cn" and record["description"]["en"]
+
+
+def test_the_moe_list_and_the_region_never_undo_each_other(cli, store, tmp_path) -> None:
+    if not MOE.exists():
+        pytest.skip(f"the shared data file {MOE} is absent (it sits beside the project checkout in ../shared/data)")
+    with MOE.open(encoding="utf-8", newline="") as handle:  # the Guangdong universities of the real list
+        rows = [row for row in csv.reader(handle) if row[-1] in ("province_gb_prefix", "44")]
+    guangdong = write_csv(tmp_path / "moe-44.csv", rows[0], rows[1:])
+    cli("init", "--with-region")
+    curated = store.get("ref:org-sysu")
+    cli("import", guangdong, "--mapping", "moe-universities")
+    sysu = store.get("ref:org-sysu")
+    for field in ("description", "website", "aliases", "name"):
+        assert sysu[field] == curated[field], field
+    assert sysu["keywords"] == [*curated["keywords"], "本科"]  # the list's level joins the curated keywords
+    assert sysu["pids"]["ref"] == "org-sysu"
+    seq = store.last_seq()
+    assert "无改动 no change" in cli("init", "--with-region").output
+    again = json.loads(cli("import", guangdong, "--mapping", "moe-universities", "--json").output)
+    assert (again["created"], again["updated"], store.last_seq()) == (0, 0, seq)
 
 
 def test_a_changed_package_is_shown_and_applied_only_on_request(cli, store, monkeypatch) -> None:

@@ -284,7 +284,7 @@ def upsert_batch(batch: Any, items: list[Partial], authorise: Callable[..., None
     resolution = resolve_incoming(batch, [item.record for item in items])
     partials = [item if resolved is item.record else
                 Partial(resolved, item.given | set(changed_units(_dumped(item.record), _dumped(resolved))),
-                        item.cleared)
+                        item.cleared, item.extended)
                 for item, resolved in zip(items, resolution.records, strict=True)]
     results = batch.upsert_many(partials, collect_errors=True, authorise=authorise)
     resolution.queue_reviews(batch, results)
@@ -583,6 +583,7 @@ class _Run:
             row.pop("", None)
             entries = self.mapping.apply(row)
             converted = unflatten(the_layout, entries)
+            converted.extended = {rule.leaf.unit for rule in self.mapping.rules if rule.add}
             if self.report.clear_empty:
                 given = {leaf.unit for leaf, _value, _column in entries}
                 converted.cleared = {rule.leaf.unit for rule in self.mapping.rules
@@ -803,8 +804,8 @@ class _Run:
     def _write(self, batch: list[_Pending], final: bool) -> None:
         if not batch:
             return
-        items = [Partial(pending.record, given_units(pending.converted.record),
-                         frozenset(pending.converted.cleared)) for pending in batch]
+        items = [Partial(pending.record, given_units(pending.converted.record), frozenset(pending.converted.cleared),
+                         frozenset(pending.converted.extended)) for pending in batch]
         results = upsert_batch(self.writer, items)
         for result in results:
             pending = batch[result.index]

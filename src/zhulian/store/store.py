@@ -117,6 +117,7 @@ class Partial:
     record: Resource
     given: frozenset[str]
     cleared: frozenset[str] = frozenset()
+    extended: frozenset[str] = frozenset()  # list units whose given items join the existing list
 
 
 @dataclass
@@ -774,8 +775,15 @@ def _merged(previous: _State, partial: Partial) -> tuple[Resource, list[str]]:
                                                      exclude=set(SERVER_FIELDS)))
     cleared = sorted(unit for unit in current if covers(unit, partial.cleared) and unit not in partial.given)
     units = {unit: value for unit, value in current.items() if unit not in cleared}
-    units.update({unit: value for unit, value in incoming.items() if covers(unit, partial.given)})
+    units.update({unit: _joined(units.get(unit), value) if unit in partial.extended else value
+                  for unit, value in incoming.items() if covers(unit, partial.given)})
     return validate_record({**from_units(units), "id": previous.id, "type": previous.type}), cleared
+
+
+def _joined(existing: Any, items: list[Any]) -> list[Any]:
+    """The existing list with the new items it lacks appended, in order."""
+    kept = existing if isinstance(existing, list) else []
+    return kept + [item for item in items if item not in kept]
 
 
 def _by_scheme(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

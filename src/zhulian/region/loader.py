@@ -3,8 +3,8 @@
 Loading creates the records that are missing and fills the fields of existing ones that nobody has set;
 it never overwrites a value, so a user's edit or an import stands and a second load changes nothing at
 all. Every value the loader writes is kept in its audit entry (``detail["reference"]``): that is how a
-later load tells a field the packaged data changed since (shown by ``region_diff``, written only by
-``apply_region``) from one a person changed (kept, always). Fields are compared as the units of
+later load tells a field the packaged data changed since (shown by ``region_diff``, written only on
+request by ``reconcile_region(…, apply_upstream=True)``) from one a person changed (kept, always). Fields are compared as the units of
 ``zhulian.store.store.field_units`` (``name.en``, ``pids.moe``, ``relations.lead_unit`` …).
 """
 
@@ -71,15 +71,10 @@ def load_region(store: Store, principal: Principal = SYSTEM, origin: str | None 
     return _counts(reconcile_region(store, principal, origin, apply_upstream=False))
 
 
-def apply_region(store: Store, principal: Principal = SYSTEM, origin: str | None = None) -> Counter[str]:
-    """A load that also writes what the packaged data changed since it was last loaded (never a field a
-    person changed). Audited like a load."""
-    return _counts(reconcile_region(store, principal, origin, apply_upstream=True))
-
-
 def region_diff(store: Store) -> list[RecordDiff]:
     """Every packaged record that differs from the store, and how: what a load would create or fill, what
-    ``apply_region`` would change, and the local edits both keep. Nothing is written."""
+    an apply (``reconcile_region(…, apply_upstream=True)``) would change, and the local edits both keep.
+    Nothing is written."""
     diffs: list[RecordDiff] = []
     try:
         with RecordService(store).batch(SYSTEM, kind="region") as batch:

@@ -22,6 +22,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+import zhulian
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
@@ -37,7 +39,7 @@ from zhulian.store import Store
 from zhulian.store.tables import audit_log
 from zhulian.web.app import create_app
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(zhulian.__file__).resolve().parents[1]  # the subprocesses run the code this test imported
 MOE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "universities" / "moe_hei_list_2017.csv"
 FULL = ["name.zh", "pids.moe", "kind", "city", "website", "founded", "keywords", "description.zh"]
 SYSU = ["中山大学", "4144010558", "university", "440100", "https://www.sysu.edu.cn", "1924", "医学;工程",
@@ -409,7 +411,7 @@ def test_an_import_killed_midway_leaves_store_and_audit_log_as_they_were(store, 
     RecordService(store).import_file(CLI_ADMIN, write_csv(tmp_path / "one.csv", FULL, [SYSU]),
                                      type_name="organization")
     rows = [[f"测试研究院{n}", "", "institute", "440100", f"https://r{n}.example.cn", "", "", ""]
-            for n in range(40_000)] + [[*SYSU[:4], "https://changed.example.cn", "", "", ""]]
+            for n in range(20_000)] + [[*SYSU[:4], "https://changed.example.cn", "", "", ""]]
     big = write_csv(tmp_path / "big.csv", FULL, rows)
     before = _snapshot(store)
     _kill_while_writing([sys.executable, "-m", "zhulian.cli", "import", str(big), "--type", "organization"],
@@ -425,7 +427,7 @@ def test_a_region_reload_killed_midway_leaves_store_and_audit_log_as_they_were(s
     # A release with many more reference records, so that the reload is caught in the middle.
     script = ("import sys; from zhulian.region import loader; from zhulian.store import Store; "
               "extra = [{'type': 'organization', 'pids': {'ref': f'org-test-{n}'}, 'name': {'zh': f'参考机构{n}'},"
-              " 'city': '440100'} for n in range(20000)]; loader.RECORDS = loader.RECORDS + extra; "
+              " 'city': '440100'} for n in range(5000)]; loader.RECORDS = loader.RECORDS + extra; "
               "loader.load_region(Store(sys.argv[1]))")
     _kill_while_writing([sys.executable, "-c", script, database_url], _environment(database_url, tmp_path),
                         database_url)

@@ -313,6 +313,17 @@ def test_a_changed_package_is_shown_and_applied_only_on_request(cli, store, monk
     assert json.loads(cli("region", "diff", "--json").output)[0]["upstream"] == []
 
 
+def test_a_reference_record_with_an_id_is_created_under_that_id(store, monkeypatch) -> None:
+    from zhulian.model import new_id
+
+    given = new_id("organization")
+    packaged = [{**RECORDS[0], "id": given}, *RECORDS[1:]]
+    monkeypatch.setattr(loader, "RECORDS", packaged)
+    assert loader.load_region(store, CLI_ADMIN)["created"] == len(RECORDS)
+    assert store.get(f"ref:{RECORDS[0]['pids']['ref']}")["id"] == given
+    assert loader.load_region(store, CLI_ADMIN) == {"unchanged": len(RECORDS)}
+
+
 # -- one audited write path --------------------------------------------------------------------------------
 
 def test_audit_counts_one_entry_per_changed_record(cli, store, tmp_path) -> None:

@@ -136,6 +136,9 @@ def _print_report(result: Any, report_path: Path | None) -> None:
     style = "green" if result.committed and not result.invalid else "yellow" if result.committed or result.dry_run \
         else "bold red"
     out.print(f"[{style}]{zh} / {en}[/]", highlight=False, soft_wrap=True)
+    if result.committed and result.import_id:
+        out.print(f"导入编号 import id: {result.import_id}（审计日志 audit log: zhulian audit）", highlight=False,
+                  markup=False, soft_wrap=True)
     if report_path is not None:
         out.print(f"报告 report: {report_path}", highlight=False, markup=False, soft_wrap=True)
 

@@ -121,4 +121,6 @@ def test_keys_are_created_listed_and_revoked(run) -> None:
     assert "已吊销 revoked" in run("keys", "revoke", created["id"]).output
     refused = run("keys", "create", "--role", "publisher", code=2)
     assert "发布者密钥需要 --node" in refused.output
-    assert json.loads(run("audit", "--json").output) == []
+    audit = json.loads(run("audit", "--json").output)  # the refused key left no entry
+    assert [(e["action"], e["detail"]["key"], e["actor"].startswith("cli:")) for e in audit] == [
+        ("key_create", created["id"], True), ("key_revoke", created["id"], True)]

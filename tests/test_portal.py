@@ -120,7 +120,9 @@ def test_a_publisher_signs_in_and_uploads_a_file_that_becomes_records(client, st
     assert report.status_code == 200 and '<dd id="created">1</dd>' in report.text
     [record] = store.query("organization", "city:440100,kind:institute").results[-1:]
     assert record["name"]["zh"] == "广州新型研发机构甲" and record["node"] == "440100"
-    assert [e["action"] for e in client.app.state.records.audit(_admin())] == ["import"]
+    [entry] = client.app.state.records.audit(_admin(), record=record["id"])
+    assert (entry["action"], entry["record_id"], entry["detail"]["file"]) == ("create", record["id"], "orgs.csv")
+    assert entry["detail"]["batch"].startswith("import_") and entry["origin"].startswith("portal:")
 
 
 def _admin():

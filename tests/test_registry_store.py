@@ -118,8 +118,8 @@ def test_merge_moves_identifiers_names_and_relations_and_refuses_bad_merges(stor
     _error("forbidden", registry.merge, READER, survivor["id"], loser["id"])
     _error("not_found", registry.merge, CLI_ADMIN, "org_01J0000000000000000000000X", survivor["id"])
     audit = RecordService(store).audit(CLI_ADMIN, record=survivor["id"])
-    assert [entry["detail"] for entry in audit if entry["action"] == "merge"] == [{"merged": loser["id"],
-                                                                                   "into": survivor["id"]}]
+    assert [(entry["detail"]["merged"], entry["detail"]["into"]) for entry in audit
+            if entry["action"] == "merge"] == [(loser["id"], survivor["id"])]
 
 
 def test_split_brings_a_merged_record_back(store) -> None:

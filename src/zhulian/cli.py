@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from zhulian.access import CLI_ADMIN, ROLES, create_key, list_keys, revoke_key
+from zhulian.access import CLI_ADMIN, CLI_ORIGIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json, stream_json_array
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, record_label, resolve_type
@@ -32,12 +32,71 @@ def init(with_region: Annotated[bool, typer.Option("--with-region", help="载入
 
 
 def _load_region(store: Store) -> None:
-    from zhulian.region.loader import load_region
+    from zhulian.region.loader import reconcile_region
 
-    outcomes = load_region(store)
+    diffs = reconcile_region(store, CLI_ADMIN, CLI_ORIGIN, apply_upstream=False)
+    _print_outcomes(diffs)
+    upstream = sum(bool(d.upstream) for d in diffs)
+    if upstream:
+        out.print(f"  · 打包的参考数据有 {upstream} 条记录已更新，未自动应用：zhulian region diff 查看，zhulian region apply 应用 / "
+                  f"the packaged reference data changed for {upstream} record(s), not applied: see `zhulian region "
+                  "diff`, apply with `zhulian region apply`", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_outcomes(diffs: list) -> None:
+    from collections import Counter
+
+    outcomes = Counter(d.outcome for d in diffs)
+    changed = outcomes["created"] + outcomes["updated"]
     out.print("区域参考数据 region data: "
               f"新建 created {outcomes['created']}, 更新 updated {outcomes['updated']}, "
-              f"未变 unchanged {outcomes['unchanged']}")
+              f"未变 unchanged {outcomes['unchanged']}" + ("" if changed else "；无改动 no change"),
+              highlight=False, markup=False, soft_wrap=True)
+
+
+region_app = typer.Typer(help="区域参考数据 / the region's reference data", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("diff")
+@bilingual_errors
+def region_diff(as_json: JsonFlag = False) -> None:
+    """打包的参考数据与本库的差异（不写入）/ How the packaged reference data differs from the store (writes nothing)."""
+    from zhulian.region.loader import region_diff as diff_region
+
+    diffs = diff_region(open_store())
+    if as_json:
+        print_json([d.as_dict() for d in diffs])
+        return
+    if not diffs:
+        out.print("参考数据与本库一致 / the store holds the packaged reference data as it is")
+        return
+    table = Table("记录 record", "字段 field", "本库 local", "参考数据 packaged", "处理 what happens")
+    for diff in diffs:
+        label = f"{diff.name} [ref:{diff.ref}]"
+        if diff.missing:
+            table.add_row(label, "", "", "", "load 新建 creates")
+        for unit in sorted(diff.fill):
+            table.add_row(label, unit, "", _short(diff.fill[unit]), "load 补全 fills")
+        for unit, (local, packaged) in sorted(diff.upstream.items()):
+            table.add_row(label, unit, _short(local), _short(packaged), "apply 更新 updates")
+        for unit, (local, packaged) in sorted(diff.kept.items()):
+            table.add_row(label, unit, _short(local), _short(packaged), "保留本地修改 local edit kept")
+    out.print(table)
+
+
+@region_app.command("apply")
+@bilingual_errors
+def region_apply() -> None:
+    """应用打包参考数据的更新（本地修改保留），记入审计日志 / Apply the packaged data's changes (local edits stay), audited."""
+    from zhulian.region.loader import reconcile_region
+
+    _print_outcomes(reconcile_region(open_store(), CLI_ADMIN, CLI_ORIGIN, apply_upstream=True))
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 @app.command()
@@ -177,7 +236,7 @@ def keys_create(role: Annotated[str, typer.Option(help=f"角色 role: {', '.join
                 name: Annotated[str, typer.Option(help="名称 / a name to recognise the key by")] = "",
                 as_json: JsonFlag = False) -> None:
     """创建密钥（只显示一次）/ Create a key; it is shown this once and only its digest is kept."""
-    key, secret = create_key(open_store(), role, node=node, name=name)
+    key, secret = create_key(open_store(), role, node=node, name=name, principal=CLI_ADMIN, origin=CLI_ORIGIN)
     if as_json:
         print_json({**key, "key": secret})
         return
@@ -203,7 +262,7 @@ def keys_list(as_json: JsonFlag = False) -> None:
 @bilingual_errors
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="密钥编号 / key id (key_…)")]) -> None:
     """吊销密钥 / Revoke a key."""
-    key = revoke_key(open_store(), key_id)
+    key = revoke_key(open_store(), key_id, principal=CLI_ADMIN, origin=CLI_ORIGIN)
     out.print(f"已吊销 revoked {key['id']} at {key['revoked']}")
 
 

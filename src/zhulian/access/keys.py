@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from ulid import ULID
 
-from zhulian.access.principal import ANONYMOUS, ROLES, Principal
+from zhulian.access.principal import ANONYMOUS, ROLES, SYSTEM, Principal
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.region.adcodes import is_adcode
 from zhulian.store import Store
@@ -23,8 +23,11 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(store: Store, role: str, *, node: str | None = None, name: str = "") -> tuple[dict[str, Any], str]:
-    """A new key: its stored description, and the secret, which is shown this once and never again."""
+def create_key(store: Store, role: str, *, node: str | None = None, name: str = "", principal: Principal = SYSTEM,
+               origin: str | None = None) -> tuple[dict[str, Any], str]:
+    """A new key: its stored description, and the secret, which is shown this once and never again.
+    Only an administrator creates keys; the audit log records it in the same transaction."""
+    _check_admin(principal, "create keys", "创建密钥")
     problems = []
     if role not in ROLES:
         problems.append(Problem("role", role, f"one of {', '.join(ROLES)}", f"应为 {'、'.join(ROLES)} 之一"))
@@ -39,8 +42,9 @@ def create_key(store: Store, role: str, *, node: str | None = None, name: str = 
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = {"id": f"key_{ULID()}", "name": name or f"{role} key", "role": role, "node": node,
            "digest": _digest(secret), "created": now(), "revoked": None, "last_used": None}
-    with store.engine.begin() as connection:
-        connection.execute(api_keys.insert().values(**row))
+    with store.transaction() as writer:
+        writer.connection.execute(api_keys.insert().values(**row))
+        _audit(writer, principal, "key_create", row, origin)
     return _public(row), secret
 
 
@@ -50,14 +54,29 @@ def list_keys(store: Store) -> list[dict[str, Any]]:
     return [_public(row) for row in rows]
 
 
-def revoke_key(store: Store, key_id: str) -> dict[str, Any]:
-    with store.engine.begin() as connection:
+def revoke_key(store: Store, key_id: str, *, principal: Principal = SYSTEM, origin: str | None = None) -> dict[str, Any]:
+    """Revoke a key for good (administrators only), audited in the same transaction."""
+    _check_admin(principal, "revoke keys", "吊销密钥")
+    with store.transaction() as writer:
+        connection = writer.connection
         updated = connection.execute(api_keys.update().where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None))
                                      .values(revoked=now()))
         if updated.rowcount == 0:
             raise invalid([Problem("key", key_id, "no active key with this id", "没有此编号的有效密钥")])
         row = connection.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).mappings().one()
+        _audit(writer, principal, "key_revoke", row, origin)
     return _public(row)
+
+
+def _check_admin(principal: Principal, what: str, what_zh: str) -> None:
+    if not principal.is_admin:
+        raise ZhulianError("forbidden", f"Only administrators {what}.", f"只有管理员可以{what_zh}。", 403)
+
+
+def _audit(writer: Any, principal: Principal, action: str, row: Any, origin: str | None) -> None:
+    """A key is not a record: its entry names it in ``detail`` (never its secret or digest)."""
+    writer.log(actor=principal.id, role=principal.role, action=action, origin=origin,
+               detail={"key": row["id"], "name": row["name"], "role": row["role"], "node": row["node"]})
 
 
 def authenticate(store: Store, authorization: str | None) -> Principal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
 from dataclasses import dataclass
 
 from zhulian.errors import ZhulianError
@@ -17,7 +19,7 @@ ROLES = {
 
 @dataclass(frozen=True)
 class Principal:
-    id: str  # a key id, "anonymous" or "cli"
+    id: str  # a key id, "anonymous", "cli:<os user>" or "system"
     role: str  # admin | publisher | reader | harvester | anonymous
     node: str | None = None
     name: str = ""
@@ -27,8 +29,19 @@ class Principal:
         return self.role == "admin"
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no password-database entry (some containers)
+        return "unknown"
+
+
 ANONYMOUS = Principal("anonymous", "anonymous", name="匿名 anonymous")
-CLI_ADMIN = Principal("cli", "admin", name="本机命令行 local command line")
+# The local command line acts as a named administrator: the audit log says which OS user ran it.
+CLI_ADMIN = Principal(f"cli:{_os_user()}", "admin", name="本机命令行 local command line")
+CLI_ORIGIN = f"cli@{socket.gethostname()}"  # the audit log's origin of what the command line writes
+# Writes no person asked for in the moment (an import called from code without a principal) are the system's.
+SYSTEM = Principal("system", "admin", name="系统 system")
 
 
 def visibility(principal: Principal) -> Visibility:

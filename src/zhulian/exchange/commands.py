@@ -49,23 +49,30 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
             skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过无效行，导入其余 / import the valid "
                                                                                "rows, report the rest")] = False,
             dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验不写入 / validate only, write nothing")] = False,
+            clear_empty: Annotated[bool, typer.Option(
+                "--clear-empty", help="文件中已有列的空单元格清空该字段（默认空单元格不改动）/ an empty cell in a column "
+                "the file has clears that field (by default it changes nothing)")] = False,
             report: Annotated[Path | None, typer.Option("--report", help="把问题清单写入 .csv 或 .json / write the "
                                                                           "problems to .csv or .json")] = None,
             sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX 工作表名 / the XLSX sheet to read")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出报告 / print the report as JSON")] = False,
             ) -> None:
-    """导入文件，逐行校验；默认全部或全不 / Import a file with row-level validation (all or nothing by default)."""
+    """导入文件，逐行校验，只改动文件给出的字段；默认全部或全不 / Import a file with row-level validation; only the
+    fields the file gives change (all or nothing by default)."""
+    from zhulian.access import CLI_ADMIN, CLI_ORIGIN
     from zhulian.errors import ZhulianError
     from zhulian.exchange.formats import file_error
-    from zhulian.exchange.importer import file_report, import_file
+    from zhulian.exchange.importer import file_report
+    from zhulian.records import RecordService
 
     if report is not None and report.suffix.lower() not in (".csv", ".json"):
         raise file_error("bad_report", "--report writes a .csv or a .json file.", "--report 应为 .csv 或 .json 文件。")
     store = open_store()
     try:
         with _progress(enabled=err.is_terminal and not as_json) as progress:
-            result = import_file(store, path, type_name=type_name, mapping=mapping, node=node,
-                                 skip_invalid=skip_invalid, dry_run=dry_run, sheet=sheet, progress=progress)
+            result = RecordService(store).import_file(
+                CLI_ADMIN, path, origin=CLI_ORIGIN, type_name=type_name, mapping=mapping, node=node,
+                skip_invalid=skip_invalid, dry_run=dry_run, clear_empty=clear_empty, sheet=sheet, progress=progress)
     except ZhulianError as error:
         if report is not None:  # a script reading the report finds why the file was refused
             file_report(str(path), error).write(report)
@@ -77,17 +84,20 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
             summary = result.summary()
             summary["problems_shown"] = [p.as_dict() for p in result.errors.head]
             summary["warnings_shown"] = [w.as_dict() for w in result.warnings]
+            summary["changes_shown"] = result.changes.head
             sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         else:
             _print_report(result, report)
     finally:
-        result.errors.close()
+        result.close()
     if result.refused:
         raise typer.Exit(2)
 
 
 def _print_report(result: Any, report_path: Path | None) -> None:
     from rich.table import Table
+
+    from zhulian.exchange.importer import change_text
 
     out.print(f"文件 file: {result.path}", highlight=False, markup=False, soft_wrap=True)
     for note in result.notes:
@@ -111,6 +121,13 @@ def _print_report(result: Any, report_path: Path | None) -> None:
             err.print(f"… 另有 {more} 个问题 more problems" + (f"，见 see {report_path}" if report_path else
                                                                   "（用 --report FILE 写出全部 use --report FILE）"),
                           highlight=False, markup=False, soft_wrap=True)
+    for change in result.changes.head[:30]:
+        zh, en = change_text(change)
+        out.print(f"  第 {change['row']} 行 row {change['row']}：{zh} / {en}", highlight=False, markup=False,
+                  soft_wrap=True)
+    if result.changes.count > 30:
+        out.print(f"  … 另有 {result.changes.count - 30} 行有改动 more changed rows"
+                  + (f"，见 see {report_path}" if report_path else ""), highlight=False, markup=False, soft_wrap=True)
     verb = "将" if not result.committed else ""
     out.print(f"读取 rows {result.rows}：{verb}新建 created {result.created}, {verb}更新 updated {result.updated}, "
               f"未变 unchanged {result.unchanged}, 无效 invalid {result.invalid}"
@@ -119,6 +136,9 @@ def _print_report(result: Any, report_path: Path | None) -> None:
     style = "green" if result.committed and not result.invalid else "yellow" if result.committed or result.dry_run \
         else "bold red"
     out.print(f"[{style}]{zh} / {en}[/]", highlight=False, soft_wrap=True)
+    if result.committed and result.import_id:
+        out.print(f"导入编号 import id: {result.import_id}（审计日志 audit log: zhulian audit）", highlight=False,
+                  markup=False, soft_wrap=True)
     if report_path is not None:
         out.print(f"报告 report: {report_path}", highlight=False, markup=False, soft_wrap=True)
 

@@ -38,6 +38,8 @@ class Converted:
     relation_origins: list[tuple[str, str]] = field(default_factory=list)  # per relation: (column, item)
     problems: list[Problem] = field(default_factory=list)  # with field = column already
     name_refs: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)  # (relation, name, types)
+    cleared: set[str] = field(default_factory=set)  # units to clear (``clear_empty``), see ``Leaf.unit``
+    extended: set[str] = field(default_factory=set)  # list units whose values join the existing list
 
 
 def unflatten(layout: Layout, entries: Iterable[tuple[Leaf, Any, str]]) -> Converted:

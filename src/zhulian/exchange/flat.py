@@ -79,6 +79,21 @@ class Leaf:
     def is_text(self) -> bool:
         return self.kind in ("text", "date", "adcode", "url", "choice", "pid", "relation", "type", "id")
 
+    @property
+    def unit(self) -> str:
+        """The part of a record this column changes on its own (``zhulian.store.store.field_units``): a
+        field, one key of an object field (``name.en``), or the relations of one predicate."""
+        if self.kind == "relation":
+            return f"relations.{self.predicate}"
+        if len(self.path) > 1 and isinstance(self.path[1], str):
+            return f"{self.path[0]}.{self.path[1]}"
+        return str(self.path[0])
+
+    @property
+    def clearable(self) -> bool:
+        """Whether an empty cell may clear the field (with ``--clear-empty``): not the type or the id."""
+        return self.kind not in ("type", "id", "read_only")
+
 
 @dataclass(frozen=True)
 class Group:

@@ -3,7 +3,11 @@
 The file is read as a stream; each row is converted to a record, validated, checked against the rows before
 it for a duplicated id or identifier, and written in batches inside **one** transaction. Relation
 references are resolved by the store at write time; a row that refers to a record further down the file is
-retried once the rest has been written. By default the import is all or nothing: when any row is invalid
+retried once the rest has been written. Imports are partial updates: a row changes only the fields its file
+gives a value for (an empty cell or a missing column changes nothing; ``clear_empty`` makes an empty cell in a
+column the file has clear that field), and the report says per row which fields it changed. Every write goes
+through one audited batch of the record service (one audit entry per changed record, with the import's id).
+By default the import is all or nothing: when any row is invalid
 the transaction is rolled back and the report lists every problem (row, column, value, reason in Chinese and
 English); with ``skip_invalid`` the valid rows are committed and the rest reported; ``dry_run`` always rolls
 back. A process killed mid-import leaves the store as it was, because nothing commits before the end.
@@ -34,6 +38,7 @@ from zhulian.exchange.template import example_row
 from zhulian.model import COLLECTIONS, MODELS, PREFIXES, TYPE_LABELS, is_id, resolve_type, type_of_id, validate_record
 from zhulian.model.types import Resource
 from zhulian.region.adcodes import is_adcode
+from zhulian.store.store import Partial, changed_units, field_units
 
 BATCH = 1000
 HEADER_SEARCH = 10  # rows looked at to find the header below any title rows
@@ -70,21 +75,22 @@ class RowProblem:
 
 
 class ProblemLog:
-    """Every row problem of an import: the first few in memory, all of them spooled to a temporary file so
-    that a file with a million bad rows does not fill memory."""
+    """Every row problem (or row change) of an import: the first few in memory, all of them spooled to a
+    temporary file so that a file with a million rows does not fill memory."""
 
     def __init__(self) -> None:
-        self.head: list[RowProblem] = []
+        self.head: list[Any] = []
         self.count = 0
         self._spool: IO[str] | None = None
 
-    def add(self, problem: RowProblem) -> None:
+    def add(self, item: RowProblem | dict[str, Any]) -> None:
         self.count += 1
         if len(self.head) < KEEP_IN_MEMORY:
-            self.head.append(problem)
+            self.head.append(item)
         if self._spool is None:
             self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self._spool.write(json.dumps(problem.as_dict(), ensure_ascii=False) + "\n")
+        entry = item.as_dict() if isinstance(item, RowProblem) else item
+        self._spool.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         if self._spool is None:
@@ -110,6 +116,8 @@ class ImportReport:
     mapping: str | None = None
     dry_run: bool = False
     skip_invalid: bool = False
+    clear_empty: bool = False
+    import_id: str | None = None  # the audit log's detail["batch"] of every record this import changed
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -120,6 +128,8 @@ class ImportReport:
     notes: list[Note] = field(default_factory=list)
     warnings: list[RowProblem] = field(default_factory=list)
     errors: ProblemLog = field(default_factory=ProblemLog)
+    # per created or updated row: {"row", "id", "outcome", "changed": [fields], "cleared": [fields]}
+    changes: ProblemLog = field(default_factory=ProblemLog)
 
     @property
     def refused(self) -> bool:
@@ -134,7 +144,9 @@ class ImportReport:
     def summary(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "encoding": self.encoding, "sheet": self.sheet,
                 "type": self.type, "mapping": self.mapping, "dry_run": self.dry_run,
-                "skip_invalid": self.skip_invalid, "committed": self.committed, "refused": self.refused,
+                "skip_invalid": self.skip_invalid, "clear_empty": self.clear_empty,
+                "import_id": self.import_id if self.committed else None,
+                "committed": self.committed, "refused": self.refused,
                 "rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
                 "invalid": self.invalid, "blank_rows": self.blank, "problems": self.errors.count,
                 "warnings": len(self.warnings), "notes": [{"zh": n.zh, "en": n.en} for n in self.notes]}
@@ -150,8 +162,12 @@ class ImportReport:
             return f"已导入有效行，跳过 {self.invalid} 行无效数据", f"valid rows imported, {self.invalid} invalid row(s) skipped"
         return "已全部导入", "all rows imported"
 
+    def close(self) -> None:
+        self.errors.close()
+        self.changes.close()
+
     def write(self, path: str | Path) -> None:
-        """The report as ``.csv`` (one problem a line, Excel-friendly) or ``.json``."""
+        """The report as ``.csv`` (one problem or changed row a line, Excel-friendly) or ``.json``."""
         path = Path(path)
         suffix = path.suffix.lower()
         problems = [w.as_dict() for w in self.warnings]
@@ -161,6 +177,11 @@ class ImportReport:
                 handle.write(',\n  "problems": [')
                 first = True
                 for item in [*self.errors, *problems]:
+                    handle.write(("" if first else ",") + "\n    " + json.dumps(item, ensure_ascii=False))
+                    first = False
+                handle.write('\n  ],\n  "changes": [')
+                first = True
+                for item in self.changes:
                     handle.write(("" if first else ",") + "\n    " + json.dumps(item, ensure_ascii=False))
                     first = False
                 handle.write("\n  ]\n}\n")
@@ -175,6 +196,20 @@ class ImportReport:
             for item in [*self.errors, *problems]:
                 writer.writerow([item["row"] if item["row"] is not None else "", item["column"], item["field"],
                                  _report_cell(item["value"]), item["reason_zh"], item["reason"], item["level"]])
+            for item in self.changes:
+                zh, en = change_text(item)
+                writer.writerow([item["row"], "", "; ".join(item["changed"]), item["id"], zh, en, item["outcome"]])
+
+
+def change_text(change: dict[str, Any]) -> tuple[str, str]:
+    """One changed row in words, Chinese and English."""
+    fields = "、".join(change["changed"]) or "—"
+    cleared = change.get("cleared") or []
+    verb_zh, verb_en = ("新建", "created") if change["outcome"] == "created" else ("更新", "updated")
+    zh = f"{verb_zh} {change['id']}，字段：{fields}" + (f"；已清空：{'、'.join(cleared)}" if cleared else "")
+    en = f"{verb_en} {change['id']}, fields: {', '.join(change['changed']) or '-'}" + (
+        f"; cleared: {', '.join(cleared)}" if cleared else "")
+    return zh, en
 
 
 def file_report(path: str, error: ZhulianError) -> ImportReport:
@@ -241,19 +276,33 @@ class _SeenKeys:
         self.db.close()
 
 
-def upsert_batch(writer: Any, records: list[Resource], authorise: Callable[..., None] | None = None) -> list[Any]:
-    """The one place the importer writes: ``Writer.upsert_many`` collecting per-item errors, after the
-    registry has matched incoming organisations to existing ones (and queued the uncertain for review)."""
+def upsert_batch(batch: Any, items: list[Partial], authorise: Callable[..., None] | None = None) -> list[Any]:
+    """The one place the importer writes: the record service batch's ``upsert_many`` of partial records,
+    collecting per-item errors, after the registry has matched incoming organisations to existing ones (and
+    queued the uncertain for review). What the registry adds to a row (kept names, aliases) counts as given."""
     from zhulian.registry import resolve_incoming
 
-    resolution = resolve_incoming(writer, records)
-    results = writer.upsert_many(resolution.records, collect_errors=True, authorise=authorise)
-    resolution.queue_reviews(writer, results)
+    resolution = resolve_incoming(batch, [item.record for item in items])
+    partials = [item if resolved is item.record else
+                Partial(resolved, item.given | set(changed_units(_dumped(item.record), _dumped(resolved))),
+                        item.cleared, item.extended)
+                for item, resolved in zip(items, resolution.records, strict=True)]
+    results = batch.upsert_many(partials, collect_errors=True, authorise=authorise)
+    resolution.queue_reviews(batch, results)
     if resolution.resolved:
         # Resolving leaves reference cycles that the paused collector (``_collector_paused``) would let pile
         # up in its oldest generation; batches without organisations make none and skip the pass.
         gc.collect()
     return results
+
+
+def _dumped(record: Resource) -> dict[str, Any]:
+    return record.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def given_units(record: dict[str, Any]) -> frozenset[str]:
+    """The units (``zhulian.store.store.field_units``) a converted row gives a value for."""
+    return frozenset(field_units({k: v for k, v in record.items() if k not in ("id", "type")}))
 
 
 def type_names(type_name: str) -> tuple[str, ...]:
@@ -264,11 +313,19 @@ def type_names(type_name: str) -> tuple[str, ...]:
 
 def import_file(store: Any, path: str | Path, *, type_name: str | None = None, mapping: str | Mapping | None = None,
                 node: str | None = None, skip_invalid: bool = False, dry_run: bool = False, sheet: str | None = None,
-                progress: ProgressCallback | None = None, batch_size: int = BATCH,
-                authorise: Callable[..., None] | None = None) -> ImportReport:
+                clear_empty: bool = False, progress: ProgressCallback | None = None, batch_size: int = BATCH,
+                begin: Callable[[], Any] | None = None) -> ImportReport:
     """Import one file into the store; see the module docstring. Raises ZhulianError for a file that
     cannot be read at all (empty, wrong encoding, missing columns…); row problems go into the report.
-    ``authorise(record, existing)`` may refuse a row (the record service passes its write rules)."""
+    ``begin()`` opens the record service batch the import writes through (``RecordService.import_file``
+    passes one under its principal's rules); without it the import is the ``SYSTEM`` principal's."""
+    if begin is None:
+        from zhulian.access import SYSTEM
+        from zhulian.records import RecordService
+
+        def begin() -> Any:
+            return RecordService(store).batch(SYSTEM, kind="import", detail={"file": Path(path).name})
+
     the_mapping = load_mapping(mapping) if isinstance(mapping, (str, Path)) else mapping
     if type_name:
         type_name = resolve_type(type_name)
@@ -283,10 +340,10 @@ def import_file(store: Any, path: str | Path, *, type_name: str | None = None, m
                          [Problem("node", node, "not an adcode", "不是行政区划代码")])
     prefer = type_names(type_name) if type_name else tuple(n for t in MODELS for n in type_names(t))
     report = ImportReport(str(path), type=type_name, mapping=the_mapping.name if the_mapping else None,
-                          dry_run=dry_run, skip_invalid=skip_invalid)
+                          dry_run=dry_run, skip_invalid=skip_invalid, clear_empty=clear_empty)
     with open_source(path, sheet=sheet or (the_mapping.sheet if the_mapping else None), prefer_sheets=prefer) as source:
         report.format, report.encoding, report.sheet = source.format, source.encoding, source.sheet
-        run = _Run(store, source, report, the_mapping, node, progress, batch_size, authorise)
+        run = _Run(begin, source, report, the_mapping, node, progress, batch_size)
         try:
             with _collector_paused():
                 run.execute()
@@ -316,10 +373,10 @@ def _collector_paused() -> Iterator[None]:
 
 
 class _Run:
-    def __init__(self, store: Any, source: Source, report: ImportReport, mapping: Mapping | None, node: str | None,
-                 progress: ProgressCallback | None, batch_size: int, authorise: Callable[..., None] | None) -> None:
-        self.store, self.source, self.report, self.mapping = store, source, report, mapping
-        self.node, self.progress, self.batch_size, self.authorise = node, progress, batch_size, authorise
+    def __init__(self, begin: Callable[[], Any], source: Source, report: ImportReport, mapping: Mapping | None,
+                 node: str | None, progress: ProgressCallback | None, batch_size: int) -> None:
+        self.begin, self.source, self.report, self.mapping = begin, source, report, mapping
+        self.node, self.progress, self.batch_size = node, progress, batch_size
         self.seen = _SeenKeys()
         self.batch: list[_Pending] = []
         self.deferred: list[_Pending] = []
@@ -338,8 +395,9 @@ class _Run:
     def execute(self) -> None:
         rows = self._rows()
         try:
-            with self.store.transaction() as writer:
-                self.writer = writer
+            with self.begin() as batch:
+                self.writer = batch
+                self.report.import_id = batch.id
                 for number, record_or_problems in rows:
                     self._take(number, record_or_problems)
                 self._flush()
@@ -353,6 +411,9 @@ class _Run:
             self.report.committed = True
         except _Rollback:
             self.report.committed = False
+            if self.report.refused:  # nothing was written, and nothing would be until the file is fixed
+                self.report.changes.close()
+                self.report.changes = ProblemLog()
         if self.progress:
             self.progress(self.report.rows, self.total or 0, self.total or 0)
 
@@ -521,11 +582,19 @@ class _Run:
                 cells = [*cells, *([None] * (len(header) - len(cells)))]
             row = dict(zip(header, cells, strict=False))
             row.pop("", None)
-            converted = unflatten(the_layout, self.mapping.apply(row))
+            entries = self.mapping.apply(row)
+            converted = unflatten(the_layout, entries)
+            converted.extended = {rule.leaf.unit for rule in self.mapping.rules if rule.add}
+            if self.report.clear_empty:
+                given = {leaf.unit for leaf, _value, _column in entries}
+                converted.cleared = {rule.leaf.unit for rule in self.mapping.rules
+                                     if rule.leaf.unit not in given and rule.leaf.clearable}
         else:
-            entries = []
+            entries, empty = [], []
             for index, leaf, name in plan:
                 value = cells[index] if index < len(cells) else None
+                if leaf is not None and self.report.clear_empty and leaf.clearable and _blank_row([value]):
+                    empty.append((leaf, name))
                 if leaf is None:
                     if index in self.headerless and value not in (None, "") and index not in self.headerless_seen:
                         self.headerless_seen.add(index)
@@ -534,8 +603,19 @@ class _Run:
                     continue
                 entries.append((leaf, value, name))
             converted = unflatten(the_layout, entries)
+            self._note_cleared(converted, empty)
         converted.problems = problems + converted.problems
         return converted
+
+    @staticmethod
+    def _note_cleared(converted: Converted, empty: list[tuple[Leaf, str]]) -> None:
+        """With ``clear_empty``: the fields of the row's empty cells are to be cleared (where no other column
+        of the row gives them a value); their columns are where a problem about them is reported."""
+        given = given_units(converted.record)
+        for leaf, column in empty:
+            if leaf.unit not in given:
+                converted.cleared.add(leaf.unit)
+                converted.origins.setdefault(leaf.key, (column, ""))
 
     # -- JSON and JSONL ------------------------------------------------------------------------------
 
@@ -575,23 +655,38 @@ class _Run:
                                "记录缺少类型：请加入 \"type\" 字段或用 --type 指定", "type")]
         the_layout = layout(record_type)
         if any("." in key for key in item):
-            entries = []
+            entries, empty = [], []
             for key, value in item.items():
                 found = header_key(the_layout, key)
                 if found is None:
                     self._warn_unknown(key, record_type, warned)
                     continue
-                entries.append((the_layout.leaf(found), value, key))
-            return unflatten(the_layout, entries)
+                leaf = the_layout.leaf(found)
+                if self.report.clear_empty and leaf.clearable and _empty(value):
+                    empty.append((leaf, key))
+                entries.append((leaf, value, key))
+            converted = unflatten(the_layout, entries)
+            self._note_cleared(converted, empty)
+            return converted
         fields = MODELS[record_type].model_fields
-        record = {}
+        record, cleared = {}, set()
         for key, value in item.items():
-            if key in fields:
-                record[key] = value
-            else:
+            if key not in fields:
                 self._warn_unknown(key, record_type, warned)
+            elif _empty(value):
+                cleared.add(key)  # null, "" and [] give no value
+            elif isinstance(value, dict):
+                given = {sub: v for sub, v in value.items() if not _empty(v)}
+                cleared.update(f"{key}.{sub}" for sub, v in value.items() if _empty(v))
+                if given:
+                    record[key] = given
+            else:
+                record[key] = value
         record["type"] = record_type
-        return Converted(record)
+        converted = Converted(record)
+        if self.report.clear_empty:
+            converted.cleared = cleared - {"id", "type"}
+        return converted
 
     def _warn_unknown(self, key: str, type_name: str, warned: set[str]) -> None:
         if key not in warned:
@@ -710,11 +805,16 @@ class _Run:
     def _write(self, batch: list[_Pending], final: bool) -> None:
         if not batch:
             return
-        results = upsert_batch(self.writer, [pending.record for pending in batch], self.authorise)
+        items = [Partial(pending.record, given_units(pending.converted.record), frozenset(pending.converted.cleared),
+                         frozenset(pending.converted.extended)) for pending in batch]
+        results = upsert_batch(self.writer, items)
         for result in results:
             pending = batch[result.index]
             if result.outcome != "invalid":
                 setattr(self.report, result.outcome, getattr(self.report, result.outcome) + 1)
+                if result.outcome != "unchanged":
+                    self.report.changes.add({"row": pending.row, "id": result.record["id"], "outcome": result.outcome,
+                                             "changed": result.changed, "cleared": result.cleared})
                 continue
             error = result.error
             if not final and _only_relations(error) and len(self.deferred) < MAX_DEFERRED:
@@ -751,6 +851,10 @@ def _duplicate_columns(names: list[str]) -> ZhulianError:
     return file_error("duplicate_columns", f"Column(s) given twice: {', '.join(names)}; nothing was imported.",
                       f"有重复的列：{'、'.join(names)}，未导入任何内容。",
                       [Problem(name, None, "the same column appears twice", "同一列出现了两次") for name in names])
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == {} or (isinstance(value, str) and not value.strip())
 
 
 def _blank_row(cells: list[Any]) -> bool:

@@ -18,7 +18,8 @@ A mapping names its type and, under ``[fields]``, one entry per field key of the
 Entry keys: ``column`` | ``columns`` | ``value`` | ``format`` (``"{id}-{year}"``, from the row's columns),
 and optionally ``split`` (separator for a list field, default ``;``), ``map`` (a table from source values
 to model values), ``lookup`` (``adcode``: a place name to its GB/T 2260 code, ``within`` a column holding
-the province's two-digit prefix), ``default`` and ``optional``.
+the province's two-digit prefix), ``default``, ``optional``, and ``add`` (a list field: the values join the
+record's list instead of replacing it, e.g. keywords a registry list contributes to a curated record).
 
 Built-in mappings live beside this module in ``mappings/*.toml``; a path to a file of your own works the same.
 """
@@ -38,7 +39,7 @@ from zhulian.exchange.convert import unreadable
 from zhulian.exchange.flat import Layout, Leaf, cell_text, layout, split_items, unescape
 from zhulian.model import MODELS, resolve_type
 
-RULE_KEYS = {"column", "columns", "value", "format", "split", "map", "lookup", "within", "default", "optional"}
+RULE_KEYS = {"column", "columns", "value", "format", "split", "map", "lookup", "within", "default", "optional", "add"}
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Rule:
     within: str | None = None
     default: Any = None
     optional: bool = False
+    add: bool = False  # a list field's values join the existing list
 
     def __post_init__(self) -> None:
         # a plain column copied as it is: the common case, taken without the general machinery
@@ -318,6 +320,10 @@ def parse_mapping(name: str, data: dict[str, Any]) -> Mapping:
             problems.append(Problem(f"fields.{key}", spec, "give exactly one of column, columns, value or format",
                                     "column、columns、value、format 必须且只能给出一个"))
             continue
+        if spec.get("add") and not leaf.many:
+            problems.append(Problem(f"fields.{key}.add", spec["add"], "add joins values to a list field only",
+                                    "add 只适用于列表字段"))
+            continue
         if spec.get("lookup") and spec["lookup"] not in LOOKUPS:
             problems.append(Problem(f"fields.{key}.lookup", spec["lookup"], f"lookups: {', '.join(LOOKUPS)}",
                                     f"可用的查找：{'、'.join(LOOKUPS)}"))
@@ -325,7 +331,8 @@ def parse_mapping(name: str, data: dict[str, Any]) -> Mapping:
         mapping.rules.append(Rule(key, leaf, column=spec.get("column"), columns=tuple(spec.get("columns", ())),
                                   value=spec.get("value"), format=spec.get("format"), split=spec.get("split"),
                                   map=spec.get("map"), lookup=spec.get("lookup"), within=spec.get("within"),
-                                  default=spec.get("default"), optional=bool(spec.get("optional", False))))
+                                  default=spec.get("default"), optional=bool(spec.get("optional", False)),
+                                  add=bool(spec.get("add", False))))
     ignore = data.get("ignore", {})
     mapping.ignore = set(ignore.get("columns", ())) if isinstance(ignore, dict) else set()
     if problems:

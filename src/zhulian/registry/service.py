@@ -406,7 +406,7 @@ class RegistryService:
         if decision not in DECISIONS:
             raise invalid([Problem("decision", decision, f"one of {', '.join(DECISIONS)}",
                                    f"应为 {'、'.join(DECISIONS)} 之一")], "query")
-        with self.store.transaction() as writer:
+        with self._batch(principal, origin) as writer:
             row = writer.connection.execute(sa.select(registry_candidates).where(
                 registry_candidates.c.id == candidate)).mappings().first()
             if row is None:
@@ -416,36 +416,45 @@ class RegistryService:
                                f"候选 {candidate} 已审定（{row['decision']}）。")
             incoming, existing = row["record_id"], row["candidate_id"]
             if decision == "same":
-                outcome = _merge(writer, principal, incoming, existing, origin)
+                outcome = _merge(writer, principal, incoming, existing)
             elif decision == "not_same":
                 _decide(writer, principal, "not_same", incoming, existing)
                 outcome = {"kept": [incoming, existing]}
             else:
                 child, parent = (incoming, existing) if decision == "child" else (existing, incoming)
-                outcome = _set_parent(writer, principal, child, parent, origin)
+                outcome = _set_parent(writer, principal, child, parent)
             writer.connection.execute(registry_candidates.update().where(registry_candidates.c.id == candidate)
                                       .values(status="decided", decision=decision, decided=now()))
+            writer.log("decide", None, {"candidate": candidate, "decision": decision, "record": incoming,
+                                        "candidate_record": existing})
         return {"candidate": candidate, "decision": decision, **outcome}
 
     def merge(self, principal: Principal, loser: str, survivor: str, *, origin: str | None = None) -> dict:
         if not principal.is_admin:
             raise _forbidden("merge records", "合并记录")
-        with self.store.transaction() as writer:
-            return _merge(writer, principal, resolve_ref(writer.connection, loser), resolve_ref(writer.connection, survivor), origin)
+        with self._batch(principal, origin) as writer:
+            return _merge(writer, principal, resolve_ref(writer.connection, loser), resolve_ref(writer.connection, survivor))
 
     def split(self, principal: Principal, merged: str, *, origin: str | None = None) -> dict:
         """Undo a merge: the merged-away record comes back as a record of its own (a new id, to which its
         old id now resolves), taking back its identifiers and names from the survivor."""
         if not principal.is_admin:
             raise _forbidden("split records", "拆分记录")
-        with self.store.transaction() as writer:
-            return _split(writer, principal, merged, origin)
+        with self._batch(principal, origin) as writer:
+            return _split(writer, principal, merged)
 
     def set_parent(self, principal: Principal, child: str, parent: str, *, origin: str | None = None) -> dict:
         if not principal.is_admin:
             raise _forbidden("link parent organisations", "设置上级机构")
-        with self.store.transaction() as writer:
-            return _set_parent(writer, principal, resolve_ref(writer.connection, child), resolve_ref(writer.connection, parent), origin)
+        with self._batch(principal, origin) as writer:
+            return _set_parent(writer, principal, resolve_ref(writer.connection, child), resolve_ref(writer.connection, parent))
+
+    def _batch(self, principal: Principal, origin: str | None) -> Any:
+        """The record service batch a decision writes through: every record it changes is audited, with the
+        decision's batch id (``registry_…``) in each entry."""
+        from zhulian.records import RecordService
+
+        return RecordService(self.store).batch(principal, origin, kind="registry")
 
     def decisions(self, principal: Principal, record: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         if not principal.is_admin:
@@ -475,7 +484,7 @@ def _live(writer: Any, record_id: str, what: str, what_zh: str) -> dict[str, Any
     return row.data
 
 
-def _merge(writer: Any, principal: Principal, loser_id: str, survivor_id: str, origin: str | None) -> dict:
+def _merge(writer: Any, principal: Principal, loser_id: str, survivor_id: str) -> dict:
     if loser_id == survivor_id:
         raise ZhulianError("merge_self", "A record cannot be merged into itself.", "记录不能合并到自身。", 400)
     loser = _live(writer, loser_id, "record to merge", "要合并的记录")
@@ -495,16 +504,15 @@ def _merge(writer: Any, principal: Principal, loser_id: str, survivor_id: str, o
     content["pids"] = {**loser.get("pids", {}), **survivor.get("pids", {})}
     content["relations"] = _repointed(survivor.get("relations", []) + loser.get("relations", []),
                                       loser_id, survivor_id)
-    writer.delete(loser_id, merged_into=survivor_id)
-    merged = writer.update(survivor_id, content)
+    merge = {"merged": loser_id, "into": survivor_id}
+    writer.delete(loser_id, merged_into=survivor_id, action="merge", detail=merge)
+    merged = writer.update(survivor_id, content, action="merge", detail=merge)
     for referrer in referrers:
         current = writer.connection.execute(sa.select(records.c.data).where(records.c.id == referrer)).scalar()
         writer.update(referrer, {**content_of(current),
                                  "relations": _repointed(current.get("relations", []), loser_id, survivor_id,
-                                                         owner=referrer)})
+                                                         owner=referrer)}, detail=merge)
     _decide(writer, principal, "merge", loser_id, survivor_id)
-    writer.log(actor=principal.id, role=principal.role, action="merge", record_id=survivor_id,
-               revision=merged["revision"], origin=origin, detail={"merged": loser_id, "into": survivor_id})
     return {"merged": loser_id, "into": survivor_id, "record": merged, "referrers_updated": len(referrers)}
 
 
@@ -523,7 +531,7 @@ def _repointed(declared: list[dict[str, Any]], loser: str, survivor: str, owner:
     return result
 
 
-def _split(writer: Any, principal: Principal, merged: str, origin: str | None) -> dict:
+def _split(writer: Any, principal: Principal, merged: str) -> dict:
     connection = writer.connection
     loser_id = resolve_ref(writer.connection, merged)
     row = connection.execute(sa.select(records.c.merged_into, records.c.revision).where(
@@ -542,14 +550,13 @@ def _split(writer: Any, principal: Principal, merged: str, origin: str | None) -
     remaining = content_of(survivor)
     remaining["aliases"] = [a for a in survivor.get("aliases", []) if a not in taken_names]
     remaining["pids"] = {s: v for s, v in survivor.get("pids", {}).items() if taken_pids.get(s) != v}
-    writer.update(survivor_id, remaining)
+    split = {"restored": loser_id, "from": survivor_id}
+    writer.update(survivor_id, remaining, action="split", detail=split)
     restored_content = {k: v for k, v in content_of(before).items() if k != "relations"}
-    restored = writer.create(restored_content)
-    writer.redirect(loser_id, restored["id"])
+    restored = writer.create(restored_content, action="split", detail=split)
+    writer.redirect(loser_id, restored["id"], detail=split)
     _decide(writer, principal, "split", restored["id"], survivor_id, note=f"restored {loser_id}")
     _decide(writer, principal, "not_same", restored["id"], survivor_id)
-    writer.log(actor=principal.id, role=principal.role, action="split", record_id=restored["id"],
-               revision=restored["revision"], origin=origin, detail={"restored": loser_id, "from": survivor_id})
     return {"restored": restored, "from": survivor_id, "old_id": loser_id}
 
 
@@ -565,7 +572,7 @@ def _ancestors(connection: sa.Connection, record_id: str) -> set[str]:
     return found
 
 
-def _set_parent(writer: Any, principal: Principal, child: str, parent: str, origin: str | None) -> dict:
+def _set_parent(writer: Any, principal: Principal, child: str, parent: str) -> dict:
     if child == parent:
         raise ZhulianError("parent_self", "An organisation cannot be its own parent.", "机构不能是自己的上级。", 400)
     child_record = _live(writer, child, "unit", "下属单位")
@@ -576,10 +583,9 @@ def _set_parent(writer: Any, principal: Principal, child: str, parent: str, orig
     declared = child_record.get("relations", [])
     if not any(r["predicate"] == "member_of" and r.get("object") == parent for r in declared):
         declared = [*declared, {"predicate": "member_of", "object": parent}]
-    updated = writer.update(child, {**content_of(child_record), "relations": declared})
+    updated = writer.update(child, {**content_of(child_record), "relations": declared},
+                            detail={"member_of": parent, "by": "registry"})
     _decide(writer, principal, "parent", child, parent)
-    writer.log(actor=principal.id, role=principal.role, action="update", record_id=child,
-               revision=updated["revision"], origin=origin, detail={"member_of": parent, "by": "registry"})
     return {"child": child, "parent": parent, "record": updated}
 
 

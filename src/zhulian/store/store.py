@@ -62,6 +62,64 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def field_units(content: dict[str, Any]) -> dict[str, Any]:
+    """A record's content as the units a partial write changes one at a time: a plain field (``website``),
+    one key of an object field (``name.en``, ``pids.moe``), or the relations of one predicate
+    (``relations.lead_unit``). A sheet with a ``name.zh`` column and no ``name.en`` column leaves the
+    English name alone; a ``partner_unit`` column leaves the ``lead_unit`` relations alone."""
+    units: dict[str, Any] = {}
+    for key, value in content.items():
+        if key == "relations":
+            for relation in value:
+                units.setdefault(f"relations.{relation['predicate']}", []).append(relation)
+        elif isinstance(value, dict):
+            units.update({f"{key}.{sub}": item for sub, item in value.items()})
+        else:
+            units[key] = value
+    return units
+
+
+def from_units(units: dict[str, Any]) -> dict[str, Any]:
+    """The content ``field_units`` took apart."""
+    content: dict[str, Any] = {}
+    for unit, value in units.items():
+        key, _, sub = unit.partition(".")
+        if key == "relations":
+            content.setdefault("relations", []).extend(value)
+        elif sub:
+            content.setdefault(key, {})[sub] = value
+        else:
+            content[key] = value
+    return content
+
+
+def changed_units(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The units (see ``field_units``) whose value differs between two contents, added or removed ones too."""
+    old, new = field_units(before), field_units(after)
+    return sorted(unit for unit in old.keys() | new.keys() if not same_value(old.get(unit), new.get(unit)))
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two stored values are the same (3.0 and 3 are: PostgreSQL's JSONB may hand back either)."""
+    return _whole_floats_as_ints(a) == _whole_floats_as_ints(b)
+
+
+def covers(unit: str, names: Iterable[str]) -> bool:
+    """Whether ``unit`` is one of ``names`` or lies inside one (``name.en`` inside ``name``)."""
+    return any(unit == name or unit.startswith(name + ".") for name in names)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """An upsert that changes only part of an existing record: the units (see ``field_units``) the source
+    gave a value for, and those it asks to clear. A record that does not exist yet is created whole."""
+
+    record: Resource
+    given: frozenset[str]
+    cleared: frozenset[str] = frozenset()
+    extended: frozenset[str] = frozenset()  # list units whose given items join the existing list
+
+
 @dataclass
 class Page:
     results: list[dict[str, Any]]
@@ -275,6 +333,8 @@ class WriteResult:
     outcome: str  # created | updated | unchanged | invalid
     record: dict[str, Any] | None = None
     error: ZhulianError | None = None
+    changed: list[str] = field(default_factory=list)  # the units (see ``field_units``) the write changed
+    cleared: list[str] = field(default_factory=list)  # of those, the ones it emptied on request
 
 
 @dataclass
@@ -352,12 +412,13 @@ class Writer:
         [result] = self.upsert_many([data])
         return result.record, result.outcome
 
-    def upsert_many(self, items: Iterable[dict[str, Any] | Resource], *, collect_errors: bool = False,
+    def upsert_many(self, items: Iterable[dict[str, Any] | Resource | Partial], *, collect_errors: bool = False,
                     authorise: Callable[[Resource, dict[str, Any] | None], None] | None = None) -> list[WriteResult]:
         """``upsert`` for many items, in batches. With ``collect_errors`` an item that cannot be written
         (invalid, a reference to nothing, an identifier held by another record) is reported in its
         result and skipped; otherwise the first such error is raised. ``authorise(record, existing)``
-        may refuse an item by raising, once the existing record it would change is known."""
+        may refuse an item by raising, once the existing record it would change is known. A ``Partial``
+        item changes only the units it gives (or clears) of an existing record."""
         results: list[WriteResult] = []
         iterator = iter(items)
         index = 0
@@ -365,13 +426,13 @@ class Writer:
             validated = []
             for index, item in enumerate(chunk, index):
                 try:
-                    validated.append((index, validate_record(item)))
+                    validated.append((index, item if isinstance(item, Partial) else validate_record(item)))
                 except ZhulianError as error:
                     if not collect_errors:
                         raise
                     results.append(WriteResult(index, "invalid", error=error))
             index += 1
-            self._prefetch([record for _, record in validated])
+            self._prefetch([item.record if isinstance(item, Partial) else item for _, item in validated])
             for position, record in validated:
                 try:
                     results.append(self._upsert_one(position, record, authorise))
@@ -404,6 +465,23 @@ class Writer:
                                                           op="delete", at=stamp, data=tombstone))
         self._forget()
         return tombstone
+
+    def current(self, ref: str, *, expected_revision: int | None = None) -> dict[str, Any]:
+        """The live record a reference names, held for this transaction: a concurrent writer of the same
+        record waits for it and then finds the revision moved on."""
+        return self._live(self._resolve(ref), ref, expected_revision).data
+
+    def existing(self, data: dict[str, Any] | Resource) -> dict[str, Any] | None:
+        """The stored record (a tombstone too) that ``data`` names by id or any identifier, or None."""
+        record_id = self._identify(validate_record(data))
+        return self._state(record_id).data if record_id else None
+
+    def content(self, data: dict[str, Any] | Resource) -> dict[str, Any]:
+        """The content a write of ``data`` would store (validated, relations resolved to ids), written nowhere."""
+        record = validate_record(data)
+        payload = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(SERVER_FIELDS))
+        payload["relations"] = [_declared(row) for row in self._resolve_relations(record.id or "", record)]
+        return payload
 
     def redirect(self, ref: str, to: str | None) -> None:
         """Point a merged-away tombstone at another survivor, or (``None``) at nothing any more."""
@@ -477,6 +555,14 @@ class Writer:
 
     def _live(self, record_id: str, ref: str, expected_revision: int | None) -> _State:
         state = self._state(record_id)
+        if self.store.is_postgres:
+            # Lock the row before comparing revisions: a concurrent writer of the same record waits here until
+            # this transaction ends, then sees the revision it made (SQLite serialises writers at BEGIN).
+            locked = self.connection.execute(sa.select(records.c.revision).where(records.c.id == record_id)
+                                             .with_for_update()).scalar_one()
+            if locked != state.revision:
+                self._forget()
+                state = self._state(record_id)
         if state.deleted:
             raise gone(ref, state.revision)
         if expected_revision is not None and expected_revision != state.revision:
@@ -488,13 +574,17 @@ class Writer:
 
     # -- planning ----------------------------------------------------------------------------------
 
-    def _upsert_one(self, index: int, record: Resource,
+    def _upsert_one(self, index: int, item: Resource | Partial,
                     authorise: Callable[[Resource, dict[str, Any] | None], None] | None = None) -> WriteResult:
+        record = item.record if isinstance(item, Partial) else item
         existing = self._identify(record)
         previous = self._state(existing) if existing else None
         if previous is not None and previous.type != record.type:
             raise conflict(f"The identifiers belong to {previous.id}, a {previous.type}, not a {record.type}.",
                            f"这些标识符属于 {previous.id}（类型 {previous.type}），而非 {record.type}。")
+        cleared: list[str] = []
+        if isinstance(item, Partial) and previous is not None and not previous.deleted:
+            record, cleared = _merged(previous, item)
         if authorise is not None:
             authorise(record, previous.data if previous is not None and not previous.deleted else None)
         if previous is not None and previous.id in self._pending.touched:
@@ -503,8 +593,11 @@ class Writer:
             record, previous = record.model_copy(update={"id": None}), None
         payload = self._plan(record, previous)
         if previous is None:
-            return WriteResult(index, "created", payload)
-        return WriteResult(index, "updated" if payload["revision"] != previous.revision else "unchanged", payload)
+            return WriteResult(index, "created", payload, changed=sorted(field_units(content_of(payload))))
+        if payload["revision"] == previous.revision:
+            return WriteResult(index, "unchanged", payload)
+        return WriteResult(index, "updated", payload, changed=changed_units(content_of(previous.data),
+                                                                            content_of(payload)), cleared=cleared)
 
     def _identify(self, record: Resource) -> str | None:
         """The existing record this one names by id or pids; an error when they name different records."""
@@ -650,6 +743,14 @@ class Writer:
         order = [keys.index(key) for key in statement.positiontup]
         self.connection.exec_driver_sql(statement.string, [tuple(value[i] for i in order) for value in values])
 
+    def log_many(self, entries: list[dict[str, Any]]) -> None:
+        """Audit-log entries (``log``'s keywords, ``at`` filled in), written as one multi-row insert."""
+        if entries:
+            stamp = now()
+            self._insert(audit_log, [{"at": stamp, "actor": e["actor"], "role": e["role"], "action": e["action"],
+                                      "record_id": e.get("record_id"), "revision": e.get("revision"),
+                                      "origin": e.get("origin"), "detail": e.get("detail")} for e in entries])
+
     def log(self, *, actor: str, role: str, action: str, record_id: str | None = None,
             revision: int | None = None, origin: str | None = None, detail: dict[str, Any] | None = None) -> None:
         """An audit-log entry, committed with the write it describes or not at all."""
@@ -663,6 +764,26 @@ class Writer:
             # until commit makes them visible in order, so a follower reading "after seq N" misses nothing.
             self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
             self._feed_locked = True
+
+
+def _merged(previous: _State, partial: Partial) -> tuple[Resource, list[str]]:
+    """The record ``partial`` makes of ``previous``: its given units replace, its cleared units go, the rest
+    stays. Returns the record (validated whole, so a required field left empty is refused) and the units
+    actually cleared."""
+    current = field_units(content_of(previous.data))
+    incoming = field_units(partial.record.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                                     exclude=set(SERVER_FIELDS)))
+    cleared = sorted(unit for unit in current if covers(unit, partial.cleared) and unit not in partial.given)
+    units = {unit: value for unit, value in current.items() if unit not in cleared}
+    units.update({unit: _joined(units.get(unit), value) if unit in partial.extended else value
+                  for unit, value in incoming.items() if covers(unit, partial.given)})
+    return validate_record({**from_units(units), "id": previous.id, "type": previous.type}), cleared
+
+
+def _joined(existing: Any, items: list[Any]) -> list[Any]:
+    """The existing list with the new items it lacks appended, in order."""
+    kept = existing if isinstance(existing, list) else []
+    return kept + [item for item in items if item not in kept]
 
 
 def _by_scheme(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

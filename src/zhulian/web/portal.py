@@ -167,18 +167,25 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         return download(buffer.getvalue(), f"zhulian-{type_name}.{fmt}", fmt)
 
     @router.post("/data/import", response_class=HTMLResponse)
-    async def data_import(request: Request, file: UploadFile, type_name: str = Form(..., alias="type"),
-                          csrf: str = Form("", max_length=100), skip_invalid: bool = Form(False)) -> HTMLResponse:
+    def data_import(request: Request, file: UploadFile, type_name: str = Form(..., alias="type"),
+                    csrf: str = Form("", max_length=100), skip_invalid: bool = Form(False),
+                    clear_empty: bool = Form(False)) -> HTMLResponse:
+        # A plain ``def``: the import is synchronous database work, run on a worker thread off the event loop.
         check_csrf(request, csrf)
         principal = principal_of(request)
         if type_name not in COLLECTIONS:
             raise ZhulianError("invalid", "Choose a record type.", "请选择记录类型。", 400)
         with saved_upload(file) as upload:
             report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
-                                         origin=request.client.host if request.client else None)
-        problems = list(itertools.islice(report.errors, 200))
+                                         clear_empty=clear_empty, name=file.filename,
+                                         origin=f"portal:{request.client.host if request.client else ''}")
+        try:
+            problems = list(itertools.islice(report.errors, 200))
+            changes = list(itertools.islice(report.changes, 200))
+        finally:
+            report.close()
         return render(request, "import_report.html", status=200 if not report.refused else 422, report=report,
-                      problems=problems, outcome=report.outcome_text(), type_name=type_name,
+                      problems=problems, changes=changes, outcome=report.outcome_text(), type_name=type_name,
                       file_name=file.filename or "")
 
     @router.get("/collaboration", response_class=HTMLResponse)

@@ -17,6 +17,7 @@ from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.common import CHOICES
 from zhulian.region.cities import CITIES
 from zhulian.web import i18n
+from zhulian.web.charts import TABLE_FORMATS, png, table_file
 from zhulian.web.context import WebContext
 from zhulian.web.files import download
 from zhulian.web.portal import render
@@ -81,11 +82,11 @@ def router(context: WebContext) -> APIRouter:
                year_from: int | None = Year, year_to: int | None = Year) -> Response:
         """导出网络数据表（CSV/XLSX）/ A network table as CSV or XLSX: organisations, links, cities, circles,
         roles."""
-        if fmt not in charts.TABLE_FORMATS:
+        if fmt not in TABLE_FORMATS:
             raise ZhulianError("not_found", "Tables export as csv or xlsx.", "数据表可导出为 csv 或 xlsx。", 404)
         sheet, headers, rows = export_rows(service, principal_of(request), table, link=link, year_from=year_from,
                                            year_to=year_to)
-        return download(charts.table_file(headers, rows, fmt, sheet), f"zhulian-network-{table}.{fmt}", fmt)
+        return download(table_file(headers, rows, fmt, sheet), f"zhulian-network-{table}.{fmt}", fmt)
 
     @api.get("/api/v1/network/charts/{chart}.{fmt}", tags=TAGS)
     def chart(request: Request, chart: str, fmt: str, lang: str | None = Query(None, max_length=2),
@@ -103,7 +104,7 @@ def router(context: WebContext) -> APIRouter:
         else:
             svg = charts.graph_svg(service.graph(principal_of(request), city=city, kind=kind, link=link,
                                                  year_from=year_from, year_to=year_to, limit=limit), language)
-        content = svg.encode("utf-8") if fmt == "svg" else charts.png(svg)
+        content = svg.encode("utf-8") if fmt == "svg" else png(svg)
         return Response(content, media_type=MEDIA[fmt],
                         headers={"Content-Disposition": f'inline; filename="zhulian-network-{chart}.{fmt}"'})
 

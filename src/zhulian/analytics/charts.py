@@ -1,11 +1,9 @@
-"""The network's charts and tables as files: the city heatmap and the organisation graph as SVG drawn here
-(no chart library, no script needed to read them), PNG converted from that SVG, and every table as CSV or
-XLSX for reports. The page embeds the same SVG."""
+"""The network's charts: the city heatmap and the organisation graph as SVG drawn here (no chart library, no
+script needed to read them). The page embeds the same SVG; ``zhulian.web.charts`` turns it into PNG and
+writes the network's tables as CSV or XLSX."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from html import escape
 from typing import Any
@@ -14,7 +12,6 @@ from zhulian.analytics.derive import LINK_KINDS
 
 PALETTE = ("#c0392b", "#1f6fb2", "#1e8449", "#7d3c98", "#d35400", "#117a65", "#b7950b", "#2e4053",
            "#a93226", "#2874a6", "#239b56", "#6c3483")
-TABLE_FORMATS = ("csv", "xlsx")
 CHART_FORMATS = ("svg", "png")
 
 
@@ -117,33 +114,3 @@ def graph_svg(body: dict[str, Any], lang: str = "zh", width: int = 960, height: 
                      f'<title>{escape(facts)}</title></g>')
     parts.append("</g></svg>")
     return "".join(parts)
-
-
-def png(svg: str, scale: float = 2.0) -> bytes:
-    """The SVG rendered to PNG by cairosvg (local, no network). Chinese labels need a CJK font installed
-    on the server; PNG exports therefore default to the English labels."""
-    import cairosvg
-
-    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
-
-
-# -- tables ------------------------------------------------------------------------------------------
-
-def table_file(headers: list[str], rows: list[list[Any]], fmt: str, sheet: str) -> bytes:
-    """One table as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) or XLSX."""
-    if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return ("\ufeff" + text.getvalue()).encode("utf-8")
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    page = book.create_sheet(sheet[:31])
-    page.append(headers)
-    for row in rows:
-        page.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import ZhulianError
-from zhulian.indicators.charts import CHART_FORMATS, to_png
+from zhulian.indicators.charts import CHART_FORMATS
 from zhulian.indicators.extract import MAX_TEXT_CHARS
 from zhulian.indicators.progress import STATUSES
 from zhulian.indicators.service import (
@@ -21,6 +21,7 @@ from zhulian.model.common import Adcode, Year
 from zhulian.model.indicators import INDICATORS
 from zhulian.model.types import COMPARATORS
 from zhulian.region.cities import CITIES
+from zhulian.web.charts import png
 from zhulian.web.context import WebContext
 from zhulian.web.files import download
 from zhulian.web.i18n import language
@@ -109,7 +110,7 @@ def router(context: WebContext) -> APIRouter:
         if fmt not in CHART_FORMATS:
             raise ZhulianError("not_found", "Charts are served as .svg or .png.", "图表提供 .svg 或 .png 两种格式。", 404)
         svg = indicator_chart(service, principal_of(request), _known(code), _regions(region), lang=lang)
-        return Response(to_png(svg) if fmt == "png" else svg, media_type=_MEDIA[fmt],
+        return Response(png(svg) if fmt == "png" else svg, media_type=_MEDIA[fmt],
                         headers={"Content-Disposition": f'inline; filename="{code}.{fmt}"'})
 
     # -- pages -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 
 from zhulian.region.cities import CIRCLES, CITIES
+from zhulian.web.charts import FONT_STACK, table_file
 
 GEOJSON = Path(__file__).parent / "prd.geojson"
 WIDTH = 440  # viewBox units: on a 390 px phone the 14-unit labels draw at about 11.5 px
@@ -95,7 +96,7 @@ def region_map_svg(measure: Measure, lang: str = "zh") -> str:
     title = measure.name_zh if zh else measure.name_en
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height + LEGEND_HEIGHT:.0f}" '
              f'class="region-map" role="img" aria-label="{escape(title)}" font-size="{LABEL_SIZE}" '
-             'font-family="Noto Sans CJK SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, sans-serif">',
+             f'font-family="{FONT_STACK}">',
              f'<title>{escape(title)}</title>',
              f'<rect class="sea" width="{WIDTH}" height="{height:.0f}" fill="#d4e6f4"/>']
     for feature in features:
@@ -148,3 +149,10 @@ def _legend(bounds: list[float], top: float, title: str, zh: bool) -> str:
                      f'<text x="{x + 28:.1f}" y="{top + 80:.0f}" fill="#444">'
                      f'{escape(names["zh"] if zh else names["zh"] + " circle")}</text>')
     return "".join(parts)
+
+
+def map_table(measure: Measure, fmt: str) -> bytes:
+    """The map's figures as a CSV or XLSX table: one row per region."""
+    headers = ["adcode", "城市 city", f"{measure.name_zh} {measure.name_en}"]
+    rows = [[c.adcode, f"{c.zh} {c.en}", measure.values.get(c.adcode, 0)] for c in CITIES]
+    return table_file(headers, rows, fmt, "map")

@@ -12,6 +12,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from zhulian.config import Settings
+from zhulian.region.cities import CITIES
 from zhulian.region.loader import load_region
 from zhulian.web.app import create_app
 
@@ -30,7 +31,26 @@ def test_home_shows_the_region_in_chinese_by_default(client) -> None:
     for city in ("广州市", "深圳市", "东莞市", "香港特别行政区", "澳门特别行政区"):
         assert city in page
     assert "广佛肇" in page and "深莞惠" in page and "珠中江" in page and "龙头（1+1）" in page
-    assert page.count("<circle") == 11
+    shapes = re.findall(r'<path class="region" data-adcode="(\d{6})" data-value="(\d+)"', page)
+    assert sorted(code for code, _value in shapes) == sorted(c.adcode for c in CITIES)
+    assert len(re.findall(r'<path class="circle" data-circle="(gfz|sdh|zzj)"', page)) == 3
+    assert 'class="sea"' in page and 'href="/orgs?filter=city:440100"' in page
+    # The seed's records are counted on the map where the table counts them.
+    counted = dict(shapes)
+    assert int(counted["440300"]) > 0 and re.search(rf'data-label="记录数">{counted["440300"]}<', page)
+
+
+def test_the_map_shades_a_chosen_type_and_downloads_as_chart_and_table(client) -> None:
+    platforms = client.get("/", params={"type": "platform"}).text
+    assert 'href="/platforms?filter=city:440300"' in platforms and "平台数量" in platforms
+    svg = client.get("/map/records.svg", params={"type": "platform"})
+    assert svg.headers["content-type"] == "image/svg+xml" and svg.text.count('class="region"') == 11
+    csv = client.get("/map/records.csv", params={"type": "platform"})
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("adcode,") and len(lines) == 12 and lines[1].startswith("440100,")
+    xlsx = client.get("/map/records.xlsx")
+    assert xlsx.content[:2] == b"PK"
+    assert client.get("/map/records.gif").status_code == 404
 
 
 def test_the_language_switch_persists_and_never_redirects_away(client) -> None:

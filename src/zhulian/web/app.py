@@ -27,6 +27,7 @@ from zhulian.store import Store
 from zhulian.web import i18n
 from zhulian.web.api import api_router, unknown_collection_router
 from zhulian.web.context import WebContext
+from zhulian.web.discovery import discovery_router
 from zhulian.web.limits import BodyLimit, RateLimit
 from zhulian.web.portal import STATIC, portal_router, templates
 from zhulian.web.session import principal_resolver
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     for module in modules_with("api"):
         app.include_router(module.router(context))
     app.include_router(portal_router(records, principal_of, search))
+    app.include_router(discovery_router(records, principal_of))
     app.include_router(unknown_collection_router())
     # Outermost last: limits see every request before sessions or routes do.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret(), same_site="strict", max_age=8 * 3600)

@@ -171,6 +171,11 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         language = lang if lang in i18n.LANGUAGES else i18n.language(request)
         return chart_response(region_map_svg(measure, language), fmt, name)
 
+    @router.get("/docs", response_class=HTMLResponse)
+    def docs(request: Request) -> HTMLResponse:
+        """The OpenAPI 3.1 document in Swagger UI 5, shipped in ``static/vendor/swagger-ui``."""
+        return render(request, "docs.html")
+
     @router.get("/search", response_class=HTMLResponse)
     def search_page(request: Request, q: str = Query("", max_length=500), type: str | None = Query(None, max_length=40),
                     city: str | None = Query(None, max_length=6), page: int = Query(1, ge=1, le=400)) -> HTMLResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +17,7 @@ from zhulian.config import Settings
 from zhulian.region.cities import CITIES
 from zhulian.region.loader import load_region
 from zhulian.web.app import create_app
+from zhulian.web.portal import pinyin_order
 
 
 @pytest.fixture
@@ -177,3 +180,44 @@ def test_templates_and_exports_download_and_names_cannot_escape(client, store) -
     for path in ("/data/export/..%2F..%2Fetc%2Fpasswd.csv", "/data/export/organization.exe",
                  "/data/templates/../../etc/passwd"):
         assert client.get(path).status_code == 404
+
+
+def test_a_refused_web_import_says_what_to_tick_not_a_command_line_flag(client, store) -> None:
+    _sign_in(client, store)
+    page = client.get("/data").text
+    csv = "中文名称 (name.zh),城市 (city)\n甲机构,440100\n乙机构,not-a-city\n".encode("utf-8-sig")
+    report = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
+                         files={"file": ("orgs.csv", csv, "text/csv")})
+    assert report.status_code == 422
+    assert "--skip-invalid" not in report.text
+    assert "勾选“跳过无效行，只导入有效行”" in report.text and 'name="skip_invalid"' in client.get("/data").text
+
+
+def test_record_times_are_beijing_time_in_chinese_conventions(client, store) -> None:
+    record = store.create({"type": "organization", "name": {"zh": "时间测试机构"}, "node": "440100"})
+    moment = datetime.fromisoformat(record["created"].replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    page = client.get(f"/orgs/{record['id']}").text
+    assert f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}" in page
+    client.get("/lang/en")
+    assert f"{moment:%Y-%m-%d %H:%M} (UTC+8)" in client.get(f"/orgs/{record['id']}").text
+
+
+def test_a_signed_in_reader_sends_an_expression_of_interest_from_a_patent_page(client, store) -> None:
+    patent = store.create({"type": "patent", "title": {"zh": "一种锂电池隔膜"}, "node": "440300"})
+    anonymous = client.get(f"/patents/{patent['id']}").text
+    assert "登记合作意向" in anonymous and 'action="/match/interests"' not in anonymous
+    _sign_in(client, store, role="reader", node=None)
+    page = client.get(f"/patents/{patent['id']}").text
+    assert 'action="/match/interests"' in page and f'name="target" value="{patent["id"]}"' in page
+    forged = client.post("/match/interests", data={"target": patent["id"], "message": "希望许可", "csrf": "forged"})
+    assert forged.status_code == 403
+    sent = client.post("/match/interests", data={"target": patent["id"], "message": "希望洽谈专利许可",
+                                                 "contact": "张先生", "csrf": _csrf(page)})
+    assert sent.status_code == 200 and "希望洽谈专利许可" in sent.text and "一种锂电池隔膜" in sent.text
+
+
+def test_collaboration_centres_are_listed_in_pinyin_order(client) -> None:
+    page = client.get("/collaboration").text
+    names = re.findall(r'<h2><a href="/platforms/[^"]+">([^<]+)</a>', page)
+    assert len(names) > 3 and names == sorted(names, key=pinyin_order)
+    assert names != sorted(names)  # code point order would differ: the test can tell the two apart

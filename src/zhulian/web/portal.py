@@ -286,7 +286,8 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         relations = [(_predicate_label(r["predicate"], "object" in r, lang), r.get("object") or r.get("subject"),
                       r.get("role")) for r in record["relations"]]
         return render(request, "record.html", record=record, fields=fields, relations=relations,
-                      revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS)
+                      revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS,
+                      principal=principal, csrf=csrf_token(request))
 
     return router
 

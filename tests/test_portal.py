@@ -221,3 +221,25 @@ def test_collaboration_centres_are_listed_in_pinyin_order(client) -> None:
     names = re.findall(r'<h2><a href="/platforms/[^"]+">([^<]+)</a>', page)
     assert len(names) > 3 and names == sorted(names, key=pinyin_order)
     assert names != sorted(names)  # code point order would differ: the test can tell the two apart
+
+
+def test_the_demo_sample_is_small_licensed_and_shows_real_results(store, tmp_path) -> None:
+    from zhulian.demo_data import HERE, sample_files
+    from zhulian.exchange.importer import import_file
+
+    files = sample_files()
+    assert sum(path.stat().st_size for path in HERE.iterdir()) < 2_000_000
+    assert {p.name for p in HERE.glob("LICENSE-*")} == {"LICENSE-CSL-Apache-2.0", "LICENSE-KPPatent-ZH-MIT"}
+    load_region(store)
+    for path, type_name, mapping in files:
+        report = import_file(store, path, type_name=type_name, mapping=mapping)
+        assert report.committed and report.invalid == 0, report.outcome_text()
+    app = create_app(Settings(data_dir=tmp_path / "data", rate_per_key=0, rate_per_address=0), store=store)
+    with TestClient(app) as client:
+        found = client.get("/search", params={"q": "锂电池"}).text
+        assert "锂电池正极材料" in found
+        matched = client.get("/match", params={"q": "我们需要电池热失控预警相关技术"}).text
+        assert matched.count('class="hit-title"') >= 5
+        home = client.get("/", params={"type": "organization"}).text
+        guangzhou = re.search(r'data-adcode="440100" data-value="(\d+)"', home)[1]
+        assert int(guangzhou) > 50  # the PRD universities join the seed's organisations on the map

@@ -243,3 +243,61 @@ def test_the_demo_sample_is_small_licensed_and_shows_real_results(store, tmp_pat
         home = client.get("/", params={"type": "organization"}).text
         guangzhou = re.search(r'data-adcode="440100" data-value="(\d+)"', home)[1]
         assert int(guangzhou) > 50  # the PRD universities join the seed's organisations on the map
+
+
+def test_the_network_and_indicator_pages_draw_the_region_map_and_a_chart(client) -> None:
+    network = client.get("/network").text
+    assert network.count('<path class="region"') == 11 and 'href="/network?city=440300#org-network"' in network
+    network_map = client.get("/api/v1/network/charts/map.svg", params={"lang": "zh"})
+    assert network_map.status_code == 200 and "合作数量" in network_map.text
+    indicators = client.get("/indicators", params={"indicator": "rd_gdp_ratio"}).text
+    assert indicators.count('<path class="region"') == 11 and 'id="indicator-chart"' in indicators
+    assert 'href="/api/v1/indicators/rd_gdp_ratio/series?format=xlsx"' in indicators
+    assert client.get("/api/v1/indicators/rd_gdp_ratio/map.svg").text.count('class="region"') == 11
+    assert client.get("/indicators", params={"indicator": "no_such"}).status_code == 404
+
+
+def test_png_charts_answer_a_clear_503_when_the_server_lacks_cairo_or_a_chinese_font(client, monkeypatch) -> None:
+    import sys
+
+    from zhulian.web import charts
+
+    chart = "/api/v1/indicators/rd_gdp_ratio/map.png"
+    rendered = client.get(chart, params={"lang": "en"})
+    assert rendered.status_code == 200 and rendered.content.startswith(b"\x89PNG")
+    monkeypatch.setattr(charts, "has_cjk_font", lambda: False)
+    assert client.get(chart, params={"lang": "en"}).status_code == 200  # English labels need no Chinese font
+    no_font = client.get(chart, params={"lang": "zh"})
+    assert no_font.status_code == 503
+    assert "fonts-noto-cjk" in no_font.json()["error"]["message_zh"] and "lang=en" in no_font.json()["error"]["message"]
+
+    class NoCairo:  # what cairocffi does where libcairo2 is missing: OSError at import, not ImportError
+        def find_spec(self, name, path=None, target=None):
+            if name == "cairosvg":
+                raise OSError("no library called 'cairo-2' was found")
+
+    monkeypatch.delitem(sys.modules, "cairosvg", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [NoCairo(), *sys.meta_path])
+    no_cairo = client.get(chart, params={"lang": "en"})
+    assert no_cairo.status_code == 503 and "libcairo2" in no_cairo.json()["error"]["message"]
+
+
+def test_indicator_end_labels_keep_apart_and_near_their_lines() -> None:
+    from zhulian.indicators.charts import LABEL_GAP, Line, line_chart
+
+    lines = [Line("广州市", [(2018, 2.6), (2020, 3.10)]), Line("深圳市", [(2018, 4.2), (2020, 3.12)]),
+             Line("佛山市", [(2019, 3.0), (2020, 3.11)]), Line("东莞市", [(2020, 1.0)])]
+    svg = line_chart("研发投入强度", "%", lines, target=3.13, target_label="目标 ≥ 3.13")
+    labels = [(text, float(y)) for y, text in re.findall(r'class="end-label" x="[\d.]+" y="([\d.]+)"[^>]*>([^<]+)<', svg)]
+    ys = sorted(y for _text, y in labels)
+    assert len(labels) == 5 and all(b - a >= LABEL_GAP - 0.01 for a, b in zip(ys, ys[1:]))
+    by_name = dict(labels)
+    assert by_name["东莞市"] == max(ys)  # the lowest line's name is the lowest label
+
+
+def test_no_portal_page_has_an_inline_script_or_event_handler(client) -> None:
+    for path in ("/", "/search?q=微电子", "/collaboration", "/match?q=电池", "/network", "/policies", "/indicators",
+                 "/data", "/signin", "/docs", "/orgs"):
+        page = client.get(path).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), path
+        assert not re.search(r"\son[a-z]+\s*=", page), path

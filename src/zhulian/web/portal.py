@@ -1,5 +1,6 @@
 """The portal: server-rendered pages in Chinese first, with English a click away, over the same
-services as the API. Pages never call a CDN; the only script is none at all."""
+services as the API. Pages never call a CDN; maps and charts are server-drawn SVG, and the few scripts are
+static files (never inline), so a strict Content-Security-Policy holds."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ LEGEND_HEIGHT = 90
 # Sequential blues, light to dark: five classes of the chosen measure.
 SHADES = ("#e3eef9", "#b3d1ee", "#75abdc", "#3a7fc1", "#164f8c")
 CIRCLE_COLOURS = {"gfz": "#c0392b", "sdh": "#1e8449", "zzj": "#b9770e"}
+CIRCLE_NAMES_EN = {"gfz": "Guang-Fo-Zhao", "sdh": "Shen-Guan-Hui", "zzj": "Zhu-Zhong-Jiang"}  # fit the legend
 # Where a small or crowded region's label sits (longitude, latitude) instead of at its centroid.
 LABEL_AT = {"440300": (114.12, 22.68), "810000": (114.25, 22.1), "820000": (113.5, 21.98),
             "440400": (113.25, 22.2), "442000": (113.38, 22.56), "441900": (113.85, 22.93),
@@ -147,7 +148,7 @@ def _legend(bounds: list[float], top: float, title: str, zh: bool) -> str:
         parts.append(f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{top + 75:.0f}" y2="{top + 75:.0f}" '
                      f'stroke="{CIRCLE_COLOURS[code]}" stroke-width="2" stroke-dasharray="5 3"/>'
                      f'<text x="{x + 28:.1f}" y="{top + 80:.0f}" fill="#444">'
-                     f'{escape(names["zh"] if zh else names["zh"] + " circle")}</text>')
+                     f'{escape(names["zh"] if zh else CIRCLE_NAMES_EN[code])}</text>')
     return "".join(parts)
 
 

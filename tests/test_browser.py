@@ -175,7 +175,8 @@ def _smallest_visible_label(page: Page, selector: str) -> float:
     """The smallest rendered font size, in screen pixels, of the visible text elements the selector finds."""
     return page.evaluate("""selector => Math.min(...[...document.querySelectorAll(selector)]
         .filter(t => t.getClientRects().length && t.textContent.trim())
-        .map(t => parseFloat(getComputedStyle(t).fontSize) * (t.getScreenCTM ? t.getScreenCTM().a : 1)))""",
+        .map(t => { const m = t.getScreenCTM ? t.getScreenCTM() : {a: 1, b: 0};  // rotation-proof scale
+                    return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))""",
                          selector)
 
 
@@ -200,6 +201,14 @@ def test_indicators_show_a_map_and_a_chart_with_legible_labels(sized_page: Page,
     expect(sized_page.locator("#region-map svg.region-map path.region")).to_have_count(11)
     assert _smallest_visible_label(sized_page, "#indicator-chart svg text, svg.region-map text") >= 11
     assert _overflow(sized_page) == 0
+
+
+def test_the_city_matrix_and_network_labels_are_legible_on_a_phone(browser, site) -> None:
+    base, _store = site
+    for page in _checked_page(browser, site, (390, 844)):
+        page.goto(base + "/network")
+        assert _smallest_visible_label(page, "#city-matrix svg text, #graph svg text, svg.region-map text") >= 11
+        assert _overflow(page) == 0
 
 
 def test_no_portal_page_is_wider_than_the_screen(sized_page: Page, site, screen) -> None:

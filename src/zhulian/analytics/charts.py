@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from zhulian.analytics.derive import LINK_KINDS
+from zhulian.web.charts import FONT_STACK
 
 PALETTE = ("#c0392b", "#1f6fb2", "#1e8449", "#7d3c98", "#d35400", "#117a65", "#b7950b", "#2e4053",
            "#a93226", "#2874a6", "#239b56", "#6c3483")
@@ -31,7 +32,7 @@ def matrix_svg(body: dict[str, Any], lang: str = "zh") -> str:
     title = "城市间合作矩阵" if lang == "zh" else "Collaboration between cities"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}" class="heatmap" '
-             'font-family="Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif" font-size="12">',
+             f'font-family="{FONT_STACK}" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="#fff"/>',
              f'<text x="10" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
     for i, city in enumerate(cities):
@@ -79,7 +80,7 @@ def graph_svg(body: dict[str, Any], lang: str = "zh", width: int = 960, height: 
     title = "机构合作网络" if lang == "zh" else "Collaboration network of organisations"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}" class="network-graph" '
-             'font-family="Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif" font-size="11">',
+             f'font-family="{FONT_STACK}" font-size="11">',
              f'<rect width="{width}" height="{height}" fill="#fff"/>']
     if not nodes:
         empty = "没有符合条件的合作关系" if lang == "zh" else "No collaboration matches these filters"

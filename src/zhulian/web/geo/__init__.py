@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -41,25 +42,22 @@ class Measure:
 
 
 @cache
-def _features() -> tuple[tuple[float, float, float, float], list[dict]]:
+def _frame() -> tuple[Callable[[float, float], tuple[float, float]], float, tuple[tuple[dict, str], ...]]:
+    """The projection, the map's height, and every shape's properties with its SVG path, computed once."""
     data = json.loads(GEOJSON.read_text(encoding="utf-8"))
-    return tuple(data["bbox"]), data["features"]
-
-
-def _projection():
-    (west, south, east, north), _features_ = _features()
+    west, south, east, north = data["bbox"]
     # Equirectangular, with longitude shrunk by cos(latitude) so shapes keep their proportions.
     shrink = math.cos(math.radians((south + north) / 2))
     scale = WIDTH / ((east - west) * shrink)
-    height = (north - south) * scale
 
     def point(lng: float, lat: float) -> tuple[float, float]:
         return (lng - west) * shrink * scale, (north - lat) * scale
 
-    return point, height
+    shapes = tuple((f["properties"], _path(f["geometry"], point)) for f in data["features"])
+    return point, (north - south) * scale, shapes
 
 
-def _path(geometry: dict, point) -> str:
+def _path(geometry: dict, point: Callable[[float, float], tuple[float, float]]) -> str:
     polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
     rings = []
     for polygon in polygons:
@@ -69,7 +67,7 @@ def _path(geometry: dict, point) -> str:
     return "".join(rings)
 
 
-def shade_classes(values: dict[str, float]) -> list[float]:
+def _shade_classes(values: dict[str, float]) -> list[float]:
     """Upper bounds of the five shade classes: equal steps from 0 to the largest value."""
     largest = max(values.values(), default=0) or 1
     return [largest * (i + 1) / len(SHADES) for i in range(len(SHADES))]
@@ -88,37 +86,32 @@ def _number(value: float) -> str:
 def region_map_svg(measure: Measure, lang: str = "zh") -> str:
     """The choropleth: sea, neighbouring land, the 11 regions shaded by the measure (each a link), the three
     innovation circles outlined, labels, and a legend."""
-    point, height = _projection()
-    _bbox, features = _features()
+    point, height, shapes = _frame()
     zh = lang == "zh"
     names = {c.adcode: (c.zh.removesuffix("特别行政区").removesuffix("市") if zh else c.en.removesuffix(" SAR"))
              for c in CITIES}
-    bounds = shade_classes(measure.values)
+    bounds = _shade_classes(measure.values)
     title = measure.name_zh if zh else measure.name_en
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height + LEGEND_HEIGHT:.0f}" '
              f'class="region-map" role="img" aria-label="{escape(title)}" font-size="{LABEL_SIZE}" '
              f'font-family="{FONT_STACK}">',
              f'<title>{escape(title)}</title>',
              f'<rect class="sea" width="{WIDTH}" height="{height:.0f}" fill="#d4e6f4"/>']
-    for feature in features:
-        if feature["properties"]["kind"] == "land":
-            parts.append(f'<path class="land" d="{_path(feature["geometry"], point)}" fill="#ebe7df" '
-                         'stroke="#fff" stroke-width="0.6"/>')
-    for feature in features:
-        properties = feature["properties"]
+    parts += [f'<path class="land" d="{d}" fill="#ebe7df" stroke="#fff" stroke-width="0.6"/>'
+              for properties, d in shapes if properties["kind"] == "land"]
+    for properties, d in shapes:
         if properties["kind"] != "region":
             continue
         code = properties["adcode"]
         value = measure.values.get(code, 0)
         parts.append(f'<a href="{escape(measure.link.format(adcode=code))}" class="region-link">'
                      f'<path class="region" data-adcode="{code}" data-value="{value:g}" '
-                     f'd="{_path(feature["geometry"], point)}" fill="{_shade(value, bounds)}" stroke="#fff" '
+                     f'd="{d}" fill="{_shade(value, bounds)}" stroke="#fff" '
                      f'stroke-width="0.8"><title>{escape(names[code])}：{_number(value)}</title></path></a>')
-    for feature in features:
-        properties = feature["properties"]
+    for properties, d in shapes:
         if properties["kind"] == "circle":
             circle = properties["circle"]
-            parts.append(f'<path class="circle" data-circle="{circle}" d="{_path(feature["geometry"], point)}" '
+            parts.append(f'<path class="circle" data-circle="{circle}" d="{d}" '
                          f'fill="none" stroke="{CIRCLE_COLOURS[circle]}" stroke-width="2" stroke-dasharray="5 3" '
                          'pointer-events="none"/>')
     for city in CITIES:

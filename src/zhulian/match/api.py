@@ -61,12 +61,13 @@ def router(context: WebContext) -> APIRouter:
                              city=body.city, circle=body.circle, limit=body.limit)
 
     @api.get("/api/v1/experts", response_model=None)
-    def experts(request: Request, topic: str = Query("", max_length=MAX_TEXT, description="主题 topic"),
+    def experts(request: Request, topic: str | None = Query(None, max_length=MAX_TEXT, description="主题 topic"),
                 city: str | None = Query(None, max_length=20), circle: str | None = Query(None, max_length=40),
                 limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> dict[str, Any] | RedirectResponse:
         """专家发现 / People ranked by their papers, patents and achievements on a topic, with the evidence.
-        Without a topic: a 308 redirect to the people collection, which is what ``/experts`` alone asks for."""
-        if not topic.strip():
+        With no topic parameter at all: a 308 redirect to the people collection, which is what ``/experts``
+        alone asks for (an empty topic is still a 400 that asks for one)."""
+        if topic is None:
             query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "topic"])
             return RedirectResponse("/api/v1/people" + (f"?{query}" if query else ""), status_code=308)
         return matcher.experts(principal_of(request), topic, city=city, circle=circle, limit=limit)

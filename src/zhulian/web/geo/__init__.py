@@ -68,9 +68,12 @@ def _path(geometry: dict, point: Callable[[float, float], tuple[float, float]]) 
 
 
 def _shade_classes(values: dict[str, float]) -> list[float]:
-    """Upper bounds of the five shade classes: equal steps from 0 to the largest value."""
+    """Upper bounds of the five shade classes: equal steps from 0 to the largest value, whole numbers when the
+    values are counts."""
     largest = max(values.values(), default=0) or 1
-    return [largest * (i + 1) / len(SHADES) for i in range(len(SHADES))]
+    bounds = [largest * (i + 1) / len(SHADES) for i in range(len(SHADES))]
+    counts = all(float(v).is_integer() for v in values.values())
+    return [float(math.ceil(bound)) for bound in bounds] if counts else bounds
 
 
 def _shade(value: float, bounds: list[float]) -> str:

@@ -68,10 +68,25 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(params=[pytest.param((1366, 768), id="desktop"), pytest.param((390, 844), id="phone")])
+def screen(request) -> tuple[int, int]:
+    return request.param
+
+
 @pytest.fixture
 def page(browser, site) -> Iterator[Page]:
+    yield from _checked_page(browser, site, (1280, 720))
+
+
+@pytest.fixture
+def sized_page(browser, site, screen) -> Iterator[Page]:
+    """A page at a desktop's and a phone's width, with the same checks as ``page``."""
+    yield from _checked_page(browser, site, screen)
+
+
+def _checked_page(browser, site, size: tuple[int, int]) -> Iterator[Page]:
     base, _store = site
-    context = browser.new_context(locale="zh-CN")
+    context = browser.new_context(locale="zh-CN", viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     errors: list[str] = []
     requests: list[str] = []
@@ -117,7 +132,7 @@ def test_the_language_switch_persists_across_pages(page: Page, site) -> None:
     expect(page.locator("h1")).to_have_text("Policy targets")
     page.get_by_role("link", name="Home").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("svg.map")).to_contain_text("Guangzhou")
+    expect(page.locator("svg.region-map")).to_contain_text("Guangzhou")
     page.locator("#lang-switch").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
 
@@ -142,3 +157,76 @@ def test_a_publisher_uploads_a_filled_template_and_sees_the_new_record(page: Pag
     page.get_by_role("link", name="东莞松山湖材料实验平台").click()
     expect(page.locator("h1")).to_have_text("东莞松山湖材料实验平台")
     expect(page.locator(".fields").first).to_contain_text("先进材料")
+
+
+# -- the map, charts, phone layouts and the API documentation, at 1366 and 390 px --------------------------
+
+PORTAL_PAGES = ["/", "/search?q=%E5%BE%AE%E7%94%B5%E5%AD%90", "/collaboration", "/match?q=%E9%94%82%E7%94%B5%E6%B1%A0",
+                "/network", "/policies", "/indicators", "/indicators/city/440100", "/indicators/rd_gdp_ratio", "/data",
+                "/signin", "/orgs", "/platforms", "/match/interests", "/docs"]
+
+
+def _overflow(page: Page) -> int:
+    """How far the page reaches past the right edge of the screen, in CSS pixels."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def _smallest_visible_label(page: Page, selector: str) -> float:
+    """The smallest rendered font size, in screen pixels, of the visible text elements the selector finds."""
+    return page.evaluate("""selector => Math.min(...[...document.querySelectorAll(selector)]
+        .filter(t => t.getClientRects().length && t.textContent.trim())
+        .map(t => { const m = t.getScreenCTM ? t.getScreenCTM() : {a: 1, b: 0};  // rotation-proof scale
+                    return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))""",
+                         selector)
+
+
+def test_the_home_map_draws_eleven_regions_that_lead_to_their_records(sized_page: Page, site, screen) -> None:
+    base, _store = site
+    sized_page.goto(base + "/")
+    regions = sized_page.locator("svg.region-map path.region")
+    expect(regions).to_have_count(11)
+    expect(sized_page.locator("svg.region-map path.circle")).to_have_count(3)
+    assert sized_page.locator("svg.region-map path.region").first.bounding_box()["width"] > 5
+    assert _smallest_visible_label(sized_page, "svg.region-map text") >= 11
+    assert _overflow(sized_page) == 0
+    sized_page.locator('svg.region-map path.region[data-adcode="440300"]').click(force=True)
+    expect(sized_page).to_have_url(base + "/orgs?filter=city:440300")
+    expect(sized_page.locator("main")).to_contain_text("深圳")
+
+
+def test_indicators_show_a_map_and_a_chart_with_legible_labels(sized_page: Page, site, screen) -> None:
+    base, _store = site
+    sized_page.goto(base + "/indicators")
+    expect(sized_page.locator("#indicator-chart svg")).to_be_visible()
+    expect(sized_page.locator("#region-map svg.region-map path.region")).to_have_count(11)
+    assert _smallest_visible_label(sized_page, "#indicator-chart svg text, svg.region-map text") >= 11
+    assert _overflow(sized_page) == 0
+
+
+def test_the_city_matrix_and_network_labels_are_legible_on_a_phone(browser, site) -> None:
+    base, _store = site
+    for page in _checked_page(browser, site, (390, 844)):
+        page.goto(base + "/network")
+        assert _smallest_visible_label(page, "#city-matrix svg text, #graph svg text, svg.region-map text") >= 11
+        assert _overflow(page) == 0
+
+
+def test_no_portal_page_is_wider_than_the_screen(sized_page: Page, site, screen) -> None:
+    base, _store = site
+    too_wide = {}
+    for path in PORTAL_PAGES:
+        sized_page.goto(base + path)
+        sized_page.wait_for_load_state("load")
+        if _overflow(sized_page) > 0:
+            too_wide[path] = _overflow(sized_page)
+    assert too_wide == {}, f"pages wider than {screen[0]} px: {too_wide}"
+
+
+def test_docs_render_the_openapi_31_document_with_its_operations(sized_page: Page, site, screen) -> None:
+    base, _store = site
+    sized_page.goto(base + "/docs")
+    operations = sized_page.locator(".opblock-summary-path")
+    expect(operations.first).to_be_visible(timeout=15_000)
+    assert operations.count() > 20
+    expect(sized_page.locator("#swagger-ui")).to_contain_text("/api/v1/{collection}")
+    expect(sized_page.locator("#swagger-ui")).not_to_contain_text("does not specify a valid version field")

@@ -17,8 +17,10 @@ from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.common import CHOICES
 from zhulian.region.cities import CITIES
 from zhulian.web import i18n
+from zhulian.web.charts import TABLE_FORMATS, png, table_file
 from zhulian.web.context import WebContext
 from zhulian.web.files import download, file_responses
+from zhulian.web.geo import Measure, region_map_svg
 from zhulian.web.portal import render
 
 TAGS = ["network"]
@@ -81,11 +83,11 @@ def router(context: WebContext) -> APIRouter:
                year_from: int | None = Year, year_to: int | None = Year) -> Response:
         """导出网络数据表（CSV/XLSX）/ A network table as CSV or XLSX: organisations, links, cities, circles,
         roles."""
-        if fmt not in charts.TABLE_FORMATS:
+        if fmt not in TABLE_FORMATS:
             raise ZhulianError("not_found", "Tables export as csv or xlsx.", "数据表可导出为 csv 或 xlsx。", 404)
         sheet, headers, rows = export_rows(service, principal_of(request), table, link=link, year_from=year_from,
                                            year_to=year_to)
-        return download(charts.table_file(headers, rows, fmt, sheet), f"zhulian-network-{table}.{fmt}", fmt)
+        return download(table_file(headers, rows, fmt, sheet), f"zhulian-network-{table}.{fmt}", fmt)
 
     @api.get("/api/v1/network/charts/{chart}.{fmt}", tags=TAGS)
     def chart(request: Request, chart: str, fmt: str, lang: str | None = Query(None, max_length=2),
@@ -93,17 +95,20 @@ def router(context: WebContext) -> APIRouter:
               link: str | None = Query(None, max_length=20), year_from: int | None = Year, year_to: int | None = Year,
               limit: int = Query(120, ge=1, le=MAX_GRAPH_NODES)) -> Response:
         """图表（SVG/PNG）：cities 城市矩阵热力图，graph 机构网络 / Charts: the city heatmap or the graph."""
-        if chart not in ("cities", "graph") or fmt not in charts.CHART_FORMATS:
-            raise ZhulianError("not_found", "Charts are cities or graph, as svg or png.",
-                               "图表为 cities 或 graph，格式为 svg 或 png。", 404)
+        if chart not in ("cities", "graph", "map") or fmt not in charts.CHART_FORMATS:
+            raise ZhulianError("not_found", "Charts are cities, graph or map, as svg or png.",
+                               "图表为 cities、graph 或 map，格式为 svg 或 png。", 404)
         # PNG defaults to English labels: the server may have no Chinese font to draw them with.
         language = lang if lang in i18n.LANGUAGES else ("en" if fmt == "png" else i18n.language(request))
-        if chart == "cities":
+        if chart == "map":
+            svg = region_map_svg(_collaboration_measure(service.cities(link=link, year_from=year_from,
+                                                                       year_to=year_to)), language)
+        elif chart == "cities":
             svg = charts.matrix_svg(service.cities(link=link, year_from=year_from, year_to=year_to), language)
         else:
             svg = charts.graph_svg(service.graph(principal_of(request), city=city, kind=kind, link=link,
                                                  year_from=year_from, year_to=year_to, limit=limit), language)
-        content = svg.encode("utf-8") if fmt == "svg" else charts.png(svg)
+        content = svg.encode("utf-8") if fmt == "svg" else png(svg)
         return Response(content, media_type=MEDIA[fmt],
                         headers={"Content-Disposition": f'inline; filename="zhulian-network-{chart}.{fmt}"'})
 
@@ -121,12 +126,19 @@ def router(context: WebContext) -> APIRouter:
         query = "&".join(f"{k}={v}" for k, v in (("city", city), ("kind", kind), ("link", link),
                                                   ("year_from", year_from), ("year_to", year_to)) if v)
         return render(request, "network.html", matrix=matrix, heatmap=charts.matrix_svg(matrix, lang),
+                      map_svg=region_map_svg(_collaboration_measure(matrix), lang),
                       graph=graph_body, graph_svg=charts.graph_svg(graph_body, lang), state=service.status(),
                       cities=CITIES, kinds=CHOICES["org_kind"], links=LINK_KINDS, tables=EXPORT_TABLES,
                       filters={"city": city, "kind": kind, "link": link, "year_from": year_from,
                                "year_to": year_to, "limit": limit}, query=query)
 
     return api
+
+
+def _collaboration_measure(matrix: dict[str, Any]) -> Measure:
+    """Each region's collaborations (within it and with others), for the region map; a click filters the graph."""
+    return Measure("合作数量", "Collaborations", {card["key"]: card["total"] for card in matrix["cities"]},
+                   "/network?city={adcode}#org-network")
 
 
 def _year(text: str, name: str) -> int | None:

@@ -1,19 +1,18 @@
-"""The network's charts and tables as files: the city heatmap and the organisation graph as SVG drawn here
-(no chart library, no script needed to read them), PNG converted from that SVG, and every table as CSV or
-XLSX for reports. The page embeds the same SVG."""
+"""The network's charts: the city heatmap and the organisation graph as SVG drawn here (no chart library, no
+script needed to read them). The page embeds the same SVG; ``zhulian.web.charts`` turns it into PNG and
+writes the network's tables as CSV or XLSX."""
 
 from __future__ import annotations
 
-import io
 import math
 from html import escape
 from typing import Any
 
 from zhulian.analytics.derive import LINK_KINDS
+from zhulian.web.charts import FONT_STACK
 
 PALETTE = ("#c0392b", "#1f6fb2", "#1e8449", "#7d3c98", "#d35400", "#117a65", "#b7950b", "#2e4053",
            "#a93226", "#2874a6", "#239b56", "#6c3483")
-TABLE_FORMATS = ("csv", "xlsx")
 CHART_FORMATS = ("svg", "png")
 
 
@@ -33,7 +32,7 @@ def matrix_svg(body: dict[str, Any], lang: str = "zh") -> str:
     title = "城市间合作矩阵" if lang == "zh" else "Collaboration between cities"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}" class="heatmap" '
-             'font-family="Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif" font-size="12">',
+             f'font-family="{FONT_STACK}" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="#fff"/>',
              f'<text x="10" y="22" font-size="16" font-weight="bold">{escape(title)}</text>']
     for i, city in enumerate(cities):
@@ -81,7 +80,7 @@ def graph_svg(body: dict[str, Any], lang: str = "zh", width: int = 960, height: 
     title = "机构合作网络" if lang == "zh" else "Collaboration network of organisations"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}" class="network-graph" '
-             'font-family="Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif" font-size="11">',
+             f'font-family="{FONT_STACK}" font-size="11">',
              f'<rect width="{width}" height="{height}" fill="#fff"/>']
     if not nodes:
         empty = "没有符合条件的合作关系" if lang == "zh" else "No collaboration matches these filters"
@@ -116,26 +115,3 @@ def graph_svg(body: dict[str, Any], lang: str = "zh", width: int = 960, height: 
                      f'<title>{escape(facts)}</title></g>')
     parts.append("</g></svg>")
     return "".join(parts)
-
-
-def png(svg: str, scale: float = 2.0) -> bytes:
-    """The SVG rendered to PNG by cairosvg (local, no network). Chinese labels need a CJK font installed
-    on the server; PNG exports therefore default to the English labels."""
-    import cairosvg
-
-    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
-
-
-# -- tables ------------------------------------------------------------------------------------------
-
-def table_file(headers: list[str], rows: list[list[Any]], fmt: str, sheet: str) -> bytes:
-    """One table as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) or XLSX."""
-    from zhulian.exchange.formats import TableWriter
-
-    buffer = io.BytesIO()
-    writer = TableWriter(buffer, fmt, sheet=sheet)
-    writer.header(headers)
-    for row in rows:
-        writer.row(row)
-    writer.close()
-    return buffer.getvalue()

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import ZhulianError
-from zhulian.indicators.charts import CHART_FORMATS, to_png
+from zhulian.indicators.charts import CHART_FORMATS
 from zhulian.indicators.extract import MAX_TEXT_CHARS, warning_text
 from zhulian.indicators.progress import STATUSES
 from zhulian.indicators.service import (
@@ -21,8 +21,10 @@ from zhulian.model.common import Adcode, Year
 from zhulian.model.indicators import INDICATORS
 from zhulian.model.types import COMPARATORS
 from zhulian.region.cities import CITIES
+from zhulian.web.charts import chart_response, png
 from zhulian.web.context import WebContext
 from zhulian.web.files import download, file_responses
+from zhulian.web.geo import Measure, region_map_svg
 from zhulian.web.i18n import language
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
@@ -60,6 +62,14 @@ def _known(code: str) -> str:
 
 def _regions(region: str | None) -> list[str] | None:
     return [part for part in region.split(",") if part] if region else None
+
+
+def _latest_measure(series: dict[str, list[Any]], code: str) -> Measure:
+    """Each region's latest observed value of one indicator, for the region map."""
+    indicator = INDICATORS[code]
+    latest = {region: max(points, key=lambda p: p.year).value for region, points in series.items() if points}
+    return Measure(f"{indicator.zh}（{indicator.unit}，最新）", f"{indicator.en} ({indicator.unit}, latest)", latest,
+                   "/indicators/city/{adcode}")
 
 
 def router(context: WebContext) -> APIRouter:
@@ -109,7 +119,7 @@ def router(context: WebContext) -> APIRouter:
         if fmt not in CHART_FORMATS:
             raise ZhulianError("not_found", "Charts are served as .svg or .png.", "图表提供 .svg 或 .png 两种格式。", 404)
         svg = indicator_chart(service, principal_of(request), _known(code), _regions(region), lang=lang)
-        return Response(to_png(svg) if fmt == "png" else svg, media_type=_MEDIA[fmt],
+        return Response(png(svg) if fmt == "png" else svg, media_type=_MEDIA[fmt],
                         headers={"Content-Disposition": f'inline; filename="{code}.{fmt}"'})
 
     # -- pages -----------------------------------------------------------------------------------
@@ -119,10 +129,28 @@ def router(context: WebContext) -> APIRouter:
                       cities=CITIES, formats=TABLE_FORMATS, **values)
 
     @api.get("/indicators", response_class=HTMLResponse, include_in_schema=False)
-    def overview(request: Request, city: Adcode | None = Query(None)) -> HTMLResponse:
-        rows = service.progress_rows(service.progress(principal_of(request), city=city))
+    def overview(request: Request, city: Adcode | None = Query(None),
+                 indicator: str | None = Query(None, max_length=64)) -> HTMLResponse:
+        principal = principal_of(request)
+        rows = service.progress_rows(service.progress(principal, city=city))
         counts = {status: sum(1 for row in rows if row["status"] == status) for status in STATUSES}
-        return page(request, "indicators.html", rows=rows, counts=counts, city=city)
+        code = _known(indicator) if indicator else _first_observed(principal)
+        lang = language(request)
+        return page(request, "indicators.html", rows=rows, counts=counts, city=city, code=code,
+                    chart=indicator_chart(service, principal, code, lang=lang),
+                    map_svg=region_map_svg(_latest_measure(service.series(principal, code), code), lang))
+
+    @api.get("/api/v1/indicators/{code}/map.{fmt}", tags=["indicators"])
+    def indicator_map(request: Request, code: str, fmt: str,
+                      lang: str = Query("zh", pattern="^(zh|en)$")) -> Response:
+        """各市最新值地图 / Each region's latest value on the region map, as SVG or PNG."""
+        measure = _latest_measure(service.series(principal_of(request), _known(code)), code)
+        return chart_response(region_map_svg(measure, lang), fmt, f"{code}-map")
+
+    def _first_observed(principal: Any) -> str:
+        """The indicator the overview opens with: the first one with observations, else the first one."""
+        return next((code for code in INDICATORS if any(service.series(principal, code).values())),
+                    next(iter(INDICATORS)))
 
     @api.get("/indicators/review", response_class=HTMLResponse, include_in_schema=False)
     def review_form(request: Request) -> HTMLResponse:

@@ -1,5 +1,5 @@
 """Line charts of indicator series drawn as plain SVG (no script, no CDN: they work on an intranet and paste
-into a report), and the same chart as PNG through CairoSVG."""
+into a report); ``zhulian.web.charts.png`` turns them into PNG."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from zhulian.errors import ZhulianError
+from zhulian.web.charts import FONT_STACK
+
 
 WIDTH, HEIGHT = 640, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 150, 40, 36
 COLOURS = ("#1f6fb2", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c", "#8c564b", "#e377c2", "#7f7f7f",
            "#17becf", "#bcbd22")
 CHART_FORMATS = ("svg", "png")
+LABEL_GAP = 15  # px between the baselines of two end labels: 12 px text and a little air
 
 
 @dataclass
@@ -28,7 +30,7 @@ def line_chart(title: str, unit: str, lines: list[Line], *, target: float | None
     years = [year for line in lines for year, _v in line.points] + ([deadline] if deadline else [])
     values = [value for line in lines for _y, value in line.points] + ([target] if target is not None else [])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-             f'height="{HEIGHT}" role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="12">',
+             f'height="{HEIGHT}" role="img" aria-label="{escape(title)}" font-family="{FONT_STACK}" font-size="12">',
              f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>',
              f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>']
     if not years or not values:
@@ -53,10 +55,13 @@ def line_chart(title: str, unit: str, lines: list[Line], *, target: float | None
         parts.append(f'<text x="{x(year):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
                      f'fill="#555">{year}</text>')
     parts.append(f'<text x="8" y="{TOP - 8}" fill="#555">{escape(unit)}</text>')
+    ends = [y(max(line.points)[1]) for line in lines]
+    # The target's label shares the right margin with the lines' names, so it is spread with them.
+    labels_at = _spread(ends + ([y(target)] if target is not None else []), LABEL_GAP, TOP + 4, HEIGHT - BOTTOM)
     if target is not None:
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
-                     f'stroke="#d1495b" stroke-dasharray="6 4"/><text x="{WIDTH - RIGHT + 6}" y="{y(target) + 4:.1f}" '
-                     f'fill="#d1495b">{escape(target_label)}</text>')
+                     f'stroke="#d1495b" stroke-dasharray="6 4"/><text class="end-label" x="{WIDTH - RIGHT + 6}" '
+                     f'y="{labels_at[-1]:.1f}" fill="#d1495b">{escape(target_label)}</text>')
     if deadline:
         parts.append(f'<line x1="{x(deadline):.1f}" x2="{x(deadline):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
                      f'stroke="#999" stroke-dasharray="2 3"/>')
@@ -66,18 +71,28 @@ def line_chart(title: str, unit: str, lines: list[Line], *, target: float | None
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         parts += [f'<circle cx="{x(year):.1f}" cy="{y(value):.1f}" r="3" fill="{colour}"><title>{escape(line.label)} '
                   f'{year}: {value:g}</title></circle>' for year, value in line.points]
-        parts.append(f'<text x="{WIDTH - RIGHT + 6}" y="{TOP + 14 + number * 16}" fill="{colour}">'
+        # Each line is named at its own end; names pushed apart where ends crowd, with a leader to the end.
+        last_x = x(max(line.points)[0])
+        parts.append(f'<line class="leader" x1="{last_x + 4:.1f}" y1="{ends[number]:.1f}" x2="{WIDTH - RIGHT + 4}" '
+                     f'y2="{labels_at[number] - 4:.1f}" stroke="{colour}" stroke-width="0.8"/>'
+                     f'<text class="end-label" x="{WIDTH - RIGHT + 6}" y="{labels_at[number]:.1f}" fill="{colour}">'
                      f'{escape(line.label)}</text>')
     return "".join(parts) + "</svg>"
 
 
-def to_png(svg: str) -> bytes:
-    try:
-        import cairosvg
-    except ImportError as error:  # CairoSVG needs the system's cairo library
-        raise ZhulianError("png_unavailable", "PNG charts need CairoSVG and the cairo library; use SVG.",
-                           "PNG 图表需要 CairoSVG 与 cairo 库；请改用 SVG。", 501) from error
-    return cairosvg.svg2png(bytestring=svg.encode())
+def _spread(positions: list[float], gap: float, top: float, bottom: float) -> list[float]:
+    """Label baselines as near their lines' ends as possible, at least ``gap`` apart, within [top, bottom]."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    placed = [0.0] * len(positions)
+    floor = top + gap / 2
+    for i in order:  # downwards, each at least a gap below the one above
+        placed[i] = max(positions[i] + 4, floor)
+        floor = placed[i] + gap
+    ceiling = bottom
+    for i in reversed(order):  # then back up where the last ones ran past the bottom
+        placed[i] = min(placed[i], ceiling)
+        ceiling = placed[i] - gap
+    return placed
 
 
 def _nice_range(low: float, high: float) -> tuple[float, float]:

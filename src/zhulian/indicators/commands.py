@@ -159,15 +159,16 @@ def register(app: typer.Typer) -> None:
               city: Annotated[str | None, typer.Option("--city", help="城市代码 city adcode")] = None,
               lang: Annotated[str, typer.Option(help="图中文字语言 zh | en / label language")] = "zh") -> None:
         """指标折线图（SVG 或 PNG）/ A line chart of an indicator, as SVG or PNG by the file's suffix."""
-        from zhulian.indicators.charts import CHART_FORMATS, to_png
+        from zhulian.indicators.charts import CHART_FORMATS
         from zhulian.indicators.service import indicator_chart
+        from zhulian.web.charts import png
 
         fmt = output.suffix.lower().lstrip(".")
         if fmt not in CHART_FORMATS:
             raise invalid([Problem("output", str(output), "the file name ends in .svg or .png",
                                    "文件名应以 .svg 或 .png 结尾")])
         svg = indicator_chart(_service(), CLI_ADMIN, indicator, [city] if city else None, lang=lang)
-        output.write_bytes(to_png(svg) if fmt == "png" else svg.encode())
+        output.write_bytes(png(svg) if fmt == "png" else svg.encode())
         out.print(f"已写入 wrote {output}")
 
     app.add_typer(policy_app, name="policy")

@@ -5,6 +5,7 @@ with reasons) and ``/match/interests`` (the interests a user sent, and a node's 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -59,11 +60,16 @@ def router(context: WebContext) -> APIRouter:
         return matcher.match(principal_of(request), text=body.text, demand=body.demand, types=body.types,
                              city=body.city, circle=body.circle, limit=body.limit)
 
-    @api.get("/api/v1/experts")
-    def experts(request: Request, topic: str = Query("", max_length=MAX_TEXT, description="主题 topic"),
+    @api.get("/api/v1/experts", response_model=None)
+    def experts(request: Request, topic: str | None = Query(None, max_length=MAX_TEXT, description="主题 topic"),
                 city: str | None = Query(None, max_length=20), circle: str | None = Query(None, max_length=40),
-                limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> dict[str, Any]:
-        """专家发现 / People ranked by their papers, patents and achievements on a topic, with the evidence."""
+                limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> dict[str, Any] | RedirectResponse:
+        """专家发现 / People ranked by their papers, patents and achievements on a topic, with the evidence.
+        With no topic parameter at all: a 308 redirect to the people collection, which is what ``/experts``
+        alone asks for (an empty topic is still a 400 that asks for one)."""
+        if topic is None:
+            query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "topic"])
+            return RedirectResponse("/api/v1/people" + (f"?{query}" if query else ""), status_code=308)
         return matcher.experts(principal_of(request), topic, city=city, circle=circle, limit=limit)
 
     @api.post("/api/v1/interests", status_code=201)

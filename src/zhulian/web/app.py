@@ -10,12 +10,10 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from swagger_ui_bundle import swagger_ui_path
 
 from zhulian import __version__
 from zhulian.config import Settings
@@ -27,6 +25,7 @@ from zhulian.store import Store
 from zhulian.web import i18n
 from zhulian.web.api import api_router, unknown_collection_router
 from zhulian.web.context import WebContext
+from zhulian.web.discovery import discovery_router
 from zhulian.web.limits import BodyLimit, RateLimit
 from zhulian.web.portal import STATIC, portal_router, templates
 from zhulian.web.session import SecurityHeaders, key_identifier, principal_resolver
@@ -99,17 +98,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return error_response(request, ZhulianError("internal", "Something went wrong on our side; it has been logged.",
                                                     "服务器内部出错，已记录。", 500))
 
-    app.mount("/static/docs", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     for folder in sorted(STATIC.parent.parent.glob("*/static")):  # a module's own assets: /static/<module>/
         if folder != STATIC:
             app.mount(f"/static/{folder.parent.name}", StaticFiles(directory=folder), name=f"{folder.parent.name}-static")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="珠联 Zhulian API",
-                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/docs/swagger-ui.css", swagger_favicon_url="")
 
     # Record reads and writes first: they are the busiest, and collection names never match a module's paths.
     app.include_router(api_router(records, principal_of, search))
@@ -117,6 +109,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     for module in modules_with("api"):
         app.include_router(module.router(context))
     app.include_router(portal_router(records, principal_of, search))
+    app.include_router(discovery_router(records, principal_of))
     app.include_router(unknown_collection_router())
     app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
     # Outermost last: limits see every request before sessions or routes do, and every answer, theirs too,

@@ -1,18 +1,22 @@
 """The portal: server-rendered pages in Chinese first, with English a click away, over the same
-services as the API. Pages never call a CDN; the only script is none at all."""
+services as the API. Pages never call a CDN; maps and charts are server-drawn SVG, and the few scripts are
+static files (never inline), so a strict Content-Security-Policy holds."""
 
 from __future__ import annotations
 
 import io
 import itertools
 from collections.abc import Callable
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import DictLoader, Environment, select_autoescape
+from pypinyin import lazy_pinyin
 
 from zhulian.access import Principal, search_levels
 from zhulian.access.keys import authenticate
@@ -26,10 +30,13 @@ from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
 from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
 from zhulian.web import i18n
+from zhulian.web.charts import CHART_FORMATS, TABLE_FORMATS, chart_response
 from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
+from zhulian.web.geo import Measure, map_table, region_map_svg
 from zhulian.web.session import check_csrf, csrf_token, sign_in
 
 STATIC = Path(__file__).parent / "static"
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def _module_templates() -> list[Path]:
@@ -40,10 +47,39 @@ def _module_templates() -> list[Path]:
 _NOT_LISTED = {"id", "type", "pids", "relations", "revision", "created", "updated", "deleted", "node", "access",
                "name", "title", "description", "targets"}
 
+def _read_templates() -> dict[str, str]:
+    """Every template's text, read once at start: reinstalling the package under a running server (``pip
+    install -e``) then changes nothing until it restarts, instead of turning pages into errors. The
+    portal's own templates win over a module's of the same name."""
+    folders = [*_module_templates(), Path(__file__).parent / "templates"]
+    return {path.name: path.read_text(encoding="utf-8") for folder in folders for path in sorted(folder.glob("*.html"))}
+
+
+def _local_time(value: str | None, lang: str = "zh") -> str:
+    """A stored UTC timestamp as Beijing time: 2026年11月30日 12:05 in Chinese, 2026-11-30 12:05 otherwise."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(BEIJING)
+    if lang == "zh":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} (UTC+8)"
+
+
+def pinyin_order(name: str) -> tuple[str, str]:
+    """A sort key that orders Chinese names by their pinyin, as readers look them up (北京 before 广州)."""
+    return ("".join(lazy_pinyin(name)).lower(), name)
+
+
 # A module with pages of its own keeps their templates in ``<module>/templates/`` and extends ``base.html``.
-templates = Environment(loader=ChoiceLoader([PackageLoader("zhulian.web", "templates"),
-                                             *(FileSystemLoader(folder) for folder in _module_templates())]),
-                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+templates = Environment(loader=DictLoader(_read_templates()), autoescape=select_autoescape(["html"]),
+                        trim_blocks=True, lstrip_blocks=True)
+templates.filters["local_time"] = _local_time
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -97,17 +133,49 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
                             samesite="lax", httponly=True)
         return response
 
-    @router.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        principal = principal_of(request)
-        by_city: dict[str, int] = {}
-        for group in records.group_by(principal, None, "city"):
+    def records_by_city(request: Request, type_name: str | None) -> dict[str, float]:
+        """Visible records per region, district-level cities counted with their city."""
+        by_city: dict[str, float] = {}
+        for group in records.group_by(principal_of(request), type_name, "city"):
             city = city_of(group["key"])
             if city:
                 by_city[city.adcode] = by_city.get(city.adcode, 0) + group["count"]
-        counts = {g["key"]: g["count"] for g in records.group_by(principal, None, "type")}
-        return render(request, "home.html", map=_region_map(by_city), cities=CITIES, by_city=by_city,
-                      circles=CIRCLES, roles=ROLES, counts=counts)
+        return by_city
+
+    def records_measure(request: Request, type_name: str | None) -> Measure:
+        zh, en = TYPE_LABELS[type_name] if type_name else ("全部记录", "All records")
+        collection = COLLECTIONS[type_name] if type_name else "orgs"
+        return Measure(f"{zh}数量", f"{en}: number of records", records_by_city(request, type_name),
+                       f"/{collection}?filter=city:{{adcode}}")
+
+    def chosen_type(type_name: str | None) -> str | None:
+        return type_name if type_name in COLLECTIONS else None
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request, type: str | None = Query(None, max_length=40)) -> HTMLResponse:
+        type_name = chosen_type(type)
+        measure = records_measure(request, type_name)
+        counts = {g["key"]: g["count"] for g in records.group_by(principal_of(request), None, "type")}
+        return render(request, "home.html", map_svg=region_map_svg(measure, i18n.language(request)),
+                      measure_type=type_name, cities=CITIES, by_city=measure.values, circles=CIRCLES, roles=ROLES,
+                      counts=counts, chart_formats=CHART_FORMATS, table_formats=TABLE_FORMATS)
+
+    @router.get("/map/records.{fmt}")
+    def records_map(request: Request, fmt: str, type: str | None = Query(None, max_length=40),
+                    lang: str | None = Query(None, max_length=2)) -> Response:
+        """The home page's map as SVG or PNG, or its figures as CSV or XLSX."""
+        type_name = chosen_type(type)
+        measure = records_measure(request, type_name)
+        name = f"zhulian-map-{COLLECTIONS[type_name] if type_name else 'records'}"
+        if fmt in TABLE_FORMATS:
+            return download(map_table(measure, fmt), f"{name}.{fmt}", fmt)
+        language = lang if lang in i18n.LANGUAGES else i18n.language(request)
+        return chart_response(region_map_svg(measure, language), fmt, name)
+
+    @router.get("/docs", response_class=HTMLResponse)
+    def docs(request: Request) -> HTMLResponse:
+        """The OpenAPI 3.1 document in Swagger UI 5, shipped in ``static/vendor/swagger-ui``."""
+        return render(request, "docs.html")
 
     @router.get("/search", response_class=HTMLResponse)
     def search_page(request: Request, q: str = Query("", max_length=500), type: str | None = Query(None, max_length=40),
@@ -192,7 +260,8 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
     def collaboration(request: Request) -> HTMLResponse:
         principal = principal_of(request)
         platforms = [records.get(principal, p["id"]) for p in records.list(
-            principal, "platform", "kind:collaborative_innovation_center|alliance", sort="name", limit=200).results]
+            principal, "platform", "kind:collaborative_innovation_center|alliance", limit=200).results]
+        platforms.sort(key=lambda p: pinyin_order(i18n.pick(p.get("name"), "zh")))
         return render(request, "collaboration.html", platforms=platforms, units=_units)
 
     @router.get("/policies", response_class=HTMLResponse)
@@ -225,7 +294,8 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         relations = [(_predicate_label(r["predicate"], "object" in r, lang), r.get("object") or r.get("subject"),
                       r.get("role")) for r in record["relations"]]
         return render(request, "record.html", record=record, fields=fields, relations=relations,
-                      revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS)
+                      revisions=records.revisions(principal, record["id"]), comparators=COMPARATORS,
+                      principal=principal, csrf=csrf_token(request))
 
     return router
 
@@ -240,13 +310,3 @@ def _predicate_label(predicate: str, outgoing: bool, lang: str) -> str:
 def _units(platform: dict[str, Any], predicate: str) -> list[dict[str, Any]]:
     return [{**r["object"], "role": r.get("role")} for r in platform["relations"]
             if r["predicate"] == predicate and "object" in r]
-
-
-def _region_map(by_city: dict[str, int]) -> list[dict[str, Any]]:
-    """Cities placed by centroid on a 600×420 canvas (plain SVG, drawn in the template)."""
-    west, east, south, north = 112.2, 114.7, 22.0, 23.4
-    circle_colours = {"gfz": "#c0392b", "sdh": "#1f6fb2", "zzj": "#1e8449", None: "#7d3c98"}
-    return [{"city": c, "x": round((c.lng - west) / (east - west) * 560 + 20),
-             "y": round((north - c.lat) / (north - south) * 380 + 20),
-             "r": 8 + min(by_city.get(c.adcode, 0), 40) // 2, "colour": circle_colours[c.circle]}
-            for c in CITIES]

@@ -4,18 +4,20 @@ shortcuts), and the platform's trace at ``/api/v1/trace/back|forward?id=``. Ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
+from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.trace.validation import CAPTURE_LIMIT, parse_json
 from zhulian.web.context import WebContext
 
@@ -50,6 +52,7 @@ class EpcisRoute(APIRoute):
 
 def router(context: WebContext) -> APIRouter:
     service = TraceService(context.store)
+    standing = SubscriptionService(context.store)
     principal_of = context.principal_of
     file_limit = context.settings.max_body_bytes
     limits = {"GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT), "GS1-EPCIS-Capture-File-Size-Limit": str(file_limit)}
@@ -113,6 +116,60 @@ def router(context: WebContext) -> APIRouter:
         event = service.event(principal_of(request), event_id, epc_format=_epc_format(request))
         return JSONResponse({"@context": [EPCIS_CONTEXT], **event}, media_type="application/ld+json")
 
+    @epcis.get("/queries")
+    def named_queries(request: Request) -> dict[str, Any]:
+        """命名查询 / The named queries."""
+        return {"queries": standing.queries(principal_of(request))}
+
+    @epcis.post("/queries", status_code=201)
+    async def create_query(request: Request) -> JSONResponse:
+        """创建命名查询 / Name a query: ``{"name": …, "query": {SimpleEventQuery parameters}}``."""
+        created = await off_the_loop(request, lambda body: standing.create_query(
+            principal_of(request), body.get("name") if isinstance(body, dict) else None,
+            body.get("query") if isinstance(body, dict) else None))
+        return JSONResponse(created, status_code=201,
+                            headers={"Location": f"/epcis/queries/{quote(created['name'], safe='')}"})
+
+    @epcis.get("/queries/{name}")
+    def named_query(request: Request, name: str) -> dict[str, Any]:
+        return standing.query(principal_of(request), name)
+
+    @epcis.delete("/queries/{name}", status_code=204)
+    def delete_query(request: Request, name: str) -> Response:
+        """删除命名查询及其订阅 / Delete a named query and its subscriptions."""
+        standing.delete_query(principal_of(request), name)
+        return Response(status_code=204)
+
+    @epcis.get("/queries/{name}/events")
+    def named_query_events(request: Request, name: str) -> JSONResponse:
+        """运行命名查询 / The named query's events now, paged like ``/epcis/events``."""
+        paging = {k: v for k, v in _parameters(request).items() if k in ("perPage", "nextPageToken")}
+        found, token = standing.query_events(principal_of(request), name, paging, epc_format=_epc_format(request))
+        return _results(request, name, found, token, paging)
+
+    @epcis.get("/queries/{name}/subscriptions")
+    def query_subscriptions(request: Request, name: str) -> dict[str, Any]:
+        return {"subscriptions": standing.subscriptions(principal_of(request), name)}
+
+    @epcis.post("/queries/{name}/subscriptions", status_code=201)
+    async def subscribe(request: Request, name: str) -> JSONResponse:
+        """订阅（webhook）/ Subscribe a webhook ``dest`` with ``stream: true`` or a ``schedule``; reports are
+        signed with ``GS1-Signature`` (HMAC-SHA256 of the body) when a ``signatureToken`` is given."""
+        epc_format = _epc_format(request)
+        created = await off_the_loop(request, lambda body: standing.subscribe(
+            principal_of(request), name, body, epc_format=epc_format))
+        location = f"/epcis/queries/{quote(name, safe='')}/subscriptions/{created['subscriptionID']}"
+        return JSONResponse(created, status_code=201, headers={"Location": location})
+
+    @epcis.get("/queries/{name}/subscriptions/{subscription_id}")
+    def query_subscription(request: Request, name: str, subscription_id: str) -> dict[str, Any]:
+        return standing.subscription(principal_of(request), name, subscription_id)
+
+    @epcis.delete("/queries/{name}/subscriptions/{subscription_id}", status_code=204)
+    def unsubscribe(request: Request, name: str, subscription_id: str) -> Response:
+        standing.unsubscribe(principal_of(request), name, subscription_id)
+        return Response(status_code=204)
+
     @epcis.get("/{resource}")
     def list_resource(request: Request, resource: str) -> dict[str, Any]:
         """事件类型、业务步骤、处置、读取点、业务地点、EPC 列表 / What a resource holds."""
@@ -125,10 +182,13 @@ def router(context: WebContext) -> APIRouter:
 
     def _query(request: Request, parameters: dict[str, str]) -> JSONResponse:
         found, token = service.query(principal_of(request), parameters, epc_format=_epc_format(request))
+        return _results(request, "SimpleEventQuery", found, token, parameters)
+
+    def _results(request: Request, name: str, found: list[dict[str, Any]], token: str | None,
+                 parameters: dict[str, str]) -> JSONResponse:
         document = {"@context": [EPCIS_CONTEXT], "type": "EPCISQueryDocument", "schemaVersion": "2.0",
                     "creationDate": utc_millis_now(),
-                    "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery",
-                                                   "resultsBody": {"eventList": found}}}}
+                    "epcisBody": {"queryResults": {"queryName": name, "resultsBody": {"eventList": found}}}}
         headers = {}
         if token:
             following = {k: v for k, v in parameters.items() if k != "nextPageToken"} | {"nextPageToken": token}
@@ -144,7 +204,17 @@ def router(context: WebContext) -> APIRouter:
         """溯源（back）与追踪（forward）/ Trace back (sources) or forward (destinations) from an identifier."""
         return service.trace(principal_of(request), id, direction)
 
-    api = APIRouter()
+    notifier = Notifier(context.store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        notifier.start()  # reports to webhook subscribers, with retries
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(notifier.stop)  # joins the thread: off the event loop
+
+    api = APIRouter(lifespan=lifespan)
     api.include_router(epcis)
     api.include_router(trace_api)
     return api

@@ -77,7 +77,7 @@ class TraceService:
         """Capture an EPCISDocument; returns the finished capture job. Under ``rollback`` any problem refuses
         the whole document (400 with every problem, 409 for duplicates); under ``proceed`` the valid events
         are stored and the job lists the others' problems."""
-        _check_capture_rights(principal)
+        check_capture_rights(principal)
         if behaviour not in BEHAVIOURS:
             raise invalid([Problem("GS1-Capture-Error-Behaviour", behaviour, "rollback or proceed",
                                    "应为 rollback（全部或全不）或 proceed（保存有效事件）")], "file")
@@ -99,7 +99,7 @@ class TraceService:
 
     def add_event(self, principal: Principal, event: Any, *, origin: str | None = None) -> dict[str, Any]:
         """``POST /epcis/events``: one event; its eventID (its hash when it has none)."""
-        _check_capture_rights(principal)
+        check_capture_rights(principal)
         if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
             raise invalid([Problem("/type", event.get("type") if isinstance(event, dict) else None,
                                    f"an event's type is one of {', '.join(EVENT_TYPES)}",
@@ -111,7 +111,7 @@ class TraceService:
         return {"eventID": job["eventIDs"][0], "captureID": job["captureID"]}
 
     def capture_job(self, principal: Principal, capture_id: str) -> dict[str, Any]:
-        _check_read_rights(principal)
+        check_read_rights(principal)
         with self.store.engine.connect() as connection:
             row = connection.execute(sa.select(captures).where(captures.c.id == capture_id)).mappings().first()
         if row is None:
@@ -120,7 +120,7 @@ class TraceService:
 
     def capture_jobs(self, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
         """The latest capture jobs, newest first."""
-        _check_read_rights(principal)
+        check_read_rights(principal)
         statement = sa.select(captures).order_by(captures.c.created.desc(), captures.c.id.desc()).limit(limit)
         with self.store.engine.connect() as connection:
             return [_job(dict(row)) for row in connection.execute(statement).mappings()]
@@ -217,13 +217,8 @@ class TraceService:
     def query(self, principal: Principal, parameters: dict[str, str], *, epc_format: str = "No_Preference"
               ) -> tuple[list[dict[str, Any]], str | None]:
         """SimpleEventQuery over the stored events: one page of events and the token of the next page."""
-        _check_read_rights(principal)
-        unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
-        if unknown:
-            raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "
-                                   f"answers; it answers {_ANSWERED}",
-                                   "本库不支持该查询参数（QueryParameterException）") for name in unknown], "query")
-        conditions = _conditions(parameters)
+        check_read_rights(principal)
+        conditions = checked_conditions(parameters)
         per_page = _integer(parameters, "perPage", PER_PAGE, 1, MAX_PER_PAGE)
         count_limit = _integer(parameters, "eventCountLimit", None, 1, None)
         max_count = _integer(parameters, "maxEventCount", None, 1, None)
@@ -244,8 +239,24 @@ class TraceService:
         token = _token(offset + size, parameters) if more else None
         return found, token
 
+    def events_after(self, parameters: dict[str, str], after_seq: int, *, since_record_time: str | None = None,
+                     limit: int = MAX_PER_PAGE, epc_format: str = "No_Preference") -> tuple[list[dict[str, Any]], int]:
+        """The events a (checked) query matches that were stored after ``after_seq``, oldest first, at most
+        ``limit``; and the last seq returned (``after_seq`` when none): what a subscription reports next."""
+        conditions = [*checked_conditions(parameters), events.c.seq > after_seq]
+        if since_record_time:
+            conditions.append(events.c.record_time >= since_record_time)
+        statement = sa.select(events.c.seq).where(*conditions).order_by(events.c.seq).limit(limit)
+        with self.store.engine.connect() as connection:
+            seqs = list(connection.execute(statement).scalars())
+            return self._documents(connection, seqs, epc_format), (seqs[-1] if seqs else after_seq)
+
+    def last_seq(self) -> int:
+        with self.store.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0
+
     def event(self, principal: Principal, event_id: str, *, epc_format: str = "No_Preference") -> dict[str, Any]:
-        _check_read_rights(principal)
+        check_read_rights(principal)
         with self.store.engine.connect() as connection:
             seq = connection.execute(sa.select(events.c.seq).where(
                 sa.or_(events.c.event_id == event_id, events.c.event_hash == event_id))).scalar()
@@ -256,7 +267,7 @@ class TraceService:
 
     def trace(self, principal: Principal, identifier: str, direction: str) -> dict[str, Any]:
         """Trace back or forward from an identifier in any spelling (see ``tracing``)."""
-        _check_read_rights(principal)
+        check_read_rights(principal)
         if direction not in DIRECTIONS:
             raise invalid([Problem("direction", direction, "back or forward", "应为 back（溯源）或 forward（追踪）")],
                           "query")
@@ -273,7 +284,7 @@ class TraceService:
 
     def distinct(self, principal: Principal, resource: str) -> list[str]:
         """The values a top-level resource lists (``/epcis/bizSteps``, ``/epcis/epcs``, …), at most 1,000."""
-        _check_read_rights(principal)
+        check_read_rights(principal)
         columns = {"bizSteps": events.c.biz_step, "dispositions": events.c.disposition,
                    "readPoints": events.c.read_point, "bizLocations": events.c.biz_location,
                    "eventTypes": events.c.event_type}
@@ -310,7 +321,7 @@ def utc_millis_now() -> str:
     return utc_millis(now()) or now()
 
 
-def _check_capture_rights(principal: Principal) -> None:
+def check_capture_rights(principal: Principal) -> None:
     if principal.role == "anonymous":
         raise ZhulianError("unauthorized", "Capturing EPCIS events needs an API key (Authorization: Bearer KEY).",
                            "采集 EPCIS 事件需要 API 密钥（Authorization: Bearer 密钥）。", 401)
@@ -319,7 +330,7 @@ def _check_capture_rights(principal: Principal) -> None:
                            "只有发布者和管理员可以采集 EPCIS 事件。", 403)
 
 
-def _check_read_rights(principal: Principal) -> None:
+def check_read_rights(principal: Principal) -> None:
     if principal.role == "anonymous":
         raise ZhulianError("unauthorized", "Querying EPCIS events needs an API key (Authorization: Bearer KEY).",
                            "查询 EPCIS 事件需要 API 密钥（Authorization: Bearer 密钥）。", 401)
@@ -370,6 +381,17 @@ def _loaded(value: Any) -> Any:
 
 def _values(parameters: dict[str, str], name: str) -> list[str]:
     return [v.strip() for v in parameters[name].split("|") if v.strip()]
+
+
+def checked_conditions(parameters: dict[str, str]) -> list[Any]:
+    """The SQL conditions of a SimpleEventQuery; a parameter this repository does not answer, or a bad value,
+    is a 400 with every problem."""
+    unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
+    if unknown:
+        raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "
+                               f"answers; it answers {_ANSWERED}",
+                               "本库不支持该查询参数（QueryParameterException）") for name in unknown], "query")
+    return _conditions(parameters)
 
 
 def _conditions(parameters: dict[str, str]) -> list[Any]:

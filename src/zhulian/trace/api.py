@@ -10,21 +10,32 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.trace.recall import MAX_REASON, RecallService
 from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.trace.validation import CAPTURE_LIMIT, parse_json
 from zhulian.web.context import WebContext
+from zhulian.web.portal import render
+from zhulian.web.session import check_csrf, csrf_token
 
 VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0", "GS1-EPCIS-Min": "2.0.0",
                    "GS1-EPCIS-Max": "2.0.0", "GS1-CBV-Min": "2.0.0", "GS1-CBV-Max": "2.0.0"}
 _RESOURCES = {"eventTypes": "eventType", "bizSteps": "EQ_bizStep", "dispositions": "EQ_disposition",
               "readPoints": "EQ_readPoint", "bizLocations": "EQ_bizLocation", "epcs": "MATCH_anyEPC"}
+
+
+class RecallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=500, description="出问题的批次或产品 the lot or item at fault")
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="召回原因 why")
 
 
 class EpcisRoute(APIRoute):
@@ -53,6 +64,7 @@ class EpcisRoute(APIRoute):
 def router(context: WebContext) -> APIRouter:
     service = TraceService(context.store)
     standing = SubscriptionService(context.store)
+    recalls = RecallService(context.store)
     principal_of = context.principal_of
     file_limit = context.settings.max_body_bytes
     limits = {"GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT), "GS1-EPCIS-Capture-File-Size-Limit": str(file_limit)}
@@ -196,6 +208,52 @@ def router(context: WebContext) -> APIRouter:
         return JSONResponse(document, headers=headers, media_type="application/ld+json")
 
     trace_api = APIRouter(tags=["trace 溯源"])
+
+    @trace_api.post("/api/v1/trace/recalls", status_code=201)
+    def recall(request: Request, body: RecallRequest) -> dict[str, Any]:
+        """召回（管理员、发布者）/ Recall (admins, publishers): back to the source lots, forward to every affected
+        lot, a ``recalled`` event captured for each; the recall list."""
+        return recalls.recall(principal_of(request), body.id, body.reason, origin=origin(request))
+
+    @trace_api.get("/api/v1/trace/recalls")
+    def recall_cases(request: Request) -> dict[str, Any]:
+        """召回案件，最新在前 / Recall cases, newest first (executed, or opened by a rapid test for review)."""
+        return {"recalls": recalls.cases(principal_of(request))}
+
+    @trace_api.get("/api/v1/trace/recalls/{case_id}")
+    def recall_case(request: Request, case_id: str) -> dict[str, Any]:
+        return recalls.case(principal_of(request), case_id)
+
+    @trace_api.post("/api/v1/trace/recalls/{case_id}/execute")
+    def execute_recall(request: Request, case_id: str) -> dict[str, Any]:
+        """执行待审核的召回 / Execute a recall case under review."""
+        return recalls.execute(principal_of(request), case_id, origin=origin(request))
+
+    @trace_api.get("/api/v1/trace/recalls/{case_id}/list.xlsx")
+    def recall_list(request: Request, case_id: str) -> Response:
+        """召回清单（XLSX，中文表头，可筛选排序）/ The recall list as a sortable spreadsheet."""
+        return Response(recalls.spreadsheet(principal_of(request), case_id), headers={
+            "Content-Disposition": f'attachment; filename="recall-{case_id}.xlsx"'},
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    @trace_api.get("/admin/trace/recalls", response_class=HTMLResponse, include_in_schema=False)
+    def recalls_page(request: Request) -> HTMLResponse:
+        return render(request, "trace_recalls.html", cases=recalls.cases(principal_of(request)),
+                      csrf=csrf_token(request))
+
+    @trace_api.post("/admin/trace/recalls", include_in_schema=False)
+    def recall_from_page(request: Request, id: str = Form(..., max_length=500),
+                         reason: str = Form(..., max_length=MAX_REASON),
+                         csrf: str = Form("", max_length=100)) -> RedirectResponse:
+        check_csrf(request, csrf)
+        recalls.recall(principal_of(request), id, reason, origin=origin(request))
+        return RedirectResponse("/admin/trace/recalls", status_code=303)
+
+    @trace_api.post("/admin/trace/recalls/{case_id}/execute", include_in_schema=False)
+    def execute_from_page(request: Request, case_id: str, csrf: str = Form("", max_length=100)) -> RedirectResponse:
+        check_csrf(request, csrf)
+        recalls.execute(principal_of(request), case_id, origin=origin(request))
+        return RedirectResponse("/admin/trace/recalls", status_code=303)
 
     @trace_api.get("/api/v1/trace/{direction}")
     def trace(request: Request, direction: str,

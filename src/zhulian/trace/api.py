@@ -10,13 +10,16 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.trace import rapid
+from zhulian.trace.forms import COLUMNS as STEP_COLUMNS
+from zhulian.trace.forms import STEPS, ChainForms, template
 from zhulian.trace.recall import MAX_REASON, RecallService
 from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.subscriptions import Notifier, SubscriptionService
@@ -65,6 +68,8 @@ def router(context: WebContext) -> APIRouter:
     service = TraceService(context.store)
     standing = SubscriptionService(context.store)
     recalls = RecallService(context.store)
+    forms = ChainForms(context.store)
+    upload_limit = context.settings.max_upload_bytes
     principal_of = context.principal_of
     file_limit = context.settings.max_body_bytes
     limits = {"GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT), "GS1-EPCIS-Capture-File-Size-Limit": str(file_limit)}
@@ -254,6 +259,58 @@ def router(context: WebContext) -> APIRouter:
         check_csrf(request, csrf)
         recalls.execute(principal_of(request), case_id, origin=origin(request))
         return RedirectResponse("/admin/trace/recalls", status_code=303)
+
+    @trace_api.post("/api/v1/trace/steps", status_code=201)
+    async def record_step(request: Request) -> dict[str, Any]:
+        """记录一个环节（种植、养殖、加工、发货、收货、储存、销售、消费、快检）/ Record one step of the chain in
+        Chinese terms (the template's columns as JSON); stored as an EPCIS event through capture."""
+        return await off_the_loop(request, lambda form: forms.record(
+            principal_of(request), form if isinstance(form, dict) else {}, origin=origin(request)))
+
+    @trace_api.post("/api/v1/trace/steps/import", status_code=201)
+    async def import_steps(request: Request, file: UploadFile) -> dict[str, Any]:
+        """从 CSV/XLSX 导入环节（全部或全不）/ Steps from a CSV or XLSX (all rows or none)."""
+        content = await file.read(upload_limit + 1)
+        if len(content) > upload_limit:
+            raise ZhulianError("too_large", f"The file is over {upload_limit:,} bytes.",
+                               f"文件超过 {upload_limit:,} 字节。", 413)
+        return await anyio.to_thread.run_sync(lambda: forms.import_rows(
+            principal_of(request), content, file.filename or "", origin=origin(request)))
+
+    @trace_api.get("/api/v1/trace/steps/template")
+    def step_template(format: str = Query("xlsx", pattern="^(xlsx|csv)$")) -> Response:
+        """环节模板（中文表头、示例行）/ The steps template: Chinese headers and an example row."""
+        content, media_type = template(format)
+        return Response(content, media_type=media_type,
+                        headers={"Content-Disposition": f'attachment; filename="trace-steps.{format}"'})
+
+    @trace_api.get("/api/v1/trace/rapid-tests/supervision")
+    def supervision(request: Request, since: str | None = Query(None, max_length=30),
+                    until: str | None = Query(None, max_length=30)) -> dict[str, Any]:
+        """快检监管：按城市、产品类别、检测项目统计，按月不合格率 / Rapid tests by city, product class and
+        analyte; the monthly non-conformance rate."""
+        return rapid.supervision(context.store, principal_of(request), since, until)
+
+    @trace_api.get("/trace/supervision", response_class=HTMLResponse, include_in_schema=False)
+    def supervision_page(request: Request, since: str | None = Query(None, max_length=30),
+                         until: str | None = Query(None, max_length=30)) -> HTMLResponse:
+        views = rapid.supervision(context.store, principal_of(request), since, until)
+        title = "快检不合格率（按月）/ Non-conformance rate by month"
+        return render(request, "trace_supervision.html", views=views, since=since or "", until=until or "",
+                      chart=rapid.rate_chart(views["byMonth"], title))
+
+    @trace_api.get("/trace/record", response_class=HTMLResponse, include_in_schema=False)
+    def record_page(request: Request) -> HTMLResponse:
+        return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=None)
+
+    @trace_api.post("/trace/record", response_class=HTMLResponse, include_in_schema=False)
+    async def record_from_page(request: Request) -> HTMLResponse:
+        form = dict((await request.form()).items())
+        check_csrf(request, str(form.pop("csrf", "")))
+        fields = {key: str(form[key]).strip() for key, _, _, _ in STEP_COLUMNS if key in form}
+        recorded = await anyio.to_thread.run_sync(lambda: forms.record(
+            principal_of(request), fields, origin=origin(request)))
+        return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=recorded)
 
     @trace_api.get("/api/v1/trace/{direction}")
     def trace(request: Request, direction: str,

@@ -24,7 +24,8 @@ from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.exchange.flat import neutralise
 from zhulian.trace.identifiers import canonical
-from zhulian.trace.service import EPCIS_CONTEXT, TraceService, check_capture_rights, utc_millis_now
+from zhulian.trace.rights import check_capture_rights
+from zhulian.trace.service import EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.tables import event_ids, events, recalls
 from zhulian.trace.tracing import follow
 
@@ -54,15 +55,6 @@ class RecallService:
         with self.store.transaction() as writer:
             writer.connection.execute(recalls.insert().values(**case))
         return self.execute(principal, case["id"], origin=origin)
-
-    def open_case(self, connection: sa.Connection, identifier: str, reason: str, source_event: str,
-                  actor: str) -> str:
-        """A case for review, in the caller's transaction (a non-conformant rapid test opens one)."""
-        case_id = f"rcl_{ULID()}"
-        connection.execute(recalls.insert().values(
-            id=case_id, identifier=canonical(identifier)[:500], reason=reason[:MAX_REASON], status="review",
-            source_event=source_event, affected=None, actor=actor, created=utc_millis_now(), executed=None))
-        return case_id
 
     def execute(self, principal: Principal, case_id: str, *, origin: str | None = None) -> dict[str, Any]:
         """Trace the case's identifier, capture ``recalled`` for every affected lot, keep the recall list."""

@@ -23,6 +23,8 @@ from zhulian.store.store import now
 from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link
+from zhulian.trace.rapid import project as project_rapid_tests
+from zhulian.trace.rights import check_capture_rights, check_read_rights
 from zhulian.trace.tables import captures, declarations, event_ids, events, sensor_reports
 from zhulian.trace.tracing import DIRECTIONS, follow
 from zhulian.trace.validation import CAPTURE_LIMIT, document_problems, events_of
@@ -143,7 +145,7 @@ class TraceService:
                     raise conflict(f"{len(duplicates)} event(s) were captured before; nothing was stored.",
                                    f"{len(duplicates)} 个事件此前已采集，未保存任何事件。", duplicates)
                 problems = problems + duplicates
-                self._insert(connection, kept, capture_id, stamp)
+                self._insert(connection, kept, capture_id, stamp, principal.id)
                 job = {"id": capture_id, "running": False, "success": not problems, "behaviour": behaviour,
                        "event_count": total, "stored": len(kept), "errors": [p.as_dict() for p in problems],
                        "actor": principal.id, "created": stamp, "finished": utc_millis_now()}
@@ -194,7 +196,8 @@ class TraceService:
                                             .where(declarations.c.event_id.in_(chunk))).scalars())
         return found
 
-    def _insert(self, connection: sa.Connection, kept: list[dict[str, Any]], capture_id: str, stamp: str) -> None:
+    def _insert(self, connection: sa.Connection, kept: list[dict[str, Any]], capture_id: str, stamp: str,
+                actor: str) -> None:
         new = [item for item in kept if "declares" not in item]
         rows = [_event_row(item, capture_id, stamp) for item in new]
         if rows:
@@ -205,6 +208,8 @@ class TraceService:
                              for row in project(item["event"])]
                 if projected:
                     connection.execute(table.insert(), projected)
+            project_rapid_tests(connection, [(seq, row, item["event"])
+                                             for seq, row, item in zip(seqs, rows, new, strict=True)], actor, stamp)
         notes = [{"event_id": item.get("declares") or item["event_id"], "declaration": item["declaration"],
                   "declaration_time": utc_millis(str(item["declaration"].get("declarationTime", ""))),
                   "reason": cbv_word(item["declaration"].get("reason"), "ER"), "record_time": stamp,
@@ -319,21 +324,6 @@ class TraceService:
 def utc_millis_now() -> str:
     """Now as the event and record times are stored: UTC at milliseconds."""
     return utc_millis(now()) or now()
-
-
-def check_capture_rights(principal: Principal) -> None:
-    if principal.role == "anonymous":
-        raise ZhulianError("unauthorized", "Capturing EPCIS events needs an API key (Authorization: Bearer KEY).",
-                           "采集 EPCIS 事件需要 API 密钥（Authorization: Bearer 密钥）。", 401)
-    if principal.role not in ("admin", "publisher"):
-        raise ZhulianError("forbidden", "Only publishers and administrators capture EPCIS events.",
-                           "只有发布者和管理员可以采集 EPCIS 事件。", 403)
-
-
-def check_read_rights(principal: Principal) -> None:
-    if principal.role == "anonymous":
-        raise ZhulianError("unauthorized", "Querying EPCIS events needs an API key (Authorization: Bearer KEY).",
-                           "查询 EPCIS 事件需要 API 密钥（Authorization: Bearer 密钥）。", 401)
 
 
 def _split_by_event(problems: list[Problem]) -> tuple[set[int], list[Problem]]:

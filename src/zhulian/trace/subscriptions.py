@@ -28,8 +28,8 @@ from ulid import ULID
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.trace.hashing import utc_millis
-from zhulian.trace.service import (EPCIS_CONTEXT, MAX_PER_PAGE, TraceService, check_read_rights, checked_conditions,
-                                   utc_millis_now)
+from zhulian.trace.rights import check_read_rights
+from zhulian.trace.service import EPCIS_CONTEXT, MAX_PER_PAGE, TraceService, checked_conditions, utc_millis_now
 from zhulian.trace.tables import deliveries, queries, subscriptions
 
 log = logging.getLogger("zhulian.trace")

@@ -137,3 +137,23 @@ recalls = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("executed", Timestamp),
 )
+
+# One row per analyte of a rapid-test result (an inspecting or sampling event with a verdict disposition and a
+# sensorReport naming a chemicalSubstance or microorganism), projected at capture for the supervision views.
+rapid_tests = sa.Table(
+    "trace_rapid_tests", metadata,
+    sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),
+    sa.Column("event_id", sa.String(500), nullable=False),
+    sa.Column("event_time", Timestamp, nullable=False, index=True),
+    sa.Column("lot", sa.String(500)),
+    sa.Column("city", sa.String(12), index=True),  # adcode
+    sa.Column("product_class", sa.String(100), index=True),
+    sa.Column("analyte", sa.String(500), nullable=False, index=True),  # chemicalSubstance or microorganism URI
+    sa.Column("analyte_name", sa.String(200)),
+    sa.Column("value", sa.Float),
+    sa.Column("uom", sa.String(16)),
+    sa.Column("limit_value", sa.Float),
+    sa.Column("method", sa.String(500)),
+    sa.Column("device", sa.String(500)),
+    sa.Column("verdict", sa.String(20), nullable=False),  # conformant | non_conformant
+)

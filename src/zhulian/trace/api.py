@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.trace import rapid
+from zhulian.trace.consumer import ConsumerService, qr
 from zhulian.trace.forms import COLUMNS as STEP_COLUMNS
 from zhulian.trace.forms import STEPS, ChainForms, template
 from zhulian.trace.recall import MAX_REASON, RecallService
@@ -69,6 +70,7 @@ def router(context: WebContext) -> APIRouter:
     standing = SubscriptionService(context.store)
     recalls = RecallService(context.store)
     forms = ChainForms(context.store)
+    consumer = ConsumerService(context.store)
     upload_limit = context.settings.max_upload_bytes
     principal_of = context.principal_of
     file_limit = context.settings.max_body_bytes
@@ -311,6 +313,28 @@ def router(context: WebContext) -> APIRouter:
         recorded = await anyio.to_thread.run_sync(lambda: forms.record(
             principal_of(request), fields, origin=origin(request)))
         return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=recorded)
+
+    @trace_api.get("/api/v1/trace/codes")
+    def trace_code(request: Request, id: str = Query(..., min_length=1, max_length=500)) -> dict[str, Any]:
+        """批次或产品的溯源码与二维码（发布者、管理员）/ The trace code of a lot or item, its consumer page and
+        QR codes (publishers, admins)."""
+        code = consumer.code(principal_of(request), id)
+        page = f"/t/{quote(code)}"
+        return {"id": id, "code": code, "url": str(request.base_url).rstrip("/") + page,
+                "qrPng": f"{page}/qr.png", "qrSvg": f"{page}/qr.svg"}
+
+    @trace_api.get("/t/{code}/qr.{kind}", include_in_schema=False)
+    def trace_qr(request: Request, code: str, kind: str) -> Response:
+        if kind not in ("png", "svg"):
+            raise ZhulianError("not_found", "QR codes are qr.png or qr.svg.", "二维码为 qr.png 或 qr.svg。", 404)
+        consumer.identifier(code)
+        content, media_type = qr(str(request.base_url).rstrip("/") + f"/t/{quote(code)}", kind)
+        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+    @trace_api.get("/t/{code}", response_class=HTMLResponse, include_in_schema=False)
+    def consumer_page(request: Request, code: str) -> HTMLResponse:
+        """The consumer page behind a QR code: public, phone first, in Chinese."""
+        return render(request, "trace_consumer.html", view=consumer.page(code))
 
     @trace_api.get("/api/v1/trace/{direction}")
     def trace(request: Request, direction: str,

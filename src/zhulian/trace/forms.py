@@ -103,6 +103,7 @@ def step_event(form: dict[str, Any]) -> dict[str, Any]:
                              "bizStep": step.biz_step}
     if step.disposition:
         event["disposition"] = step.disposition
+    event["zl:step"] = step.zh  # the farmer's word for it: commissioning is 种植, 养殖 and 加工 alike
     if step.transforms and inputs:
         event |= {"type": "TransformationEvent", "inputQuantityList": [{"epcClass": i} for i in inputs],
                   "outputQuantityList": [_quantity_element(o, quantity) for o in outputs]}

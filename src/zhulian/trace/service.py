@@ -256,6 +256,16 @@ class TraceService:
             seqs = list(connection.execute(statement).scalars())
             return self._documents(connection, seqs, epc_format), (seqs[-1] if seqs else after_seq)
 
+    def documents(self, event_ids: list[str]) -> list[dict[str, Any]]:
+        """Stored events by eventID, oldest first, each with its error declaration (no access check: for
+        callers that decide what to show, such as the consumer page)."""
+        if not event_ids:
+            return []
+        with self.store.engine.connect() as connection:
+            seqs = list(connection.execute(sa.select(events.c.seq).where(events.c.event_id.in_(event_ids))
+                                           .order_by(events.c.event_time, events.c.seq)).scalars())
+            return self._documents(connection, seqs, "No_Preference")
+
     def last_seq(self) -> int:
         with self.store.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0

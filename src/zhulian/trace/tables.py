@@ -157,3 +157,11 @@ rapid_tests = sa.Table(
     sa.Column("device", sa.String(500)),
     sa.Column("verdict", sa.String(20), nullable=False),  # conformant | non_conformant
 )
+
+# Trace codes of identifiers that are not the platform's own trace-code URNs (those are their own code).
+codes = sa.Table(
+    "trace_codes", metadata,
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("identifier", sa.String(500), nullable=False, unique=True),  # canonical
+    sa.Column("created", Timestamp, nullable=False),
+)

@@ -30,6 +30,7 @@ from zhulian.trace.recall import RecallService
 from zhulian.web.app import create_app
 
 from test_trace_chain import PACK_1, chain_document
+from test_trace_subscriptions import sqlite_store  # noqa: F401 — a fixture
 
 FARM, PLANT, MARKET = '"geo:23.55,113.59"', '"geo:23.13,113.26"', '"geo:22.54,114.06"'  # 从化、广州、深圳, quoted
 CHAIN = f"""环节,时间,批次,数量,单位,地点,投入品或原料批次,产出批次,收货地点,温度(℃),城市代码,产品类别,产品名称,公开
@@ -80,7 +81,8 @@ def test_gs1_identifiers_get_a_short_code_either_spelling_alike(store) -> None:
     assert consumer.page(code)["journey"] == []
 
 
-def test_codes_qr_codes_and_the_page_over_http(store, tmp_path: Path) -> None:
+def test_codes_qr_codes_and_the_page_over_http(sqlite_store, tmp_path: Path) -> None:
+    store = sqlite_store
     _chain(store)
     publisher = create_key(store, "publisher", node="440100", name="p")[1]
     with TestClient(create_app(Settings(data_dir=tmp_path), store=store)) as http:

@@ -25,6 +25,8 @@ from zhulian.trace.recall import RecallService
 from zhulian.trace.service import TraceService
 from zhulian.web.app import create_app
 
+from test_trace_subscriptions import sqlite_store  # noqa: F401 — a fixture
+
 CHLORPYRIFOS = "https://identifiers.org/inchikey:SBPBAQFWLVIOKP-UHFFFAOYSA-N"  # 毒死蜱
 SALMONELLA = "https://www.ncbi.nlm.nih.gov/taxonomy/590"
 
@@ -75,16 +77,13 @@ def test_results_supervision_and_a_review_case_for_a_non_conformant_one(store) -
     executed = recalls.execute(CLI_ADMIN, case["id"])
     assert executed["status"] == "executed" and [lot["lot"] for lot in executed["lots"]] == [
         "urn:zhulian:trace:CAI-0502"]
-
-
-def test_a_rapid_test_without_a_verdict_or_analyte_is_refused(store) -> None:
-    with pytest.raises(ZhulianError) as refused:
-        ChainForms(store).record(CLI_ADMIN, {"step": "快检", "lot": "X", "value": "abc"})
+    with pytest.raises(ZhulianError) as refused:  # no verdict, no analyte, a value that is no number
+        forms.record(CLI_ADMIN, {"step": "快检", "lot": "X", "value": "abc"})
     assert refused.value.status == 400
     assert {p.field for p in refused.value.details} >= {"chemicalSubstance", "value", "verdict"}
 
 
-def test_a_cooperative_spreadsheet_becomes_a_traceable_chain(store) -> None:
+def test_a_cooperative_spreadsheet_or_the_template_becomes_a_traceable_chain(store) -> None:
     forms = ChainForms(store)
     stored = forms.import_rows(CLI_ADMIN, STEPS_CSV.encode(), "steps.csv")
     assert stored["storedCount"] == 5
@@ -105,16 +104,15 @@ def test_a_cooperative_spreadsheet_becomes_a_traceable_chain(store) -> None:
     with pytest.raises(ZhulianError) as unknown_step:
         forms.record(CLI_ADMIN, {"step": "晒太阳", "lot": "X"})
     assert unknown_step.value.details[0].field == "step"
-
-
-def test_the_template_round_trips_through_import(store) -> None:
+    # The blank template, example row and all, imports as it is.
     content, _ = template("xlsx")
     book = load_workbook(io.BytesIO(content))
     assert book.worksheets[0]["A1"].value == "环节" and book["说明"]["B2"].value == "commissioning"
-    assert ChainForms(store).import_rows(CLI_ADMIN, content, "steps.xlsx")["storedCount"] == 1
+    assert forms.import_rows(CLI_ADMIN, content, "steps.xlsx")["storedCount"] == 1
 
 
-def test_forms_supervision_and_pages_over_http(store, tmp_path: Path) -> None:
+def test_forms_supervision_and_pages_over_http(sqlite_store, tmp_path: Path) -> None:
+    store = sqlite_store
     publisher = create_key(store, "publisher", node="440100", name="p")[1]
     auth = {"Authorization": f"Bearer {publisher}"}
     with TestClient(create_app(Settings(data_dir=tmp_path), store=store)) as http:

@@ -29,7 +29,7 @@ from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.web.app import create_app
 
 from test_trace_chain import LOT_A, LOT_B, PACK_1, PACK_2, PALLET, chain_document
-from test_trace_subscriptions import Receiver
+from test_trace_subscriptions import Receiver, sqlite_store  # noqa: F401 — a fixture
 
 LOTS = {canonical(i) for i in (LOT_A, LOT_B, PACK_1, PACK_2)}  # not the pallet, not what it carried later
 HOLDERS = {canonical(f"urn:epc:id:pgln:4012345.0000{n}") for n in (3, 4, 5, 6)}
@@ -71,7 +71,7 @@ def test_a_recall_reaches_every_lot_and_holder_and_captures_recalled_for_each(ch
     assert again.value.status == 409
 
 
-def test_the_recall_list_is_a_sortable_spreadsheet_with_chinese_headers(chain, store) -> None:
+def test_the_recall_list_is_a_sortable_spreadsheet_and_bad_recalls_are_refused(chain, store) -> None:
     recalls = RecallService(store)
     case = recalls.recall(CLI_ADMIN, LOT_B, REASON)
     started = time.perf_counter()
@@ -86,10 +86,6 @@ def test_the_recall_list_is_a_sortable_spreadsheet_with_chinese_headers(chain, s
     assert {row[0] for row in rows[2:]} == LOTS - {canonical(LOT_A)}
     about = {row[0]: row[1] for row in book["说明"].iter_rows(values_only=True)}
     assert about["原因 Reason"] == "'" + REASON  # neutralised: shown, never run
-
-
-def test_recalls_are_refused_with_reasons(chain, store) -> None:
-    recalls = RecallService(store)
     with pytest.raises(ZhulianError) as unknown:
         recalls.recall(CLI_ADMIN, "urn:epc:id:sgtin:4012345.054321.NOPE", "x")
     assert unknown.value.status == 404
@@ -98,7 +94,9 @@ def test_recalls_are_refused_with_reasons(chain, store) -> None:
     assert empty.value.status == 400 and [p.field for p in empty.value.details] == ["reason"]
 
 
-def test_recall_over_http_and_on_the_admin_page(chain, store, tmp_path: Path) -> None:
+def test_recall_over_http_and_on_the_admin_page(sqlite_store, tmp_path: Path) -> None:
+    store = sqlite_store
+    TraceService(store).capture(CLI_ADMIN, chain_document())
     publisher = create_key(store, "publisher", node="440100", name="p")[1]
     reader = create_key(store, "reader", name="r")[1]
     with TestClient(create_app(Settings(data_dir=tmp_path), store=store)) as http:

@@ -27,6 +27,7 @@ with warnings.catch_warnings():
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
+from zhulian.store import Store
 from zhulian.trace.service import TraceService
 from zhulian.trace.subscriptions import Notifier, SubscriptionService, next_run
 from zhulian.web.app import create_app
@@ -63,6 +64,15 @@ class Receiver:
 
     def documents(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.received]
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """For the tests over HTTP, which add the web layer to what the service tests run on both databases."""
+    store = Store(f"sqlite:///{tmp_path / 'zhulian.db'}")
+    store.migrate()
+    yield store
+    store.close()
 
 
 @pytest.fixture
@@ -158,8 +168,9 @@ def test_bad_queries_and_subscriptions_are_refused_with_reasons(store, receiver)
     assert missing.value.status == 404
 
 
-def test_queries_and_subscriptions_over_http_delivered_by_the_routers_notifier(store, receiver,
+def test_queries_and_subscriptions_over_http_delivered_by_the_routers_notifier(sqlite_store, receiver,
                                                                                tmp_path: Path) -> None:
+    store = sqlite_store
     secret = create_key(store, "publisher", node="440100", name="p")[1]
     reader = create_key(store, "reader", name="r")[1]
     auth = {"Authorization": f"Bearer {secret}"}

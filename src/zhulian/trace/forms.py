@@ -133,7 +133,8 @@ def step_event(form: dict[str, Any]) -> dict[str, Any]:
 
 def _public(form: dict[str, Any]) -> bool:
     """Whether the party makes this step public on the consumer page (``是`` in a sheet, a ticked box)."""
-    return form.get("public") is True or str(form.get("public") or "").strip().lower() in ("是", "yes", "true", "1", "on")
+    given = form.get("public")
+    return given is True or str(given or "").strip().lower() in ("是", "yes", "true", "1", "on")
 
 
 def _quantity_element(lot: str, quantity: tuple[float, str] | None) -> dict[str, Any]:

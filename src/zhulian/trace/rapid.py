@@ -64,7 +64,8 @@ def _rows(seq: int, stored: dict[str, Any], event: dict[str, Any]) -> list[dict[
     limit = extension(event, "limit")
     common = {"event_seq": seq, "event_id": stored["event_id"], "event_time": stored["event_time"],
               "lot": canonical(lots[0])[:500] if lots and isinstance(lots[0], str) else None,
-              "city": _text(extension(event, "city"), 12), "product_class": _text(extension(event, "productClass"), 100),
+              "city": _text(extension(event, "city"), 12),
+              "product_class": _text(extension(event, "productClass"), 100),
               "limit_value": float(limit) if isinstance(limit, (int, float)) and not isinstance(limit, bool) else None,
               "method": _text(extension(event, "method"), 500), "verdict": verdict}
     rows = []

@@ -131,3 +131,31 @@ def test_forms_supervision_and_pages_over_http(sqlite_store, tmp_path: Path) -> 
         assert form.status_code == 200 and 'name="step"' in form.text and "<script" not in form.text
         assert http.get("/api/v1/trace/steps/template", params={"format": "csv"}).content.startswith(
             "\ufeff环节".encode())
+
+
+def test_nul_characters_and_non_numbers_are_refused_never_a_server_error(store) -> None:
+    """PostgreSQL stores no NUL in text and JSON has no NaN: each is a 400 naming the field, on both databases."""
+    from zhulian.trace.consumer import ConsumerService
+    from zhulian.trace.subscriptions import SubscriptionService
+    from zhulian.trace.validation import parse_json
+
+    forms, trace = ChainForms(store), TraceService(store)
+    attempts = [
+        ("id", lambda: trace.trace(CLI_ADMIN, "a\x00b", "back")),
+        ("EQ_bizStep", lambda: trace.query(CLI_ADMIN, {"EQ_bizStep": "a\x00"})),
+        ("reason", lambda: RecallService(store).recall(CLI_ADMIN, "X", "bad\x00")),
+        ("id", lambda: ConsumerService(store).code(CLI_ADMIN, "a\x00b")),
+        ("/zl:product", lambda: forms.record(CLI_ADMIN, {"step": "收货", "lot": "X", "product": "菜\x00心"})),
+        ("temperature", lambda: forms.record(CLI_ADMIN, {"step": "储存", "lot": "X", "temperature": []})),
+        ("value", lambda: forms.record(CLI_ADMIN, {"step": "快检", "lot": "X", "chemicalSubstance": "a:b",
+                                                   "value": "nan", "verdict": "conformant"})),
+        ("dest", lambda: SubscriptionService(store).subscribe(CLI_ADMIN, "q", {"dest": "http://h/\x00",
+                                                                               "stream": True})),
+        ("", lambda: parse_json(b'{"value": NaN}', limit=100)),
+    ]
+    SubscriptionService(store).create_query(CLI_ADMIN, "q", {"eventType": "ObjectEvent"})
+    for field, attempt in attempts:
+        with pytest.raises(ZhulianError) as refused:
+            attempt()
+        assert refused.value.status == 400, field
+        assert any(p.field.endswith(field) for p in refused.value.details), (field, refused.value.details)

@@ -28,6 +28,7 @@ from zhulian.trace.rights import check_capture_rights
 from zhulian.trace.service import TraceService, utc_millis_now
 from zhulian.trace.tables import codes
 from zhulian.trace.tracing import follow
+from zhulian.trace.validation import check_text
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _GEO = re.compile(r"^geo:(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)")
@@ -44,6 +45,7 @@ class ConsumerService:
     def code(self, principal: Principal, identifier: str) -> str:
         """The trace code of a lot or item (made and kept the first time it is asked for)."""
         check_capture_rights(principal)
+        check_text(id=identifier)
         start = canonical(lot_uri(identifier or "")) if (identifier or "").strip() else ""
         if start.startswith(TRACE_CODE_PREFIX) and _CODE.match(start.removeprefix(TRACE_CODE_PREFIX)):
             return start.removeprefix(TRACE_CODE_PREFIX)

@@ -21,7 +21,7 @@ from openpyxl import Workbook, load_workbook
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.exchange.flat import unneutralise
-from zhulian.trace.rapid import ZL, rapid_test_event
+from zhulian.trace.rapid import ZL, number, rapid_test_event
 from zhulian.trace.service import EPCIS_CONTEXT, TraceService
 from zhulian.trace.tables import recalls
 
@@ -96,6 +96,7 @@ def step_event(form: dict[str, Any]) -> dict[str, Any]:
     if not outputs:
         problems.append(Problem("lot", None, "the lot or item of this step", "请填写批次"))
     quantity = _quantity(form, problems)
+    temperature = number(form, "temperature", problems)
     if problems:
         raise invalid(problems, "record")
     event: dict[str, Any] = {"eventID": f"urn:uuid:{uuid.uuid4()}", "eventTime": when.isoformat(timespec="seconds"),
@@ -116,13 +117,8 @@ def step_event(form: dict[str, Any]) -> dict[str, Any]:
                     for field, kind in (("to_place", "location"), ("to_party", "possessing_party")) if form.get(field)]
     if destinations:
         event["destinationList"] = destinations
-    if form.get("temperature") not in (None, ""):
-        try:
-            event["sensorElementList"] = [{"sensorReport": [{"type": "Temperature",
-                                                             "value": float(form["temperature"]), "uom": "CEL"}]}]
-        except ValueError:
-            raise invalid([Problem("temperature", form["temperature"], "a number of °C", "温度应为数字（℃）")],
-                          "record") from None
+    if temperature is not None:
+        event["sensorElementList"] = [{"sensorReport": [{"type": "Temperature", "value": temperature, "uom": "CEL"}]}]
     for name in ("city", "productClass", "product"):
         if form.get(name):
             event[f"zl:{name}"] = str(form[name])
@@ -148,10 +144,8 @@ def _quantity(form: dict[str, Any], problems: list[Problem]) -> tuple[float, str
     if form.get("quantity") in (None, ""):
         return None
     uom = str(form.get("uom") or "KGM").strip().upper()
-    try:
-        amount = float(form["quantity"])
-    except (TypeError, ValueError):
-        problems.append(Problem("quantity", form["quantity"], "a number", "数量应为数字"))
+    amount = number(form, "quantity", problems)
+    if amount is None:
         return None
     if not _UOM.match(uom):
         problems.append(Problem("uom", uom, "a UN/ECE Rec 20 unit code such as KGM (kg) or H87 (piece)",

@@ -12,6 +12,7 @@ projected into ``trace_rapid_tests``; a non-conformant one opens a recall case f
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 from xml.sax.saxutils import escape
@@ -110,7 +111,7 @@ def rapid_test_event(form: dict[str, Any]) -> dict[str, Any]:
         problems.append(Problem("chemicalSubstance", analyte or None, "the analyte as a URI: chemicalSubstance "
                                 "(e.g. https://identifiers.org/inchikey:…) or microorganism (NCBI taxonomy)",
                                 "检测项目应为 URI：化学物质（如 InChIKey）或微生物（NCBI 分类号）"))
-    value, limit = _number(form, "value", problems), _number(form, "limit", problems)
+    value, limit = number(form, "value", problems), number(form, "limit", problems)
     verdict = form.get("verdict") or (("non_conformant" if value > limit else "conformant")
                                       if value is not None and limit is not None else None)
     if verdict not in VERDICTS:
@@ -159,15 +160,18 @@ def is_instance(identifier: str) -> bool:
     return identifier.startswith("urn:epc:id:") or any(key in canonical(identifier) for key in ("/21/", "/00/"))
 
 
-def _number(form: dict[str, Any], name: str, problems: list[Problem]) -> float | None:
+def number(form: dict[str, Any], name: str, problems: list[Problem]) -> float | None:
     given = form.get(name)
     if given in (None, ""):
         return None
     try:
-        return float(given)
+        number = float(given)
     except (TypeError, ValueError):
-        problems.append(Problem(name, given, "a number", "应为数字"))
+        number = math.nan
+    if not math.isfinite(number):
+        problems.append(Problem(name, str(given)[:100], "a number", "应为数字"))
         return None
+    return number
 
 
 def _when(given: Any, problems: list[Problem]) -> dt.datetime:

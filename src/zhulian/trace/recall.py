@@ -28,6 +28,7 @@ from zhulian.trace.rights import check_capture_rights
 from zhulian.trace.service import EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.tables import event_ids, events, recalls
 from zhulian.trace.tracing import follow
+from zhulian.trace.validation import check_text
 
 _CLASS_ROLES = ("epc_class", "child_class", "input_class", "output_class")
 _LOT_ROLES = ("epc", "child", "input", "output", *_CLASS_ROLES)
@@ -158,6 +159,7 @@ class RecallService:
 
 
 def _checked(identifier: Any, reason: Any) -> tuple[str, str]:
+    check_text(id=identifier, reason=reason)
     problems = []
     start = canonical(identifier) if isinstance(identifier, str) else ""
     if not start or len(start) > 500:

@@ -27,7 +27,7 @@ from zhulian.trace.rapid import project as project_rapid_tests
 from zhulian.trace.rights import check_capture_rights, check_read_rights
 from zhulian.trace.tables import captures, declarations, event_ids, events, sensor_reports
 from zhulian.trace.tracing import DIRECTIONS, follow
-from zhulian.trace.validation import CAPTURE_LIMIT, document_problems, events_of
+from zhulian.trace.validation import CAPTURE_LIMIT, check_text, document_problems, events_of
 
 BEHAVIOURS = ("rollback", "proceed")
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -286,6 +286,7 @@ class TraceService:
         if direction not in DIRECTIONS:
             raise invalid([Problem("direction", direction, "back or forward", "应为 back（溯源）或 forward（追踪）")],
                           "query")
+        check_text(id=identifier)
         start = canonical(identifier or "")
         if not start:
             raise invalid([Problem("id", identifier, "give an EPC, a GS1 Digital Link or another identifier",
@@ -386,6 +387,7 @@ def _values(parameters: dict[str, str], name: str) -> list[str]:
 def checked_conditions(parameters: dict[str, str]) -> list[Any]:
     """The SQL conditions of a SimpleEventQuery; a parameter this repository does not answer, or a bad value,
     is a 400 with every problem."""
+    check_text(**parameters)
     unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
     if unknown:
         raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "

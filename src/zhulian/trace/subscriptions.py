@@ -31,6 +31,7 @@ from zhulian.trace.hashing import utc_millis
 from zhulian.trace.rights import check_read_rights
 from zhulian.trace.service import EPCIS_CONTEXT, MAX_PER_PAGE, TraceService, checked_conditions, utc_millis_now
 from zhulian.trace.tables import deliveries, queries, subscriptions
+from zhulian.trace.validation import text_problems
 
 log = logging.getLogger("zhulian.trace")
 
@@ -325,7 +326,7 @@ def _schedule_values(schedule: dict[str, Any], field: str) -> set[int]:
 
 
 def _subscription_problems(body: dict[str, Any]) -> list[Problem]:
-    problems = []
+    problems = text_problems(body)
     dest = body.get("dest")
     parts = urlsplit(dest) if isinstance(dest, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:

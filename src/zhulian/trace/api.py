@@ -310,9 +310,12 @@ def router(context: WebContext) -> APIRouter:
         form = dict((await request.form()).items())
         check_csrf(request, str(form.pop("csrf", "")))
         fields = {key: str(form[key]).strip() for key, _, _, _ in STEP_COLUMNS if key in form}
-        recorded = await anyio.to_thread.run_sync(lambda: forms.record(
-            principal_of(request), fields, origin=origin(request)))
-        return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=recorded)
+
+        def record_and_show() -> HTMLResponse:  # the store and the template off the event loop
+            recorded = forms.record(principal_of(request), fields, origin=origin(request))
+            return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=recorded)
+
+        return await anyio.to_thread.run_sync(record_and_show)
 
     @trace_api.get("/api/v1/trace/codes")
     def trace_code(request: Request, id: str = Query(..., min_length=1, max_length=500)) -> dict[str, Any]:

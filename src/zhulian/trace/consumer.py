@@ -9,6 +9,7 @@ recall, which is always shown."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import io
 import re
@@ -35,6 +36,7 @@ _GEO = re.compile(r"^geo:(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)")
 _STAGE = {step.biz_step: step.zh for step in STEPS.values()} | {"commissioning": "种养殖/生产加工",
                                                                   "recalled": "召回"}
 _VERDICT = {"conformant": "合格", "non_conformant": "不合格"}
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 class ConsumerService:
@@ -126,7 +128,10 @@ def _result(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _local(moment: str) -> str:
-    """An event's time as the page shows it: the date and minute as captured (its own offset)."""
+    """An event's time as the page shows it, to the minute: as captured, or in Beijing time when captured in
+    UTC (as the platform's own recall events are)."""
+    if moment.endswith("Z"):
+        moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(_BEIJING).isoformat()
     return moment[:16].replace("T", " ")
 
 

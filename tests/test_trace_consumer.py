@@ -136,6 +136,9 @@ def test_the_page_on_a_390_px_phone_in_chromium(tmp_path: Path) -> None:
             expect(page.locator("table")).to_contain_text("合格")
             expect(page.locator(".map svg")).to_be_visible()
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.goto(f"http://127.0.0.1:{port}/trace/record")  # the cooperative's phone form
+            expect(page.get_by_label("环节", exact=True)).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
             browser.close()
         assert errors == []
     finally:

@@ -93,8 +93,8 @@ class RecallService:
                 sa.select(recalls).order_by(recalls.c.created.desc(), recalls.c.id.desc()).limit(limit)).mappings()]
 
     def spreadsheet(self, principal: Principal, case_id: str) -> bytes:
-        """The recall list as XLSX: Chinese headers over English ones, filters on every column (sortable),
-        cells a spreadsheet would run as formulas neutralised."""
+        """The recall list as XLSX: Chinese headers with filters on every column (sortable), the English
+        meaning of each on the 说明 sheet, cells a spreadsheet would run as formulas neutralised."""
         shown = self.case(principal, case_id)
         if shown["status"] != "executed":
             raise ZhulianError("conflict", f"The recall {case_id} is awaiting review; execute it first.",
@@ -103,14 +103,12 @@ class RecallService:
         sheet = book.active
         sheet.title = "召回清单"
         sheet.append([zh for _, zh, _ in COLUMNS])
-        sheet.append([en for _, _, en in COLUMNS])
         for lot in shown["lots"]:
             sheet.append([_cell(lot.get(key)) for key, _, _ in COLUMNS])
-        for cell in (*sheet[1], *sheet[2]):
+        for cell in sheet[1]:
             cell.font = Font(bold=True)
-        last = get_column_letter(len(COLUMNS))
-        sheet.auto_filter.ref = f"A2:{last}{max(sheet.max_row, 2)}"
-        sheet.freeze_panes = "A3"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{sheet.max_row}"  # sort and filter by column
+        sheet.freeze_panes = "A2"
         for index, (key, _, _) in enumerate(COLUMNS, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = 18 if key in ("kind", "lastBizStep") else 40
         about = book.create_sheet("说明")
@@ -120,6 +118,10 @@ class RecallService:
                     ("全部持有方 All holders", "；".join(shown["holders"])),
                     ("全部地点 All locations", "；".join(shown["locations"]))):
             about.append([_cell(value) for value in row])
+        about.append([])
+        about.append(["列 Column", "含义 Meaning"])
+        for _, zh, en in COLUMNS:
+            about.append([zh, en])
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()

@@ -47,8 +47,12 @@ def test_a_recall_reaches_every_lot_and_holder_and_captures_recalled_for_each(ch
     receiver = Receiver()
     standing = SubscriptionService(store)
     standing.create_query(CLI_ADMIN, "retailer2", {"MATCH_anyEPC": [PACK_2]})  # a holder's subscription
-    standing.subscribe(CLI_ADMIN, "retailer2", {"dest": receiver.url, "stream": True})
+    subscription = standing.subscribe(CLI_ADMIN, "retailer2", {"dest": receiver.url, "stream": True})
+    standing.create_query(CLI_ADMIN, "elsewhere", {"MATCH_anyEPC": ["urn:epc:id:sgtin:4012345.054321.P9"]})
+    standing.subscribe(CLI_ADMIN, "elsewhere", {"dest": receiver.url, "stream": True})
     case = RecallService(store).recall(CLI_ADMIN, PACK_1, REASON)
+    assert case["notified"] == [{"subscriptionID": subscription["subscriptionID"], "queryName": "retailer2",
+                                 "dest": receiver.url}]
     assert case["status"] == "executed" and case["identifier"] == canonical(PACK_1)
     assert set(case["sources"]) == {canonical(LOT_A), canonical(LOT_B)}
     assert {lot["lot"] for lot in case["lots"]} == LOTS and canonical(PALLET) not in case["locations"]

@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
             table.add_row(lot["lot"], lot["lastEventTime"], lot["lastLocation"] or "", "、".join(lot["holders"]))
         out.print(table)
         out.print(f"来源批次 sources {len(case['sources'])} · 持有方 holders {len(case['holders'])} · "
-                  f"地点 locations {len(case['locations'])}" + (f" · 清单 list {xlsx}" if xlsx else ""),
+                  f"地点 locations {len(case['locations'])} · 通知订阅 subscriptions notified {len(case['notified'])}"
+                  + (f" · 清单 list {xlsx}" if xlsx else ""),
                   highlight=False, markup=False)
 
     app.add_typer(trace_app, name="trace")

@@ -26,6 +26,7 @@ from zhulian.exchange.flat import neutralise
 from zhulian.trace.identifiers import canonical
 from zhulian.trace.rights import check_capture_rights
 from zhulian.trace.service import EPCIS_CONTEXT, TraceService, utc_millis_now
+from zhulian.trace.subscriptions import SubscriptionService
 from zhulian.trace.tables import event_ids, events, recalls
 from zhulian.trace.tracing import follow
 from zhulian.trace.validation import check_text
@@ -74,6 +75,8 @@ class RecallService:
         for lot, event in zip(affected, recalled, strict=True):
             lot["recallEventID"] = event["eventID"]
         listing["captureID"] = job["captureID"]
+        # The holders' subscriptions that match a recalled event; the notifier reports to them.
+        listing["notified"] = SubscriptionService(self.store).subscribers_of(job["eventIDs"])
         with self.store.transaction() as writer:
             writer.connection.execute(recalls.update().where(recalls.c.id == case_id).values(
                 status="executed", affected=listing, executed=stamp))
@@ -244,5 +247,5 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     listing = json.loads(listing) if isinstance(listing, str) else (listing or {})
     return {"id": row["id"], "identifier": row["identifier"], "reason": row["reason"], "status": row["status"],
             "sourceEvent": row["source_event"], "createdAt": row["created"], "executed": row["executed"],
-            "actor": row["actor"], "captureID": listing.get("captureID"),
+            "actor": row["actor"], "captureID": listing.get("captureID"), "notified": listing.get("notified", []),
             **{key: listing.get(key, []) for key in ("sources", "lots", "holders", "locations")}}

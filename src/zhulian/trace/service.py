@@ -266,6 +266,13 @@ class TraceService:
                                            .order_by(events.c.event_time, events.c.seq)).scalars())
             return self._documents(connection, seqs, "No_Preference")
 
+    def matches(self, parameters: dict[str, str], event_ids: list[str]) -> bool:
+        """Whether a (checked) query matches any of these events."""
+        statement = sa.select(events.c.seq).where(*checked_conditions(parameters),
+                                                  events.c.event_id.in_(event_ids)).limit(1)
+        with self.store.engine.connect() as connection:
+            return connection.execute(statement).first() is not None
+
     def last_seq(self) -> int:
         with self.store.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0

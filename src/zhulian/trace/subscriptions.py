@@ -167,6 +167,16 @@ class SubscriptionService:
                                f"查询 {name!r} 没有订阅 {subscription_id!r}。", 404)
         return dict(row)
 
+    def subscribers_of(self, event_ids: list[str]) -> list[dict[str, Any]]:
+        """The subscriptions whose query matches any of these events: who will be told of them."""
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(sa.select(subscriptions.c.id, subscriptions.c.dest, queries.c.name,
+                                                queries.c.parameters)
+                                      .join(queries, queries.c.name == subscriptions.c.query_name)
+                                      .order_by(subscriptions.c.id)).all()
+        return [{"subscriptionID": row.id, "queryName": row.name, "dest": row.dest} for row in rows
+                if self.trace.matches(_loaded(row.parameters), event_ids)]
+
     # -- reporting (the notifier's work) -------------------------------------------------------------
 
     def report_due(self, at: dt.datetime) -> int:

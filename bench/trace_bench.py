@@ -14,6 +14,10 @@ its last lot and forward from its first. The baseline walks the same chain the w
 query would: one SimpleEventQuery (``MATCH_anyEPC`` and ``MATCH_anyEPCClass``) per identifier reached, reading
 the events and following their inputs, outputs, parents and children. Both must reach the same ten events.
 Prints p50/p95 per trace and the load time. Nothing is asserted.
+
+Then recalls (issue 17: the recall list "within seconds"): from the product lot of ``--recalls`` other chains,
+each a full recall — trace back to the source lot, forward to every lot, a ``recalled`` event captured per
+lot through the capture path — and its XLSX list, beside the two traces it is built on as the baseline.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from zhulian.access import CLI_ADMIN  # noqa: E402
 from zhulian.store import Store  # noqa: E402
 from zhulian.trace.identifiers import canonical  # noqa: E402
+from zhulian.trace.recall import RecallService  # noqa: E402
 from zhulian.trace.service import TraceService  # noqa: E402
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
@@ -143,6 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000, help="events in the store (≤ 100,000 here)")
     parser.add_argument("--repeat", type=int, default=30, help="traces timed each way")
+    parser.add_argument("--recalls", type=int, default=10, help="recalls timed, each from another chain")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     args = parser.parse_args()
     chains = max(1, args.events // 10)
@@ -163,7 +169,26 @@ def main() -> None:
                   f"identifiers (baseline reaches {len(reached)}; same events: {same})")
             report(f"trace service (what /api/v1/trace/{direction} runs)", traced)
             report("baseline: one SimpleEventQuery per identifier", baseline)
+        time_recalls(store, chains, args.recalls)
         store.close()
+
+
+def time_recalls(store: Store, chains: int, count: int) -> None:
+    service, recalls = TraceService(store), RecallService(store)
+    starts = [chain(number)[1]["outputQuantityList"][0]["epcClass"]
+              for number in range(chains // 3, chains // 3 + min(count, chains))]
+    traced, recalled, listed, lots = [], [], [], 0
+    for start in starts:
+        traced += timed(lambda: (service.trace(CLI_ADMIN, start, "back"),  # noqa: B023 — run at once
+                                 service.trace(CLI_ADMIN, start, "forward")), 1)[0]  # noqa: B023
+        took, case = timed(lambda: recalls.recall(CLI_ADMIN, start, "bench"), 1)  # noqa: B023
+        recalled += took
+        listed += timed(lambda: recalls.spreadsheet(CLI_ADMIN, case["id"]), 1)[0]  # noqa: B023
+        lots += len(case["lots"])
+    print(f"{len(starts)} recalls, {lots / len(starts):.0f} lots each (a recalled event captured per lot)")
+    report("baseline: trace back and forward", traced)
+    report("recall (traces, capture of recalled events)", recalled)
+    report("recall list as XLSX", listed)
 
 
 if __name__ == "__main__":

@@ -4,25 +4,42 @@ shortcuts), and the platform's trace at ``/api/v1/trace/back|forward?id=``. Ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.trace import rapid
+from zhulian.trace.consumer import ConsumerService, qr
+from zhulian.trace.forms import COLUMNS as STEP_COLUMNS
+from zhulian.trace.forms import STEPS, ChainForms, template
+from zhulian.trace.recall import MAX_REASON, RecallService
 from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
+from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.trace.validation import CAPTURE_LIMIT, parse_json
 from zhulian.web.context import WebContext
+from zhulian.web.portal import render
+from zhulian.web.session import check_csrf, csrf_token
 
 VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0", "GS1-EPCIS-Min": "2.0.0",
                    "GS1-EPCIS-Max": "2.0.0", "GS1-CBV-Min": "2.0.0", "GS1-CBV-Max": "2.0.0"}
 _RESOURCES = {"eventTypes": "eventType", "bizSteps": "EQ_bizStep", "dispositions": "EQ_disposition",
               "readPoints": "EQ_readPoint", "bizLocations": "EQ_bizLocation", "epcs": "MATCH_anyEPC"}
+
+
+class RecallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=500, description="出问题的批次或产品 the lot or item at fault")
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="召回原因 why")
 
 
 class EpcisRoute(APIRoute):
@@ -50,6 +67,11 @@ class EpcisRoute(APIRoute):
 
 def router(context: WebContext) -> APIRouter:
     service = TraceService(context.store)
+    standing = SubscriptionService(context.store)
+    recalls = RecallService(context.store)
+    forms = ChainForms(context.store)
+    consumer = ConsumerService(context.store)
+    upload_limit = context.settings.max_upload_bytes
     principal_of = context.principal_of
     file_limit = context.settings.max_body_bytes
     limits = {"GS1-EPCIS-Capture-Limit": str(CAPTURE_LIMIT), "GS1-EPCIS-Capture-File-Size-Limit": str(file_limit)}
@@ -113,6 +135,60 @@ def router(context: WebContext) -> APIRouter:
         event = service.event(principal_of(request), event_id, epc_format=_epc_format(request))
         return JSONResponse({"@context": [EPCIS_CONTEXT], **event}, media_type="application/ld+json")
 
+    @epcis.get("/queries")
+    def named_queries(request: Request) -> dict[str, Any]:
+        """命名查询 / The named queries."""
+        return {"queries": standing.queries(principal_of(request))}
+
+    @epcis.post("/queries", status_code=201)
+    async def create_query(request: Request) -> JSONResponse:
+        """创建命名查询 / Name a query: ``{"name": …, "query": {SimpleEventQuery parameters}}``."""
+        created = await off_the_loop(request, lambda body: standing.create_query(
+            principal_of(request), body.get("name") if isinstance(body, dict) else None,
+            body.get("query") if isinstance(body, dict) else None))
+        return JSONResponse(created, status_code=201,
+                            headers={"Location": f"/epcis/queries/{quote(created['name'], safe='')}"})
+
+    @epcis.get("/queries/{name}")
+    def named_query(request: Request, name: str) -> dict[str, Any]:
+        return standing.query(principal_of(request), name)
+
+    @epcis.delete("/queries/{name}", status_code=204)
+    def delete_query(request: Request, name: str) -> Response:
+        """删除命名查询及其订阅 / Delete a named query and its subscriptions."""
+        standing.delete_query(principal_of(request), name)
+        return Response(status_code=204)
+
+    @epcis.get("/queries/{name}/events")
+    def named_query_events(request: Request, name: str) -> JSONResponse:
+        """运行命名查询 / The named query's events now, paged like ``/epcis/events``."""
+        paging = {k: v for k, v in _parameters(request).items() if k in ("perPage", "nextPageToken")}
+        found, token = standing.query_events(principal_of(request), name, paging, epc_format=_epc_format(request))
+        return _results(request, name, found, token, paging)
+
+    @epcis.get("/queries/{name}/subscriptions")
+    def query_subscriptions(request: Request, name: str) -> dict[str, Any]:
+        return {"subscriptions": standing.subscriptions(principal_of(request), name)}
+
+    @epcis.post("/queries/{name}/subscriptions", status_code=201)
+    async def subscribe(request: Request, name: str) -> JSONResponse:
+        """订阅（webhook）/ Subscribe a webhook ``dest`` with ``stream: true`` or a ``schedule``; reports are
+        signed with ``GS1-Signature`` (HMAC-SHA256 of the body) when a ``signatureToken`` is given."""
+        epc_format = _epc_format(request)
+        created = await off_the_loop(request, lambda body: standing.subscribe(
+            principal_of(request), name, body, epc_format=epc_format))
+        location = f"/epcis/queries/{quote(name, safe='')}/subscriptions/{created['subscriptionID']}"
+        return JSONResponse(created, status_code=201, headers={"Location": location})
+
+    @epcis.get("/queries/{name}/subscriptions/{subscription_id}")
+    def query_subscription(request: Request, name: str, subscription_id: str) -> dict[str, Any]:
+        return standing.subscription(principal_of(request), name, subscription_id)
+
+    @epcis.delete("/queries/{name}/subscriptions/{subscription_id}", status_code=204)
+    def unsubscribe(request: Request, name: str, subscription_id: str) -> Response:
+        standing.unsubscribe(principal_of(request), name, subscription_id)
+        return Response(status_code=204)
+
     @epcis.get("/{resource}")
     def list_resource(request: Request, resource: str) -> dict[str, Any]:
         """事件类型、业务步骤、处置、读取点、业务地点、EPC 列表 / What a resource holds."""
@@ -125,10 +201,13 @@ def router(context: WebContext) -> APIRouter:
 
     def _query(request: Request, parameters: dict[str, str]) -> JSONResponse:
         found, token = service.query(principal_of(request), parameters, epc_format=_epc_format(request))
+        return _results(request, "SimpleEventQuery", found, token, parameters)
+
+    def _results(request: Request, name: str, found: list[dict[str, Any]], token: str | None,
+                 parameters: dict[str, str]) -> JSONResponse:
         document = {"@context": [EPCIS_CONTEXT], "type": "EPCISQueryDocument", "schemaVersion": "2.0",
                     "creationDate": utc_millis_now(),
-                    "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery",
-                                                   "resultsBody": {"eventList": found}}}}
+                    "epcisBody": {"queryResults": {"queryName": name, "resultsBody": {"eventList": found}}}}
         headers = {}
         if token:
             following = {k: v for k, v in parameters.items() if k != "nextPageToken"} | {"nextPageToken": token}
@@ -137,6 +216,129 @@ def router(context: WebContext) -> APIRouter:
 
     trace_api = APIRouter(tags=["trace 溯源"])
 
+    @trace_api.post("/api/v1/trace/recalls", status_code=201)
+    def recall(request: Request, body: RecallRequest) -> dict[str, Any]:
+        """召回（管理员、发布者）/ Recall (admins, publishers): back to the source lots, forward to every affected
+        lot, a ``recalled`` event captured for each; the recall list."""
+        return recalls.recall(principal_of(request), body.id, body.reason, origin=origin(request))
+
+    @trace_api.get("/api/v1/trace/recalls")
+    def recall_cases(request: Request) -> dict[str, Any]:
+        """召回案件，最新在前 / Recall cases, newest first (executed, or opened by a rapid test for review)."""
+        return {"recalls": recalls.cases(principal_of(request))}
+
+    @trace_api.get("/api/v1/trace/recalls/{case_id}")
+    def recall_case(request: Request, case_id: str) -> dict[str, Any]:
+        return recalls.case(principal_of(request), case_id)
+
+    @trace_api.post("/api/v1/trace/recalls/{case_id}/execute")
+    def execute_recall(request: Request, case_id: str) -> dict[str, Any]:
+        """执行待审核的召回 / Execute a recall case under review."""
+        return recalls.execute(principal_of(request), case_id, origin=origin(request))
+
+    @trace_api.get("/api/v1/trace/recalls/{case_id}/list.xlsx")
+    def recall_list(request: Request, case_id: str) -> Response:
+        """召回清单（XLSX，中文表头，可筛选排序）/ The recall list as a sortable spreadsheet."""
+        return Response(recalls.spreadsheet(principal_of(request), case_id), headers={
+            "Content-Disposition": f'attachment; filename="recall-{case_id}.xlsx"'},
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    @trace_api.get("/admin/trace/recalls", response_class=HTMLResponse, include_in_schema=False)
+    def recalls_page(request: Request) -> HTMLResponse:
+        return render(request, "trace_recalls.html", cases=recalls.cases(principal_of(request)),
+                      csrf=csrf_token(request))
+
+    @trace_api.post("/admin/trace/recalls", include_in_schema=False)
+    def recall_from_page(request: Request, id: str = Form(..., max_length=500),
+                         reason: str = Form(..., max_length=MAX_REASON),
+                         csrf: str = Form("", max_length=100)) -> RedirectResponse:
+        check_csrf(request, csrf)
+        recalls.recall(principal_of(request), id, reason, origin=origin(request))
+        return RedirectResponse("/admin/trace/recalls", status_code=303)
+
+    @trace_api.post("/admin/trace/recalls/{case_id}/execute", include_in_schema=False)
+    def execute_from_page(request: Request, case_id: str, csrf: str = Form("", max_length=100)) -> RedirectResponse:
+        check_csrf(request, csrf)
+        recalls.execute(principal_of(request), case_id, origin=origin(request))
+        return RedirectResponse("/admin/trace/recalls", status_code=303)
+
+    @trace_api.post("/api/v1/trace/steps", status_code=201)
+    async def record_step(request: Request) -> dict[str, Any]:
+        """记录一个环节（种植、养殖、加工、发货、收货、储存、销售、消费、快检）/ Record one step of the chain in
+        Chinese terms (the template's columns as JSON); stored as an EPCIS event through capture."""
+        return await off_the_loop(request, lambda form: forms.record(
+            principal_of(request), form if isinstance(form, dict) else {}, origin=origin(request)))
+
+    @trace_api.post("/api/v1/trace/steps/import", status_code=201)
+    async def import_steps(request: Request, file: UploadFile) -> dict[str, Any]:
+        """从 CSV/XLSX 导入环节（全部或全不）/ Steps from a CSV or XLSX (all rows or none)."""
+        content = await file.read(upload_limit + 1)
+        if len(content) > upload_limit:
+            raise ZhulianError("too_large", f"The file is over {upload_limit:,} bytes.",
+                               f"文件超过 {upload_limit:,} 字节。", 413)
+        return await anyio.to_thread.run_sync(lambda: forms.import_rows(
+            principal_of(request), content, file.filename or "", origin=origin(request)))
+
+    @trace_api.get("/api/v1/trace/steps/template")
+    def step_template(format: str = Query("xlsx", pattern="^(xlsx|csv)$")) -> Response:
+        """环节模板（中文表头、示例行）/ The steps template: Chinese headers and an example row."""
+        content, media_type = template(format)
+        return Response(content, media_type=media_type,
+                        headers={"Content-Disposition": f'attachment; filename="trace-steps.{format}"'})
+
+    @trace_api.get("/api/v1/trace/rapid-tests/supervision")
+    def supervision(request: Request, since: str | None = Query(None, max_length=30),
+                    until: str | None = Query(None, max_length=30)) -> dict[str, Any]:
+        """快检监管：按城市、产品类别、检测项目统计，按月不合格率 / Rapid tests by city, product class and
+        analyte; the monthly non-conformance rate."""
+        return rapid.supervision(context.store, principal_of(request), since, until)
+
+    @trace_api.get("/trace/supervision", response_class=HTMLResponse, include_in_schema=False)
+    def supervision_page(request: Request, since: str | None = Query(None, max_length=30),
+                         until: str | None = Query(None, max_length=30)) -> HTMLResponse:
+        views = rapid.supervision(context.store, principal_of(request), since, until)
+        title = "快检不合格率（按月）/ Non-conformance rate by month"
+        return render(request, "trace_supervision.html", views=views, since=since or "", until=until or "",
+                      chart=rapid.rate_chart(views["byMonth"], title))
+
+    @trace_api.get("/trace/record", response_class=HTMLResponse, include_in_schema=False)
+    def record_page(request: Request) -> HTMLResponse:
+        return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=None)
+
+    @trace_api.post("/trace/record", response_class=HTMLResponse, include_in_schema=False)
+    async def record_from_page(request: Request) -> HTMLResponse:
+        form = dict((await request.form()).items())
+        check_csrf(request, str(form.pop("csrf", "")))
+        fields = {key: str(form[key]).strip() for key, _, _, _ in STEP_COLUMNS if key in form}
+
+        def record_and_show() -> HTMLResponse:  # the store and the template off the event loop
+            recorded = forms.record(principal_of(request), fields, origin=origin(request))
+            return render(request, "trace_record.html", steps=STEPS, csrf=csrf_token(request), recorded=recorded)
+
+        return await anyio.to_thread.run_sync(record_and_show)
+
+    @trace_api.get("/api/v1/trace/codes")
+    def trace_code(request: Request, id: str = Query(..., min_length=1, max_length=500)) -> dict[str, Any]:
+        """批次或产品的溯源码与二维码（发布者、管理员）/ The trace code of a lot or item, its consumer page and
+        QR codes (publishers, admins)."""
+        code = consumer.code(principal_of(request), id)
+        page = f"/t/{quote(code)}"
+        return {"id": id, "code": code, "url": str(request.base_url).rstrip("/") + page,
+                "qrPng": f"{page}/qr.png", "qrSvg": f"{page}/qr.svg"}
+
+    @trace_api.get("/t/{code}/qr.{kind}", include_in_schema=False)
+    def trace_qr(request: Request, code: str, kind: str) -> Response:
+        if kind not in ("png", "svg"):
+            raise ZhulianError("not_found", "QR codes are qr.png or qr.svg.", "二维码为 qr.png 或 qr.svg。", 404)
+        consumer.identifier(code)
+        content, media_type = qr(str(request.base_url).rstrip("/") + f"/t/{quote(code)}", kind)
+        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+    @trace_api.get("/t/{code}", response_class=HTMLResponse, include_in_schema=False)
+    def consumer_page(request: Request, code: str) -> HTMLResponse:
+        """The consumer page behind a QR code: public, phone first, in Chinese."""
+        return render(request, "trace_consumer.html", view=consumer.page(code))
+
     @trace_api.get("/api/v1/trace/{direction}")
     def trace(request: Request, direction: str,
               id: str = Query(..., min_length=1, max_length=500, description="EPC、GS1 数字链接或其他标识")
@@ -144,7 +346,17 @@ def router(context: WebContext) -> APIRouter:
         """溯源（back）与追踪（forward）/ Trace back (sources) or forward (destinations) from an identifier."""
         return service.trace(principal_of(request), id, direction)
 
-    api = APIRouter()
+    notifier = Notifier(context.store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        notifier.start()  # reports to webhook subscribers, with retries
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(notifier.stop)  # joins the thread: off the event loop
+
+    api = APIRouter(lifespan=lifespan)
     api.include_router(epcis)
     api.include_router(trace_api)
     return api

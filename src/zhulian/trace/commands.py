@@ -82,4 +82,32 @@ def register(app: typer.Typer) -> None:
         """追踪：去向、产品与收货方 / Trace forward to where it went."""
         _trace(identifier, "forward", as_json)
 
+    @trace_app.command("recall")
+    @bilingual_errors
+    def recall(identifier: Annotated[str, typer.Argument(help="出问题的批次或产品 the lot or item at fault")],
+               reason: Annotated[str, typer.Option("--reason", help="召回原因 why")],
+               xlsx: Annotated[Path | None, typer.Option("--xlsx", help="召回清单写入此 XLSX 文件 write the "
+                                                          "recall list here")] = None,
+               as_json: JsonFlag = False) -> None:
+        """召回：溯源到来源批次，追踪全部受影响批次并采集“已召回”事件 / Recall: back to the source lots, forward
+        to every affected lot, a ``recalled`` event captured for each."""
+        from zhulian.trace.recall import RecallService
+
+        recalls = RecallService(open_store())
+        case = recalls.recall(CLI_ADMIN, identifier, reason, origin=socket.gethostname())
+        if xlsx:
+            xlsx.write_bytes(recalls.spreadsheet(CLI_ADMIN, case["id"]))
+        if as_json:
+            print_json(case)
+            return
+        table = Table("批次/产品 lot", "最近事件 last event", "最近地点 last location", "持有方 holders",
+                      title=f"召回 recall {case['id']} · {len(case['lots'])} 个批次 lots")
+        for lot in case["lots"]:
+            table.add_row(lot["lot"], lot["lastEventTime"], lot["lastLocation"] or "", "、".join(lot["holders"]))
+        out.print(table)
+        out.print(f"来源批次 sources {len(case['sources'])} · 持有方 holders {len(case['holders'])} · "
+                  f"地点 locations {len(case['locations'])} · 通知订阅 subscriptions notified {len(case['notified'])}"
+                  + (f" · 清单 list {xlsx}" if xlsx else ""),
+                  highlight=False, markup=False)
+
     app.add_typer(trace_app, name="trace")

@@ -23,9 +23,11 @@ from zhulian.store.store import now
 from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link
+from zhulian.trace.rapid import project as project_rapid_tests
+from zhulian.trace.rights import check_capture_rights, check_read_rights
 from zhulian.trace.tables import captures, declarations, event_ids, events, sensor_reports
 from zhulian.trace.tracing import DIRECTIONS, follow
-from zhulian.trace.validation import CAPTURE_LIMIT, document_problems, events_of
+from zhulian.trace.validation import CAPTURE_LIMIT, check_text, document_problems, events_of
 
 BEHAVIOURS = ("rollback", "proceed")
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -77,7 +79,7 @@ class TraceService:
         """Capture an EPCISDocument; returns the finished capture job. Under ``rollback`` any problem refuses
         the whole document (400 with every problem, 409 for duplicates); under ``proceed`` the valid events
         are stored and the job lists the others' problems."""
-        _check_capture_rights(principal)
+        check_capture_rights(principal)
         if behaviour not in BEHAVIOURS:
             raise invalid([Problem("GS1-Capture-Error-Behaviour", behaviour, "rollback or proceed",
                                    "应为 rollback（全部或全不）或 proceed（保存有效事件）")], "file")
@@ -99,7 +101,7 @@ class TraceService:
 
     def add_event(self, principal: Principal, event: Any, *, origin: str | None = None) -> dict[str, Any]:
         """``POST /epcis/events``: one event; its eventID (its hash when it has none)."""
-        _check_capture_rights(principal)
+        check_capture_rights(principal)
         if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
             raise invalid([Problem("/type", event.get("type") if isinstance(event, dict) else None,
                                    f"an event's type is one of {', '.join(EVENT_TYPES)}",
@@ -111,7 +113,7 @@ class TraceService:
         return {"eventID": job["eventIDs"][0], "captureID": job["captureID"]}
 
     def capture_job(self, principal: Principal, capture_id: str) -> dict[str, Any]:
-        _check_read_rights(principal)
+        check_read_rights(principal)
         with self.store.engine.connect() as connection:
             row = connection.execute(sa.select(captures).where(captures.c.id == capture_id)).mappings().first()
         if row is None:
@@ -120,7 +122,7 @@ class TraceService:
 
     def capture_jobs(self, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
         """The latest capture jobs, newest first."""
-        _check_read_rights(principal)
+        check_read_rights(principal)
         statement = sa.select(captures).order_by(captures.c.created.desc(), captures.c.id.desc()).limit(limit)
         with self.store.engine.connect() as connection:
             return [_job(dict(row)) for row in connection.execute(statement).mappings()]
@@ -143,7 +145,7 @@ class TraceService:
                     raise conflict(f"{len(duplicates)} event(s) were captured before; nothing was stored.",
                                    f"{len(duplicates)} 个事件此前已采集，未保存任何事件。", duplicates)
                 problems = problems + duplicates
-                self._insert(connection, kept, capture_id, stamp)
+                self._insert(connection, kept, capture_id, stamp, principal.id)
                 job = {"id": capture_id, "running": False, "success": not problems, "behaviour": behaviour,
                        "event_count": total, "stored": len(kept), "errors": [p.as_dict() for p in problems],
                        "actor": principal.id, "created": stamp, "finished": utc_millis_now()}
@@ -194,7 +196,8 @@ class TraceService:
                                             .where(declarations.c.event_id.in_(chunk))).scalars())
         return found
 
-    def _insert(self, connection: sa.Connection, kept: list[dict[str, Any]], capture_id: str, stamp: str) -> None:
+    def _insert(self, connection: sa.Connection, kept: list[dict[str, Any]], capture_id: str, stamp: str,
+                actor: str) -> None:
         new = [item for item in kept if "declares" not in item]
         rows = [_event_row(item, capture_id, stamp) for item in new]
         if rows:
@@ -205,6 +208,8 @@ class TraceService:
                              for row in project(item["event"])]
                 if projected:
                     connection.execute(table.insert(), projected)
+            project_rapid_tests(connection, [(seq, row, item["event"])
+                                             for seq, row, item in zip(seqs, rows, new, strict=True)], actor, stamp)
         notes = [{"event_id": item.get("declares") or item["event_id"], "declaration": item["declaration"],
                   "declaration_time": utc_millis(str(item["declaration"].get("declarationTime", ""))),
                   "reason": cbv_word(item["declaration"].get("reason"), "ER"), "record_time": stamp,
@@ -217,13 +222,8 @@ class TraceService:
     def query(self, principal: Principal, parameters: dict[str, str], *, epc_format: str = "No_Preference"
               ) -> tuple[list[dict[str, Any]], str | None]:
         """SimpleEventQuery over the stored events: one page of events and the token of the next page."""
-        _check_read_rights(principal)
-        unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
-        if unknown:
-            raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "
-                                   f"answers; it answers {_ANSWERED}",
-                                   "本库不支持该查询参数（QueryParameterException）") for name in unknown], "query")
-        conditions = _conditions(parameters)
+        check_read_rights(principal)
+        conditions = checked_conditions(parameters)
         per_page = _integer(parameters, "perPage", PER_PAGE, 1, MAX_PER_PAGE)
         count_limit = _integer(parameters, "eventCountLimit", None, 1, None)
         max_count = _integer(parameters, "maxEventCount", None, 1, None)
@@ -244,8 +244,41 @@ class TraceService:
         token = _token(offset + size, parameters) if more else None
         return found, token
 
+    def events_after(self, parameters: dict[str, str], after_seq: int, *, since_record_time: str | None = None,
+                     limit: int = MAX_PER_PAGE, epc_format: str = "No_Preference") -> tuple[list[dict[str, Any]], int]:
+        """The events a (checked) query matches that were stored after ``after_seq``, oldest first, at most
+        ``limit``; and the last seq returned (``after_seq`` when none): what a subscription reports next."""
+        conditions = [*checked_conditions(parameters), events.c.seq > after_seq]
+        if since_record_time:
+            conditions.append(events.c.record_time >= since_record_time)
+        statement = sa.select(events.c.seq).where(*conditions).order_by(events.c.seq).limit(limit)
+        with self.store.engine.connect() as connection:
+            seqs = list(connection.execute(statement).scalars())
+            return self._documents(connection, seqs, epc_format), (seqs[-1] if seqs else after_seq)
+
+    def documents(self, event_ids: list[str]) -> list[dict[str, Any]]:
+        """Stored events by eventID, oldest first, each with its error declaration (no access check: for
+        callers that decide what to show, such as the consumer page)."""
+        if not event_ids:
+            return []
+        with self.store.engine.connect() as connection:
+            seqs = list(connection.execute(sa.select(events.c.seq).where(events.c.event_id.in_(event_ids))
+                                           .order_by(events.c.event_time, events.c.seq)).scalars())
+            return self._documents(connection, seqs, "No_Preference")
+
+    def matches(self, parameters: dict[str, str], event_ids: list[str]) -> bool:
+        """Whether a (checked) query matches any of these events."""
+        statement = sa.select(events.c.seq).where(*checked_conditions(parameters),
+                                                  events.c.event_id.in_(event_ids)).limit(1)
+        with self.store.engine.connect() as connection:
+            return connection.execute(statement).first() is not None
+
+    def last_seq(self) -> int:
+        with self.store.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0
+
     def event(self, principal: Principal, event_id: str, *, epc_format: str = "No_Preference") -> dict[str, Any]:
-        _check_read_rights(principal)
+        check_read_rights(principal)
         with self.store.engine.connect() as connection:
             seq = connection.execute(sa.select(events.c.seq).where(
                 sa.or_(events.c.event_id == event_id, events.c.event_hash == event_id))).scalar()
@@ -256,10 +289,11 @@ class TraceService:
 
     def trace(self, principal: Principal, identifier: str, direction: str) -> dict[str, Any]:
         """Trace back or forward from an identifier in any spelling (see ``tracing``)."""
-        _check_read_rights(principal)
+        check_read_rights(principal)
         if direction not in DIRECTIONS:
             raise invalid([Problem("direction", direction, "back or forward", "应为 back（溯源）或 forward（追踪）")],
                           "query")
+        check_text(id=identifier)
         start = canonical(identifier or "")
         if not start:
             raise invalid([Problem("id", identifier, "give an EPC, a GS1 Digital Link or another identifier",
@@ -273,7 +307,7 @@ class TraceService:
 
     def distinct(self, principal: Principal, resource: str) -> list[str]:
         """The values a top-level resource lists (``/epcis/bizSteps``, ``/epcis/epcs``, …), at most 1,000."""
-        _check_read_rights(principal)
+        check_read_rights(principal)
         columns = {"bizSteps": events.c.biz_step, "dispositions": events.c.disposition,
                    "readPoints": events.c.read_point, "bizLocations": events.c.biz_location,
                    "eventTypes": events.c.event_type}
@@ -308,21 +342,6 @@ class TraceService:
 def utc_millis_now() -> str:
     """Now as the event and record times are stored: UTC at milliseconds."""
     return utc_millis(now()) or now()
-
-
-def _check_capture_rights(principal: Principal) -> None:
-    if principal.role == "anonymous":
-        raise ZhulianError("unauthorized", "Capturing EPCIS events needs an API key (Authorization: Bearer KEY).",
-                           "采集 EPCIS 事件需要 API 密钥（Authorization: Bearer 密钥）。", 401)
-    if principal.role not in ("admin", "publisher"):
-        raise ZhulianError("forbidden", "Only publishers and administrators capture EPCIS events.",
-                           "只有发布者和管理员可以采集 EPCIS 事件。", 403)
-
-
-def _check_read_rights(principal: Principal) -> None:
-    if principal.role == "anonymous":
-        raise ZhulianError("unauthorized", "Querying EPCIS events needs an API key (Authorization: Bearer KEY).",
-                           "查询 EPCIS 事件需要 API 密钥（Authorization: Bearer 密钥）。", 401)
 
 
 def _split_by_event(problems: list[Problem]) -> tuple[set[int], list[Problem]]:
@@ -370,6 +389,18 @@ def _loaded(value: Any) -> Any:
 
 def _values(parameters: dict[str, str], name: str) -> list[str]:
     return [v.strip() for v in parameters[name].split("|") if v.strip()]
+
+
+def checked_conditions(parameters: dict[str, str]) -> list[Any]:
+    """The SQL conditions of a SimpleEventQuery; a parameter this repository does not answer, or a bad value,
+    is a 400 with every problem."""
+    check_text(**parameters)
+    unknown = sorted(name for name in set(parameters) - set(QUERY_PARAMETERS) if not _SENSOR_VALUE.match(name))
+    if unknown:
+        raise invalid([Problem(name, parameters[name], "not a SimpleEventQuery parameter this repository "
+                               f"answers; it answers {_ANSWERED}",
+                               "本库不支持该查询参数（QueryParameterException）") for name in unknown], "query")
+    return _conditions(parameters)
 
 
 def _conditions(parameters: dict[str, str]) -> list[Any]:

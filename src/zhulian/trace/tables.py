@@ -77,3 +77,91 @@ captures = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("finished", Timestamp),
 )
+
+# Named queries and their webhook subscriptions (the REST binding's /queries). ``parameters`` is the query in
+# the form GET /epcis/events takes it (a list as ``a|b``).
+queries = sa.Table(
+    "trace_queries", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("parameters", Json, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+# A subscription reports the events stored after ``last_seq`` (and at or after ``min_record_time``): at once
+# when ``stream``, else at ``next_run`` by its ``schedule``.
+subscriptions = sa.Table(
+    "trace_subscriptions", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # sub_<ULID>
+    sa.Column("query_name", sa.String(100), nullable=False, index=True),
+    sa.Column("dest", sa.String(2000), nullable=False),
+    sa.Column("signature_token", sa.String(500)),
+    sa.Column("stream", sa.Boolean, nullable=False),
+    sa.Column("schedule", Json),
+    sa.Column("report_if_empty", sa.Boolean, nullable=False),
+    sa.Column("epc_format", sa.String(40), nullable=False),
+    sa.Column("initial_record_time", Timestamp),
+    sa.Column("min_record_time", Timestamp),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("next_run", Timestamp, index=True),
+    sa.Column("last_notified", Timestamp),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+# The outbox: each report to a subscription's webhook, sent by the notifier with retries and backoff.
+deliveries = sa.Table(
+    "trace_deliveries", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # dlv_<ULID>
+    sa.Column("subscription_id", sa.String(40), nullable=False, index=True),
+    sa.Column("body", sa.Text, nullable=False),  # the EPCISQueryDocument exactly as signed and sent
+    sa.Column("event_count", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt", Timestamp, nullable=False, index=True),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("delivered", Timestamp),
+)
+
+# Recall cases: opened by a recall (executed at once) or by a non-conformant rapid test (for review).
+recalls = sa.Table(
+    "trace_recalls", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # rcl_<ULID>
+    sa.Column("identifier", sa.String(500), nullable=False, index=True),  # canonical
+    sa.Column("reason", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # review | executed
+    sa.Column("source_event", sa.String(500)),  # the rapid-test event that opened it, if one did
+    sa.Column("affected", Json),  # the recall list, once executed
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("executed", Timestamp),
+)
+
+# One row per analyte of a rapid-test result (an inspecting or sampling event with a verdict disposition and a
+# sensorReport naming a chemicalSubstance or microorganism), projected at capture for the supervision views.
+rapid_tests = sa.Table(
+    "trace_rapid_tests", metadata,
+    sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),
+    sa.Column("event_id", sa.String(500), nullable=False),
+    sa.Column("event_time", Timestamp, nullable=False, index=True),
+    sa.Column("lot", sa.String(500)),
+    sa.Column("city", sa.String(12), index=True),  # adcode
+    sa.Column("product_class", sa.String(100), index=True),
+    sa.Column("analyte", sa.String(500), nullable=False, index=True),  # chemicalSubstance or microorganism URI
+    sa.Column("analyte_name", sa.String(200)),
+    sa.Column("value", sa.Float),
+    sa.Column("uom", sa.String(16)),
+    sa.Column("limit_value", sa.Float),
+    sa.Column("method", sa.String(500)),
+    sa.Column("device", sa.String(500)),
+    sa.Column("verdict", sa.String(20), nullable=False),  # conformant | non_conformant
+)
+
+# Trace codes of identifiers that are not the platform's own trace-code URNs (those are their own code).
+codes = sa.Table(
+    "trace_codes", metadata,
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("identifier", sa.String(500), nullable=False, unique=True),  # canonical
+    sa.Column("created", Timestamp, nullable=False),
+)

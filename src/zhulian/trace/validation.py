@@ -50,11 +50,38 @@ def parse_json(body: bytes, *, limit: int) -> Any:
     if not text.strip():
         raise invalid([Problem("", "", "the document is empty", "文档为空")], "file")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as error:
+        if not isinstance(error, json.JSONDecodeError):  # NaN or Infinity: JSON has no such numbers
+            raise invalid([Problem("", str(error), "NaN and Infinity are not JSON numbers",
+                                   "NaN 与 Infinity 不是合法的 JSON 数值")], "file") from None
         raise invalid([Problem("", f"line {error.lineno}, column {error.colno}", f"not JSON: {error.msg}",
                                f"不是合法的 JSON（第 {error.lineno} 行第 {error.colno} 列）：{error.msg}")],
                       "file") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def text_problems(value: Any, pointer: str = "") -> list[Problem]:
+    """NUL characters anywhere in a value's strings (or keys), which no database stores as text."""
+    if isinstance(value, str):
+        return [Problem(pointer, value.replace("\x00", "\\0")[:200], "contains a NUL character (U+0000)",
+                        "含有 NUL 字符（U+0000）")] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for key, item in value.items()
+                for p in text_problems(key, pointer) + text_problems(item, f"{pointer}/{key}")]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in text_problems(item, f"{pointer}/{index}")]
+    return []
+
+
+def check_text(**fields: Any) -> None:
+    """A 400 naming each parameter that holds a NUL character."""
+    problems = [p for name, value in fields.items() for p in text_problems(value, name)]
+    if problems:
+        raise invalid(problems, "query")
 
 
 def document_problems(document: Any) -> list[Problem]:
@@ -63,6 +90,7 @@ def document_problems(document: Any) -> list[Problem]:
         return [Problem("", type(document).__name__, "an EPCIS document or event is a JSON object",
                         "EPCIS 文档或事件应为 JSON 对象")]
     problems = [_schema_problem(error) for error in sorted(validator().iter_errors(document), key=_order)]
+    problems += text_problems(document)
     events, base = events_of(document)
     for index, event in enumerate(events):
         if isinstance(event, dict):

@@ -43,6 +43,19 @@ def _load_region(store: Store) -> None:
                   "diff`, apply with `zhulian region apply`", highlight=False, markup=False, soft_wrap=True)
 
 
+def _load_sample(store: Store) -> None:
+    """The demo's small real sample (universities, papers, patents), imported like any file: audited, matched by
+    identifier, so a second run changes nothing."""
+    from zhulian.demo_data import sample_files
+
+    service = RecordService(store)
+    for path, type_name, mapping in sample_files():
+        report = service.import_file(CLI_ADMIN, path, origin=CLI_ORIGIN, type_name=type_name, mapping=mapping)
+        report.close()
+        out.print(f"示例数据 sample {path.name}: 新建 created {report.created}, 更新 updated {report.updated}, "
+                  f"未变 unchanged {report.unchanged}", highlight=False, markup=False, soft_wrap=True)
+
+
 def _print_outcomes(diffs: list) -> None:
     from collections import Counter
 
@@ -108,6 +121,7 @@ def demo(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
     settings = Settings()
     store = Store.from_settings(settings)
     _load_region(store)
+    _load_sample(store)
     table = Table("类型 type", "记录数 records", title="数据概况 / what is loaded")
     for type_name, count in sorted(store.counts().items()):
         table.add_row(f"{TYPE_LABELS[type_name][0]} {type_name}", str(count))

@@ -18,6 +18,9 @@ def test_demo_loads_the_region_and_a_second_run_changes_nothing(run) -> None:
     platforms = json.loads(run("list", "platform", "--json").output)
     second = run("demo", "--no-serve").output
     assert "新建 created 0, 更新 updated 0, 未变 unchanged 54" in second
+    # the packaged real sample: loaded once, matched by identifier the second time
+    assert "csl_papers.tsv: 新建 created 597" in first and "csl_papers.tsv: 新建 created 0, 更新 updated 0" in second
+    assert "kppatent_patents.jsonl: 新建 created 0, 更新 updated 0" in second
     assert json.loads(run("list", "platform", "--json").output) == platforms
 
 

@@ -19,6 +19,7 @@ from zhulian.errors import ZhulianError
 from zhulian.federation.conflicts import resolve
 from zhulian.federation.feed import feed_page
 from zhulian.federation.harvester import Harvester
+from zhulian.federation.oai import Repository
 from zhulian.federation.tables import nodes
 from zhulian.records import RecordService
 from zhulian.region import reference_records
@@ -259,3 +260,19 @@ def test_an_admin_settles_a_conflict_on_the_nodes_page_with_its_form(store: Stor
 
 def _csrf(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page)[1]
+
+
+def test_oai_sends_a_record_made_internal_as_a_deletion(store: Store) -> None:
+    public = store.create(org("公开后转为内部的机构"))
+    store.update(public["id"], org("公开后转为内部的机构", access="internal"))
+    internal = store.create(org("一直内部的机构", access="internal"))
+    oai = Repository(store, "hub", "http://hub.test/oai", "admin@hub.test")
+
+    def get(record_id: str) -> str:
+        return oai.respond({"verb": ["GetRecord"], "metadataPrefix": ["oai_dc"],
+                            "identifier": [f"oai:hub:organization/{record_id}"]}).decode()
+
+    assert 'status="deleted"' in get(public["id"]) and "公开后转为内部" not in get(public["id"])
+    assert "idDoesNotExist" in get(internal["id"])
+    listed = oai.respond({"verb": ["ListIdentifiers"], "metadataPrefix": ["oai_dc"]}).decode()
+    assert public["id"] in listed and internal["id"] not in listed

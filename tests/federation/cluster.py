@@ -100,8 +100,9 @@ class Node:
         finally:
             store.close()
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "zhulian.cli", *args], env=self.env, capture_output=True,
+    def cli(self, *args: str, check: bool = True, env_columns: int | None = None) -> subprocess.CompletedProcess:
+        env = self.env if env_columns is None else {**self.env, "COLUMNS": str(env_columns)}
+        done = subprocess.run([sys.executable, "-m", "zhulian.cli", *args], env=env, capture_output=True,
                               text=True, timeout=300)
         if check and done.returncode != 0:
             raise AssertionError(f"zhulian {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")

@@ -4,6 +4,7 @@ it harvests an app served in-process."""
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 
 import pytest
@@ -19,6 +20,7 @@ from zhulian.errors import ZhulianError
 from zhulian.federation.conflicts import resolve
 from zhulian.federation.feed import feed_page
 from zhulian.federation.harvester import Harvester
+from zhulian.federation.locks import NodeHarvestLock
 from zhulian.federation.oai import Repository
 from zhulian.federation.tables import nodes
 from zhulian.records import RecordService
@@ -276,3 +278,23 @@ def test_oai_sends_a_record_made_internal_as_a_deletion(store: Store) -> None:
     assert "idDoesNotExist" in get(internal["id"])
     listed = oai.respond({"verb": ["ListIdentifiers"], "metadataPrefix": ["oai_dc"]}).decode()
     assert public["id"] in listed and internal["id"] not in listed
+
+
+def test_a_harvest_waits_for_another_process_harvesting_the_same_node_and_the_schedule_skips_it(
+        store: Store, city, hub) -> None:
+    for n in range(7):
+        city[0].create(org(f"测试大学{n}"))
+    running = NodeHarvestLock(store, "gz")  # another process's harvest of gz, as the lock sees it
+    assert running.acquire(wait=False)
+    try:
+        assert hub.harvest_if_free("gz") is None  # the schedule leaves the node to it
+        outcomes: list = []
+        waiting = threading.Thread(target=lambda: outcomes.append(hub.harvest("gz")))
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and store.counts() == {}  # an explicit harvest waits rather than fail
+    finally:
+        running.release()
+    waiting.join(60)
+    [outcome] = outcomes
+    assert outcome.ok and outcome.created == 7 and hub.list()[0]["failures"] == 0

@@ -3,13 +3,11 @@ harvest status for admins (API and page), and the scheduled harvest that runs wh
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fastapi import APIRouter, Body, FastAPI, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,6 +18,7 @@ from zhulian.errors import ZhulianError
 from zhulian.federation.conflicts import KEEP, resolve, shown
 from zhulian.federation.feed import MAX_LIMIT, describe, feed_page, parse_sets, parse_until
 from zhulian.federation.harvester import Harvester
+from zhulian.federation.locks import FileLock
 from zhulian.federation.oai import SCHEMA_XSD, Repository
 from zhulian.web.context import WebContext
 from zhulian.web.portal import render
@@ -138,7 +137,7 @@ class Scheduler:
 
     def _run(self) -> None:
         harvester = Harvester(self.context.store, self.context.settings)
-        lock = _ProcessLock(self.context.settings.data_dir / "harvest.lock")
+        lock = FileLock(self.context.settings.data_dir / "harvest.lock")  # one worker of this server schedules
         try:
             while not self._stop.wait(self.poll_s):
                 if not lock.acquire():  # another worker of this server harvests
@@ -147,42 +146,14 @@ class Scheduler:
                     for name in harvester.due():
                         if self._stop.is_set():
                             return
-                        outcome = harvester.harvest(name)
-                        if not outcome.ok:
+                        outcome = harvester.harvest_if_free(name)  # None: another process harvests it now
+                        if outcome is not None and not outcome.ok:
                             log.warning("harvest of %s failed: %s", name, outcome.error)
                 except Exception:  # the scheduler outlives any one failure; the next round tries again
                     log.exception("scheduled harvest round failed")
         finally:
             lock.release()
             harvester.close()
-
-
-class _ProcessLock:
-    """An exclusive lock on a file, held until released or the process ends: of several server workers on
-    one data folder, the one holding it runs the scheduled harvests."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: IO[bytes] | None = None
-
-    def acquire(self) -> bool:
-        if self._handle is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("ab")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
 
 
 def _require_harvester(principal: Principal) -> None:

@@ -29,6 +29,7 @@ from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
 from zhulian.federation.conflicts import list_conflicts
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
+from zhulian.federation.locks import NodeHarvestLock
 from zhulian.federation.tables import conflicts, nodes, origin_revisions, origins
 from zhulian.region import reference_ids
 from zhulian.registry import queue_harvested
@@ -178,6 +179,27 @@ class Harvester:
         return [self.harvest(name, retries=retries) for name in chosen]
 
     def harvest(self, name: str, *, retries: int = 0, max_pages: int | None = None) -> Outcome:
+        """Harvest one node; when another process is harvesting it, wait for that to end, then take what is left."""
+        self._node_row(name)  # an unknown node is refused before waiting for anything
+        lock = NodeHarvestLock(self.store, name)
+        lock.acquire(wait=True)
+        try:
+            return self._harvest_held(name, retries, max_pages)
+        finally:
+            lock.release()
+
+    def harvest_if_free(self, name: str) -> Outcome | None:
+        """Harvest one node unless another process is harvesting it right now (None then): for the schedule,
+        which comes back to it at the next interval."""
+        lock = NodeHarvestLock(self.store, name)
+        if not lock.acquire(wait=False):
+            return None
+        try:
+            return self._harvest_held(name, 0, None)
+        finally:
+            lock.release()
+
+    def _harvest_held(self, name: str, retries: int, max_pages: int | None) -> Outcome:
         node = self._node_row(name)
         outcome = Outcome(name, cursor=node["cursor"])
         for attempt in range(retries + 1):

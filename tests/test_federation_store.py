@@ -237,9 +237,10 @@ def test_only_admins_settle_and_only_known_choices(store: Store, conflicted) -> 
     with pytest.raises(ZhulianError) as bad:
         resolve(store, CLI_ADMIN, conflicted["seq"], "theirs")
     assert bad.value.status == 400 and "local" in str(bad.value)
-    with pytest.raises(ZhulianError) as missing:
-        resolve(store, CLI_ADMIN, 999_999, "local")
-    assert missing.value.status == 404
+    for unknown in (999_999, 10**30, -1):
+        with pytest.raises(ZhulianError) as missing:
+            resolve(store, CLI_ADMIN, unknown, "local")
+        assert missing.value.status == 404
     assert store.get(conflicted["local_id"])["name"]["zh"] == "中山大学"
 
 

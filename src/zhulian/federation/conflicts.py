@@ -22,6 +22,7 @@ from zhulian.store import Store
 from zhulian.store.store import content_of, now
 
 KEEP = ("local", "remote", "merged")
+MAX_SEQ = 2**63 - 1
 # Fields the store or the node stamps: never a difference a person settles.
 STAMPED = ("node",)
 
@@ -109,8 +110,10 @@ def shown(value: Any) -> str:
 
 
 def _row(store: Store, seq: int) -> dict[str, Any]:
-    with store.engine.connect() as connection:
-        row = connection.execute(sa.select(conflicts).where(conflicts.c.seq == seq)).mappings().first()
+    row = None
+    if 1 <= seq <= MAX_SEQ:  # a number the database cannot hold names no conflict
+        with store.engine.connect() as connection:
+            row = connection.execute(sa.select(conflicts).where(conflicts.c.seq == seq)).mappings().first()
     if row is None:
         error = not_found(str(seq))
         error.message = f"No harvest conflict number {seq}; see `zhulian nodes conflicts`."

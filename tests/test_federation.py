@@ -258,9 +258,8 @@ def test_a_node_whose_feed_breaks_the_harvester_is_recorded_backed_off_and_the_o
     assert done.returncode == 1  # the run reports the failure, after harvesting every node
     outcomes = {o["node"]: o for o in json.loads(done.stdout)}
     assert outcomes["good"]["ok"] and outcomes["good"]["created"] == 1 and not outcomes["deep_json"]["ok"]
-    listed = {n["name"]: n for n in json.loads(hub.cli("nodes", "list", "--json").stdout)}
-    assert listed["deep_json"]["last_error"] and listed["deep_json"]["failures"] == 1
-    assert listed["deep_json"]["next_attempt"] and listed["good"]["last_error"] is None
+    broken, good = node_row(hub, "deep_json"), node_row(hub, "good")
+    assert broken["last_error"] and broken["failures"] == 1 and broken["next_attempt"] and good["last_error"] is None
     assert store.counts() == {"organization": 1}
 
 

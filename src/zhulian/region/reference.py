@@ -37,10 +37,11 @@ class ReferenceDataError(ZhulianError):
 
 
 def reference_id(prefix: str, ref: str) -> str:
-    """The id a reference record has on every node: the type's prefix and a ULID-shaped text of a hash of its
-    ``ref`` pid (``org`` and ``org-sysu`` → ``org_67XY…``)."""
+    """The id a reference record has on every node: the type's prefix and a ULID whose time is zero and whose
+    80 random bits are a hash of its ``ref`` pid (``org``, ``org-sysu`` → ``org_0000000000…``). Time zero sorts
+    the packaged records before every record made on a node, as if made before all of them."""
     digest = hashlib.sha256(f"zhulian-ref:{ref}".encode()).digest()
-    return f"{prefix}_{ULID.from_bytes(digest[:16])}"
+    return f"{prefix}_{ULID.from_bytes(bytes(6) + digest[:10])}"
 
 
 def reference_records() -> list[dict[str, Any]]:

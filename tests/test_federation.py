@@ -14,9 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.federation.cluster import Node, free_port, wait_until_up
+from zhulian.access import CLI_ADMIN
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.tables import nodes as node_table
 from zhulian.federation.validator import validate_node
+from zhulian.records import RecordService
+from zhulian.region.loader import load_region
 
 HOSTILE = Path(__file__).parent / "federation" / "hostile_node.py"
 
@@ -162,6 +165,43 @@ def test_cities_to_circle_hub_to_province_with_kills_outages_updates_and_deletes
     assert report.ok, report.as_dict()
 
 
+def test_hubs_harvesting_two_demo_nodes_see_no_conflict_and_settle_a_real_one(tmp_path: Path, cities) -> None:
+    a, b = Node("a", tmp_path / "a", "440100"), Node("b", tmp_path / "b", "440300")
+    hub, plain = Node("hub", tmp_path / "hub"), Node("plain", tmp_path / "plain")  # with and without the region
+    for node in (a, b):
+        node.cli("demo", "--no-serve")
+    load_region(hub.store())  # what demo loads
+    cities(a, b)
+    for harvesting in (hub, plain):
+        for source in (a, b):
+            add_node(harvesting, source.name, source, source.key("harvester"))
+        outcomes = harvest(harvesting)
+        assert [(o.node, o.ok, o.conflicts) for o in outcomes] == [("a", True, 0), ("b", True, 0)]
+        assert Harvester(harvesting.store(), harvesting.settings()).conflicts() == []
+        assert set(harvesting.live()) == set(a.live()) == set(b.live()) and len(a.live()) == 54
+    assert [o.created for o in outcomes] == [54, 0]  # the plain hub takes the region from the first node only
+
+    # A real conflict: the hub's own record and a's record under the same MoE code, shown and settled by the CLI.
+    store = hub.store()
+    own = store.create({"type": "organization", "name": {"zh": "华南理工大学"}, "kind": "university",
+                        "pids": {"moe": "4144010561"}, "website": "https://www.scut.edu.cn"})
+    a.publish(a.key("publisher"), "orgs", [{"type": "organization", "name": {"zh": "華南理工大學"}, "kind": "university",
+                                            "pids": {"moe": "4144010561"}, "city": "440100"}])
+    assert [o.conflicts for o in harvest(hub, "a")] == [1]
+    shown = hub.cli("nodes", "conflicts", env_columns=200).stdout
+    assert "华南理工大学" in shown and "華南理工大學" in shown and "website" in shown and "https://www.scut.edu.cn" in shown
+    [conflict] = Harvester(store, hub.settings()).conflicts()
+    assert conflict["local_id"] == own["id"] and {d["field"] for d in conflict["differences"]} == {"name", "city",
+                                                                                                   "website"}
+    refused = hub.cli("nodes", "resolve", str(conflict["seq"]), "--keep", "theirs", check=False)
+    assert refused.returncode != 0 and "local" in refused.stdout + refused.stderr
+    hub.cli("nodes", "resolve", str(conflict["seq"]), "--keep", "merged")
+    assert store.get(own["id"])["name"]["zh"] == "华南理工大学" and store.get(own["id"])["city"] == "440100"
+    assert Harvester(store, hub.settings()).conflicts() == []
+    entry = RecordService(store).audit(CLI_ADMIN, record=own["id"])[-1]
+    assert entry["action"] == "update" and entry["actor"] == "cli" and entry["detail"]["keep"] == "merged"
+
+
 @pytest.fixture(scope="module")
 def hostile() -> str:
     port = free_port()
@@ -205,6 +245,24 @@ def test_a_hostile_node_is_refused_and_the_hub_is_unchanged(tmp_path: Path, host
     assert store.last_seq() == before[0] + 1 and store.counts() == {"organization": 1}
     row = node_row(hub, mode)
     assert row["cursor"] == "" and row["failures"] == 1 and expected in row["last_error"] and row["next_attempt"]
+
+
+def test_a_node_whose_feed_breaks_the_harvester_is_recorded_backed_off_and_the_others_harvested(
+        tmp_path: Path, hostile: str) -> None:
+    hub = Node("hub", tmp_path / "hub")
+    for name in ("deep_json", "good"):
+        add_node(hub, name, Node(name, tmp_path / name), "any", check=False)
+    store = hub.store()
+    with store.engine.begin() as connection:
+        for name in ("deep_json", "good"):
+            connection.execute(node_table.update().where(node_table.c.name == name).values(url=f"{hostile}/{name}"))
+    done = hub.cli("harvest", "--json", check=False)
+    assert done.returncode == 1  # the run reports the failure, after harvesting every node
+    outcomes = {o["node"]: o for o in json.loads(done.stdout)}
+    assert outcomes["good"]["ok"] and outcomes["good"]["created"] == 1 and not outcomes["deep_json"]["ok"]
+    broken, good = node_row(hub, "deep_json"), node_row(hub, "good")
+    assert broken["last_error"] and broken["failures"] == 1 and broken["next_attempt"] and good["last_error"] is None
+    assert store.counts() == {"organization": 1}
 
 
 def test_an_impostor_never_overwrites_a_record_of_another_origin(tmp_path: Path, hostile: str) -> None:

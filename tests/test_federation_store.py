@@ -3,6 +3,8 @@ it harvests an app served in-process."""
 
 from __future__ import annotations
 
+import re
+import threading
 import warnings
 
 import pytest
@@ -12,11 +14,18 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from zhulian.access import CLI_ADMIN, create_key
+from zhulian.access import CLI_ADMIN, Principal, create_key
 from zhulian.config import Settings
+from zhulian.errors import ZhulianError
+from zhulian.federation.conflicts import resolve
 from zhulian.federation.feed import feed_page
 from zhulian.federation.harvester import Harvester
+from zhulian.federation.locks import NodeHarvestLock
+from zhulian.federation.oai import Repository
 from zhulian.federation.tables import nodes
+from zhulian.records import RecordService
+from zhulian.region import reference_records
+from zhulian.region.loader import load_region
 from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.web.app import create_app
@@ -148,3 +157,145 @@ def test_harvested_look_alikes_of_the_hubs_organisations_wait_for_review(store: 
     assert outcome.ok and outcome.created == 1  # harvested under its own id, never merged silently
     review = RegistryService(store).review(CLI_ADMIN)
     assert [item["source"] for item in review["results"]] == ["harvest"]
+
+
+def _audit(store: Store) -> list[dict]:
+    return RecordService(store).audit(CLI_ADMIN, limit=1000)
+
+
+def test_each_record_a_harvest_changes_has_one_audit_entry_naming_the_node(store: Store, city, hub) -> None:
+    a = city[0].create(org("华南理工大学"))
+    city[0].create(org("暨南大学"))
+    hub.harvest("gz")
+    city[0].update(a["id"], org("华南理工大学（五山校区）"))
+    hub.harvest("gz")
+    entries = [e for e in _audit(store) if e["origin"] == "harvest:gz"]
+    assert sorted((e["action"], e["revision"]) for e in entries) == [("create", 1), ("create", 1), ("update", 2)]
+    assert {e["actor"] for e in entries} == {"harvest:gz"} and entries[-1]["record_id"] == a["id"]
+    hub.harvest("gz")  # nothing new: no entry
+    assert len([e for e in _audit(store) if e["origin"] == "harvest:gz"]) == 3
+
+
+def test_the_region_records_both_nodes_hold_are_no_conflict(store: Store, city, hub) -> None:
+    load_region(store)
+    load_region(city[0])
+    outcome = hub.harvest("gz")
+    assert outcome.ok and outcome.conflicts == 0 and outcome.skipped == len(reference_records())
+    assert hub.conflicts() == [] and store.counts() == city[0].counts()
+
+
+def test_a_region_record_created_under_another_id_is_resolved_by_its_ref(store: Store, city, hub) -> None:
+    load_region(store)
+    sysu = next(r for r in reference_records() if r["pids"]["ref"] == "org-sysu")
+    city[0].create({k: v for k, v in sysu.items() if k != "id"})  # a node that loaded it before ids were shared
+    outcome = hub.harvest("gz")
+    assert outcome.ok and outcome.conflicts == 0 and outcome.created == 0 and outcome.skipped == 1
+
+
+@pytest.fixture
+def conflicted(store: Store, city, hub) -> dict:
+    """The hub's own 中山大学 and the city's version of it under the same MoE code: one open conflict."""
+    store.create(org("中山大学", pids={"moe": "4144010558"}, website="http://www.sysu.edu.cn", keywords=["综合"]))
+    city[0].create(org("中山大學", pids={"moe": "4144010558"}, city="440100", keywords=["医学"]))
+    assert hub.harvest("gz").conflicts == 1
+    [found] = hub.conflicts()
+    return found
+
+
+def test_a_conflict_is_listed_with_names_both_versions_and_the_differing_fields(conflicted) -> None:
+    assert (conflicted["name"], conflicted["local_name"], conflicted["status"]) == ("中山大學", "中山大学", "open")
+    assert conflicted["local_id"] != conflicted["record_id"]
+    differing = {d["field"]: (d["local"], d["remote"]) for d in conflicted["differences"]}
+    assert differing["name"] == ({"zh": "中山大学"}, {"zh": "中山大學"})
+    assert differing["city"] == (None, "440100") and differing["keywords"] == (["综合"], ["医学"])
+    assert differing["website"] == ("http://www.sysu.edu.cn", None) and "pids" not in differing
+
+
+@pytest.mark.parametrize(("keep", "name", "keywords", "website"), [
+    ("local", "中山大学", ["综合"], "http://www.sysu.edu.cn"),
+    ("remote", "中山大學", ["医学"], None),
+    ("merged", "中山大学", ["综合", "医学"], "http://www.sysu.edu.cn"),
+])
+def test_settling_a_conflict_writes_the_kept_version_and_audits_it(store: Store, hub, conflicted, keep, name,
+                                                                    keywords, website) -> None:
+    before = len(_audit(store))
+    settled = resolve(store, CLI_ADMIN, conflicted["seq"], keep, origin="test-host")
+    record = store.get(conflicted["local_id"])
+    assert (record["name"]["zh"], record["keywords"], record.get("website")) == (name, keywords, website)
+    assert settled["status"] == "settled" and settled["resolution"] == keep and hub.conflicts() == []
+    [entry] = _audit(store)[before:]
+    assert entry["record_id"] == conflicted["local_id"] and entry["detail"]["keep"] == keep
+    assert entry["action"] == ("resolve" if keep == "local" else "update") and entry["origin"] == "test-host"
+    with pytest.raises(ZhulianError, match="already"):
+        resolve(store, CLI_ADMIN, conflicted["seq"], "remote")
+
+
+def test_only_admins_settle_and_only_known_choices(store: Store, conflicted) -> None:
+    with pytest.raises(ZhulianError) as refused:
+        resolve(store, Principal("k1", "publisher", "440100"), conflicted["seq"], "remote")
+    assert refused.value.status == 403
+    with pytest.raises(ZhulianError) as bad:
+        resolve(store, CLI_ADMIN, conflicted["seq"], "theirs")
+    assert bad.value.status == 400 and "local" in str(bad.value)
+    for unknown in (999_999, 10**30, -1):
+        with pytest.raises(ZhulianError) as missing:
+            resolve(store, CLI_ADMIN, unknown, "local")
+        assert missing.value.status == 404
+    assert store.get(conflicted["local_id"])["name"]["zh"] == "中山大学"
+
+
+def test_an_admin_settles_a_conflict_on_the_nodes_page_with_its_form(store: Store, tmp_path, conflicted) -> None:
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "hub", rate_per_key=0, rate_per_address=0),
+                                   store=store))
+    secret = create_key(store, "admin")[1]
+    client.post("/signin", data={"key": secret, "csrf": _csrf(client.get("/signin").text)}, follow_redirects=False)
+    page = client.get("/admin/nodes").text
+    assert "中山大學" in page and "中山大学" in page and "http://www.sysu.edu.cn" in page and "采用远端版本" in page
+    action = f"/admin/nodes/conflicts/{conflicted['seq']}"
+    assert client.post(action, data={"keep": "remote"}).status_code == 403  # no CSRF token: refused
+    done = client.post(action, data={"keep": "remote", "csrf": _csrf(page)}, follow_redirects=False)
+    assert done.status_code == 303
+    assert store.get(conflicted["local_id"])["name"]["zh"] == "中山大學"
+    assert "已处理冲突" in client.get(done.headers["location"]).text
+    entry = _audit(store)[-1]
+    assert entry["actor"] != "cli" and entry["detail"]["conflict"] == conflicted["seq"]
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
+
+
+def test_oai_sends_a_record_made_internal_as_a_deletion(store: Store) -> None:
+    public = store.create(org("公开后转为内部的机构"))
+    store.update(public["id"], org("公开后转为内部的机构", access="internal"))
+    internal = store.create(org("一直内部的机构", access="internal"))
+    oai = Repository(store, "hub", "http://hub.test/oai", "admin@hub.test")
+
+    def get(record_id: str) -> str:
+        return oai.respond({"verb": ["GetRecord"], "metadataPrefix": ["oai_dc"],
+                            "identifier": [f"oai:hub:organization/{record_id}"]}).decode()
+
+    assert 'status="deleted"' in get(public["id"]) and "公开后转为内部" not in get(public["id"])
+    assert "idDoesNotExist" in get(internal["id"])
+    listed = oai.respond({"verb": ["ListIdentifiers"], "metadataPrefix": ["oai_dc"]}).decode()
+    assert public["id"] in listed and internal["id"] not in listed
+
+
+def test_a_harvest_waits_for_another_process_harvesting_the_same_node_and_the_schedule_skips_it(
+        store: Store, city, hub) -> None:
+    for n in range(7):
+        city[0].create(org(f"测试大学{n}"))
+    running = NodeHarvestLock(store, "gz")  # another process's harvest of gz, as the lock sees it
+    assert running.acquire(wait=False)
+    try:
+        assert hub.harvest_if_free("gz") is None  # the schedule leaves the node to it
+        outcomes: list = []
+        waiting = threading.Thread(target=lambda: outcomes.append(hub.harvest("gz")))
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and store.counts() == {}  # an explicit harvest waits rather than fail
+    finally:
+        running.release()
+    waiting.join(60)
+    [outcome] = outcomes
+    assert outcome.ok and outcome.created == 7 and hub.list()[0]["failures"] == 0

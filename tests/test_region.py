@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from zhulian.model import validate_record
-from zhulian.region.adcodes import adcode_name, is_adcode
+from zhulian.model.ids import ID_PATTERN, PREFIXES
+from zhulian.region import ReferenceDataError, reference_id, reference_ids, reference_records
+from zhulian.region.adcodes import adcode_name, adcode_names, is_adcode
 from zhulian.region.cities import CITIES, city_of
 from zhulian.region.loader import load_region
-from zhulian.region.seed import RECORDS
+from zhulian.region.reference import read_records
 
 SEED_PLATFORMS = {
     "珠三角科技金融产业协同创新发展中心": ("广东财经大学", {"暨南大学产业经济研究院", "中山大学金融工程与风险管理研究中心",
@@ -39,22 +43,77 @@ def test_adcode_names_follow_gbt2260() -> None:
     assert not is_adcode("999999") and not is_adcode("44010")
 
 
+def test_every_reference_record_has_one_id_derived_from_its_ref() -> None:
+    records = reference_records()
+    for record in records:
+        assert ID_PATTERN.match(record["id"]) and record["id"].startswith(PREFIXES[record["type"]] + "_")
+        assert record["id"] == reference_id(PREFIXES[record["type"]], record["pids"]["ref"])
+    assert len({r["id"] for r in records}) == len(records) == len(reference_ids())
+    assert reference_id("org", "org-sysu") == reference_id("org", "org-sysu") != reference_id("org", "org-jnu")
+
+
+def test_loaded_reference_records_carry_their_packaged_ids(store) -> None:
+    load_region(store)
+    assert store.get("moe:4144010558")["id"] == reference_ids()["org-sysu"]
+
+
+def _data_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "broken.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+GOOD_ID = reference_id("org", "org-x")
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ('type = "organization"\n[[records]\n', "is not valid TOML"),
+    ('[[records]]\nid = "x"\n', "which record type"),
+    ('type = "organization"\nrecords = 3\n', "[[records]] tables"),
+    ('type = "organization"\n[[records]]\nname = { zh = "甲" }\n', "pids = { ref"),
+    ('type = "organization"\n[[records]]\nid = "org_01J0000000000000000000000A"\npids = { ref = "org-x" }\n'
+     'name = { zh = "甲" }\n', "reference_id(prefix, 'org-x')"),
+    (f'type = "organization"\n[[records]]\nid = "{GOOD_ID}"\npids = {{ ref = "org-x" }}\nname = {{ en = "A" }}\n',
+     "Chinese name"),
+    (f'type = "organization"\n[[records]]\nid = "{GOOD_ID}"\npids = {{ ref = "org-x" }}\nname = {{ zh = "甲" }}\n'
+     'relations = [{ predicate = "member_of", object = "ref:org-nowhere" }]\n', "'ref:org-nowhere', which is no record"),
+])
+def test_a_malformed_data_file_fails_with_a_message_naming_file_record_and_fix(tmp_path: Path, body: str,
+                                                                                says: str) -> None:
+    with pytest.raises(ReferenceDataError) as raised:
+        read_records(_data_file(tmp_path, body))
+    assert says in raised.value.message and raised.value.message.startswith("broken.toml")
+    assert raised.value.message_zh.startswith("broken.toml")
+
+
+def test_a_duplicate_ref_is_refused(tmp_path: Path) -> None:
+    record = f'[[records]]\nid = "{GOOD_ID}"\npids = {{ ref = "org-x" }}\nname = {{ zh = "甲" }}\n'
+    with pytest.raises(ReferenceDataError, match="#2 \\(org-x\\): another record has the same ref"):
+        read_records(_data_file(tmp_path, 'type = "organization"\n' + record + record))
+
+
+def test_the_code_table_ships_with_the_package_and_covers_counties() -> None:
+    assert len(adcode_names()) == 3511
+    assert adcode_name("440106") == "天河区" and adcode_name("810000") == "香港特别行政区"
+    assert adcode_name("320583") == "昆山市"  # a county-level city where universities stand
+
+
 def test_every_seed_record_is_valid_and_refers_only_to_earlier_records() -> None:
     seen: set[str] = set()
-    for record in RECORDS:
+    for record in reference_records():
         validate_record(record)
         for relation in record.get("relations", []):
             assert (relation.get("object") or relation.get("subject")) in seen
         seen.add("ref:" + record["pids"]["ref"])
-    assert len(seen) == len(RECORDS)
+    assert len(seen) == len(reference_records()) == 54
 
 
 def test_loading_twice_changes_nothing(store) -> None:
     first = load_region(store)
-    assert first["created"] == len(RECORDS)
+    assert first["created"] == len(reference_records())
     counts, last = store.counts(), store.last_seq()
     second = load_region(store)
-    assert second == {"unchanged": len(RECORDS)}
+    assert second == {"unchanged": len(reference_records())}
     assert store.counts() == counts and store.last_seq() == last
     assert all(record["revision"] == 1 for record in store.iterate())
 

@@ -27,13 +27,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+def wait_until_up(url: str, process: subprocess.Popen | None = None, timeout: float = 60,
+                  name: str | None = None) -> None:
+    """Until the node at ``url`` answers (as the node ``name``, when given: not some other server on the port)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{url} exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/api/v1/node", timeout=2).status_code == 200:
+            reply = httpx.get(f"{url}/api/v1/node", timeout=2)
+            if reply.status_code == 200 and (name is None or reply.json().get("node") == name):
                 return
         except httpx.HTTPError:
             pass
@@ -49,6 +52,7 @@ class Node:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    started: bool = False
 
     @property
     def url(self) -> str:
@@ -71,12 +75,29 @@ class Node:
         return Store.from_settings(self.settings())
 
     def start(self) -> None:
+        """Serve; a node started for the first time takes a port free at that moment. A port is only reserved
+        while bound, so on a busy machine another process may take it between choosing and binding: then the
+        first start tries another; a restart keeps its port (hubs know it) and retries it."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.store().close()  # migrate before serving, so the test's own connections see every table
-        log = open(self.folder / "serve.log", "ab")  # noqa: SIM115 - the process owns it until it ends
-        self.process = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(self.port)],
-                                        env=self.env, stdout=log, stderr=log)
-        wait_until_up(self.url, self.process)
+        first = not self.started
+        for attempt in range(5):
+            if first:
+                self.port = free_port()
+            log_path = self.folder / "serve.log"
+            seen = log_path.stat().st_size if log_path.exists() else 0
+            log = open(log_path, "ab")  # noqa: SIM115 - the process owns it until it ends
+            self.process = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(self.port)],
+                                            env=self.env, stdout=log, stderr=log)
+            try:
+                wait_until_up(self.url, self.process, name=self.name)
+                self.started = True
+                return
+            except RuntimeError:
+                taken = b"address already in use" in log_path.read_bytes()[seen:]
+                if not taken or attempt == 4:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -100,8 +121,9 @@ class Node:
         finally:
             store.close()
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "zhulian.cli", *args], env=self.env, capture_output=True,
+    def cli(self, *args: str, check: bool = True, env_columns: int | None = None) -> subprocess.CompletedProcess:
+        env = self.env if env_columns is None else {**self.env, "COLUMNS": str(env_columns)}
+        done = subprocess.run([sys.executable, "-m", "zhulian.cli", *args], env=env, capture_output=True,
                               text=True, timeout=300)
         if check and done.returncode != 0:
             raise AssertionError(f"zhulian {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")

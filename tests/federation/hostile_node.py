@@ -44,6 +44,8 @@ def changes(mode: str, since: str = "", limit: int = 100, record_id: str | None 
         return JSONResponse(page([entry(1, GOOD_ORG)], 1))
     if mode == "bad_json":
         return Response(b'{"meta": {"next_cursor": ', media_type="application/json")
+    if mode == "deep_json":  # 60 KB of nesting: too deep for a JSON parser's recursion
+        return Response(b'{"meta": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", media_type="application/json")
     if mode == "wrong_schema":
         return JSONResponse({"items": [GOOD_ORG]})
     if mode == "invalid_record":

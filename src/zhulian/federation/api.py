@@ -3,24 +3,26 @@ harvest status for admins (API and page), and the scheduled harvest that runs wh
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Body, FastAPI, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from zhulian.access import Principal
 from zhulian.errors import ZhulianError
+from zhulian.federation.conflicts import KEEP, resolve, shown
 from zhulian.federation.feed import MAX_LIMIT, describe, feed_page, parse_sets, parse_until
 from zhulian.federation.harvester import Harvester
+from zhulian.federation.locks import FileLock
 from zhulian.federation.oai import SCHEMA_XSD, Repository
 from zhulian.web.context import WebContext
 from zhulian.web.portal import render
+from zhulian.web.session import check_csrf, csrf_token
 
 log = logging.getLogger("zhulian.federation")
 
@@ -67,7 +69,8 @@ def router(context: WebContext) -> APIRouter:
             arguments.setdefault(key, []).append(str(value))
         base = str(request.base_url).rstrip("/") + "/oai"
         repository = Repository(store, node, base, settings.admin_email)
-        return Response(repository.respond(arguments), media_type="text/xml; charset=utf-8")
+        answer = await run_in_threadpool(repository.respond, arguments)  # database work, off the event loop
+        return Response(answer, media_type="text/xml; charset=utf-8")
 
     @api.get("/oai/zhulian-record.xsd", include_in_schema=False)
     def oai_schema() -> Response:
@@ -83,14 +86,34 @@ def router(context: WebContext) -> APIRouter:
         finally:
             harvester.close()
 
+    @api.post("/api/v1/nodes/conflicts/{seq}", tags=["federation"])
+    def settle_conflict(request: Request, seq: int, keep: str = Body(..., embed=True, max_length=10,
+                                                                       description="local | remote | merged")
+                        ) -> dict[str, Any]:
+        """管理员：处理采集冲突（审计）/ Admins: settle a harvest conflict, keeping local, remote or merged."""
+        principal = principal_of(request)
+        _require_admin(principal)
+        return resolve(store, principal, seq, keep, origin=_client(request))
+
     @api.get("/admin/nodes", include_in_schema=False)
-    def nodes_page(request: Request) -> HTMLResponse:
+    def nodes_page(request: Request, settled: int | None = Query(None, ge=1)) -> HTMLResponse:
         _require_admin(principal_of(request))
         harvester = Harvester(store, settings)
         try:
-            return render(request, "nodes.html", node=node, nodes=harvester.list(), conflicts=harvester.conflicts())
+            return render(request, "nodes.html", node=node, nodes=harvester.list(), conflicts=harvester.conflicts(),
+                          keep=KEEP, shown=shown, settled=settled,
+                          csrf=csrf_token(request))
         finally:
             harvester.close()
+
+    @api.post("/admin/nodes/conflicts/{seq}", include_in_schema=False)
+    def settle_conflict_page(request: Request, seq: int, keep: str = Form(..., max_length=10),
+                             csrf: str = Form("", max_length=100)) -> RedirectResponse:
+        check_csrf(request, csrf)
+        principal = principal_of(request)
+        _require_admin(principal)
+        resolve(store, principal, seq, keep, origin=_client(request))
+        return RedirectResponse(f"/admin/nodes?settled={seq}", status_code=303)
 
     return api
 
@@ -114,7 +137,7 @@ class Scheduler:
 
     def _run(self) -> None:
         harvester = Harvester(self.context.store, self.context.settings)
-        lock = _ProcessLock(self.context.settings.data_dir / "harvest.lock")
+        lock = FileLock(self.context.settings.data_dir / "harvest.lock")  # one worker of this server schedules
         try:
             while not self._stop.wait(self.poll_s):
                 if not lock.acquire():  # another worker of this server harvests
@@ -123,42 +146,14 @@ class Scheduler:
                     for name in harvester.due():
                         if self._stop.is_set():
                             return
-                        outcome = harvester.harvest(name)
-                        if not outcome.ok:
+                        outcome = harvester.harvest_if_free(name)  # None: another process harvests it now
+                        if outcome is not None and not outcome.ok:
                             log.warning("harvest of %s failed: %s", name, outcome.error)
                 except Exception:  # the scheduler outlives any one failure; the next round tries again
                     log.exception("scheduled harvest round failed")
         finally:
             lock.release()
             harvester.close()
-
-
-class _ProcessLock:
-    """An exclusive lock on a file, held until released or the process ends: of several server workers on
-    one data folder, the one holding it runs the scheduled harvests."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: IO[bytes] | None = None
-
-    def acquire(self) -> bool:
-        if self._handle is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("ab")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
 
 
 def _require_harvester(principal: Principal) -> None:
@@ -170,8 +165,13 @@ def _require_harvester(principal: Principal) -> None:
                            "变更流仅供采集者和管理员密钥使用。", 403)
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _require_admin(principal: Principal) -> None:
     if principal.role == "anonymous":
         raise ZhulianError("unauthorized", "Sign in with an admin key first.", "请先用管理员密钥登录。", 401)
     if not principal.is_admin:
-        raise ZhulianError("forbidden", "Only admins see the harvest status.", "只有管理员可以查看采集状态。", 403)
+        raise ZhulianError("forbidden", "Only admins see the harvest status and settle conflicts.",
+                           "只有管理员可以查看采集状态和处理冲突。", 403)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json
+
+
+KEEP_ZH = {"local": "本地版本", "remote": "远端版本", "merged": "合并版本"}
 
 
 @contextmanager
@@ -74,16 +78,35 @@ def register(app: typer.Typer) -> None:
     @nodes_app.command("conflicts")
     @bilingual_errors
     def nodes_conflicts(limit: Annotated[int, typer.Option(help="条数 / how many")] = 100,
+                        settled: Annotated[bool, typer.Option("--settled", help="也列出已处理的 / settled ones too")]
+                        = False,
                         as_json: JsonFlag = False) -> None:
-        """采集时发现、留待处理的冲突 / Conflicts harvests found and left for a person to settle."""
+        """采集时发现、留待处理的冲突：两个版本并列及其差异 / Conflicts to settle, both versions side by side."""
         with _harvester() as harvester:
-            found = harvester.conflicts(limit=limit)
+            found = harvester.conflicts(limit=limit, settled=settled)
         if as_json:
             print_json(found)
             return
+        if not found:
+            out.print("没有待处理的冲突 / no conflicts to settle")
         for conflict in found:
-            out.print(f"{conflict['at']} {conflict['source']} {conflict['record_id']}: "
-                      f"{conflict['reason_zh']} / {conflict['reason']}")
+            out.print(_conflict_table(conflict))
+
+    @nodes_app.command("resolve")
+    @bilingual_errors
+    def nodes_resolve(conflict: Annotated[int, typer.Argument(help="冲突编号（见 nodes conflicts）/ conflict number")],
+                      keep: Annotated[str, typer.Option(help="保留本地、远端或合并后的版本 / keep local, remote or merged")],
+                      as_json: JsonFlag = False) -> None:
+        """处理一个冲突，写入审计日志 / Settle a conflict (audited): --keep local|remote|merged."""
+        from zhulian.access import CLI_ADMIN
+        from zhulian.federation.conflicts import resolve
+
+        settled = resolve(open_store(), CLI_ADMIN, conflict, keep, origin=socket.gethostname())
+        if as_json:
+            print_json(settled)
+            return
+        out.print(f"冲突 {conflict} 已处理，保留 {KEEP_ZH[keep]} / conflict {conflict} settled, kept {keep}: "
+                  f"{settled['local_name'] or settled['name']} [{settled['local_id']}]")
 
     @app.command("harvest")
     @bilingual_errors
@@ -130,3 +153,17 @@ def register(app: typer.Typer) -> None:
                       + f" — {report.entries} entries, {report.pages} pages")
         if not report.ok:
             raise typer.Exit(1)
+
+
+def _conflict_table(conflict: dict[str, Any]) -> Table:
+    from zhulian.federation.conflicts import shown
+
+    title = (f"#{conflict['seq']} {conflict['name']} ← {conflict['source']} ({conflict['origin_node']} "
+             f"r{conflict['origin_revision']}, {conflict['at']})" + (f" [已处理 settled: {conflict['resolution']}]"
+                                                                     if conflict["resolved"] else ""))
+    table = Table("字段 field", f"本地 local: {conflict['local_name'] or '–'} [{conflict['local_id']}]",
+                  f"远端 remote: {conflict['name']} [{conflict['record_id']}]",
+                  title=title, caption=f"{conflict['reason_zh']} / {conflict['reason']}")
+    for difference in conflict["differences"]:
+        table.add_row(difference["field"], shown(difference["local"]), shown(difference["remote"]))
+    return table

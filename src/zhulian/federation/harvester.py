@@ -4,13 +4,16 @@ Each page of a feed is checked whole (JSON, schema, cursor order, origins the no
 applied in one transaction together with the cursor it ends at, so a harvest killed at any moment resumes from
 its last committed page with nothing lost and nothing twice. A record is only ever changed by its own origin:
 a change that would overwrite a record of another origin (or of this node) is kept as a conflict for a person
-to settle, never merged.
+to settle (``conflicts.resolve``), never merged. The packaged region records are the exception: every node holds
+them under the same ids, so a copy from another node of one this node holds already is no conflict.
+One node failing, however it fails, never stops the harvest of the others; its failure is recorded and backed off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -24,16 +27,22 @@ from pydantic import ValidationError
 
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
+from zhulian.federation.conflicts import list_conflicts
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
+from zhulian.federation.locks import NodeHarvestLock
 from zhulian.federation.tables import conflicts, nodes, origin_revisions, origins
+from zhulian.region import reference_ids
 from zhulian.registry import queue_harvested
 from zhulian.store import Store
 from zhulian.store.store import WriteResult, Writer, content_of, now
-from zhulian.store.tables import records
+from zhulian.store.tables import pids, records
+
+log = logging.getLogger("zhulian.federation")
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 MAX_BACKOFF_S = 3600
 TRANSIENT = (httpx.TransportError,)
+AUDIT_ACTIONS = {"created": "create", "updated": "update", "deleted": "delete"}
 
 
 class HarvestError(Exception):
@@ -73,7 +82,7 @@ class _Applied:
     skipped: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # the latest per record
-    origin_revisions: list[dict[str, Any]] = field(default_factory=list)
+    origin_revisions: list[dict[str, Any]] = field(default_factory=list)  # with the audit action of each
     organisations: list[dict[str, Any]] = field(default_factory=list)  # created or changed by the page
 
 
@@ -142,10 +151,9 @@ class Harvester:
             rows = connection.execute(sa.select(nodes).order_by(nodes.c.name)).mappings().all()
         return [{k: v for k, v in row.items() if k != "key"} for row in rows]
 
-    def conflicts(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        with self.store.engine.connect() as connection:
-            rows = connection.execute(sa.select(conflicts).order_by(conflicts.c.seq.desc()).limit(limit))
-            return [dict(row) for row in rows.mappings()]
+    def conflicts(self, *, limit: int = 100, settled: bool = False) -> list[dict[str, Any]]:
+        """Open conflicts (and settled ones with ``settled``), newest first, with both versions side by side."""
+        return list_conflicts(self.store, limit=limit, settled=settled)
 
     def due(self) -> list[str]:
         """Nodes whose interval has passed (and whose backoff after a failure has run out)."""
@@ -171,6 +179,27 @@ class Harvester:
         return [self.harvest(name, retries=retries) for name in chosen]
 
     def harvest(self, name: str, *, retries: int = 0, max_pages: int | None = None) -> Outcome:
+        """Harvest one node; when another process is harvesting it, wait for that to end, then take what is left."""
+        self._node_row(name)  # an unknown node is refused before waiting for anything
+        lock = NodeHarvestLock(self.store, name)
+        lock.acquire(wait=True)
+        try:
+            return self._harvest_held(name, retries, max_pages)
+        finally:
+            lock.release()
+
+    def harvest_if_free(self, name: str) -> Outcome | None:
+        """Harvest one node unless another process is harvesting it right now (None then): for the schedule,
+        which comes back to it at the next interval."""
+        lock = NodeHarvestLock(self.store, name)
+        if not lock.acquire(wait=False):
+            return None
+        try:
+            return self._harvest_held(name, 0, None)
+        finally:
+            lock.release()
+
+    def _harvest_held(self, name: str, retries: int, max_pages: int | None) -> Outcome:
         node = self._node_row(name)
         outcome = Outcome(name, cursor=node["cursor"])
         for attempt in range(retries + 1):
@@ -180,11 +209,20 @@ class Harvester:
                 return outcome
             except HarvestError as error:
                 if not error.transient or attempt == retries:
-                    outcome.ok, outcome.error = False, str(error)
-                    self._failed(name, str(error), node["interval_s"])
-                    return outcome
+                    return self._give_up(outcome, str(error), node["interval_s"])
                 time.sleep(min(2 ** attempt, 30))
                 node = self._node_row(name)
+            except Exception as error:  # a fault of this node's (or ours on its data) must not end the others' harvest
+                log.exception("harvest of %s failed unexpectedly", name)
+                detail = f"{error.__class__.__name__}: {str(error)[:300]}"
+                return self._give_up(outcome, f"采集时发生意外错误（{detail}），已记录，将稍后重试 / the harvest failed "
+                                              f"unexpectedly ({detail}); recorded, it will be retried later",
+                                     node["interval_s"])
+        return outcome
+
+    def _give_up(self, outcome: Outcome, message: str, interval_s: int) -> Outcome:
+        outcome.ok, outcome.error = False, message
+        self._failed(outcome.node, message, interval_s)
         return outcome
 
     def _harvest(self, node: dict[str, Any], outcome: Outcome, max_pages: int | None) -> None:
@@ -291,9 +329,10 @@ class Harvester:
         try:
             with self.store.transaction() as writer:
                 held = _held(writer.connection, [entry.id for entry in entries])
+                references = _held_references(writer.connection, entries)
                 run: list[FeedEntry] = []
                 for entry in entries:
-                    verdict = self._verdict(entry, held)
+                    verdict = self._verdict(entry, held, references)
                     if verdict == "skip":
                         applied.skipped += 1
                     elif verdict is not None:
@@ -320,21 +359,25 @@ class Harvester:
                 if not moved.rowcount:  # another harvest of this node committed meanwhile; its pages stand
                     raise ZhulianError("busy", f"another harvest of {source} is running",
                                        f"{source} 正在被另一个采集进程采集", 409)
-                if entries:
-                    writer.log(actor=f"harvest:{source}", role="harvester", action="harvest",
-                               detail={"cursor": cursor, "entries": len(entries), "created": applied.created,
-                                       "updated": applied.updated, "deleted": applied.deleted,
-                                       "conflicts": len(applied.conflicts)})
+                for change in applied.origin_revisions:
+                    writer.log(actor=f"harvest:{source}", role="harvester", action=change["action"],
+                               record_id=change["record_id"], revision=change["revision"], origin=f"harvest:{source}",
+                               detail={"origin_node": change["origin_node"], "origin_revision": change["origin_revision"],
+                                       "cursor": cursor})
         except ZhulianError as error:
             raise HarvestError(f"the page was refused and nothing of it written: {_detail(error)}",
                                f"该页被拒绝，未写入任何内容：{_detail(error, zh=True)}") from None
         return applied
 
-    def _verdict(self, entry: FeedEntry, held: dict[str, tuple[str, int, bool]]) -> tuple[str, str] | str | None:
+    def _verdict(self, entry: FeedEntry, held: dict[str, tuple[str, int, bool]],
+                 references: set[str]) -> tuple[str, str] | str | None:
         """None to write the entry, "skip" when it is already held, or the reason for a conflict."""
+        shared = _reference_key(entry) in references  # a packaged region record this node holds too
         if entry.id not in held:
-            return None if entry.op == "upsert" else "skip"  # a tombstone for what we never held
+            return None if entry.op == "upsert" and not shared else "skip"  # or a tombstone for what we never held
         origin, revision, deleted = held[entry.id]
+        if origin != entry.origin.node and shared:
+            return "skip"
         if origin == "":
             return (f"{entry.id} is a record of this node; a harvest never overwrites it",
                     f"{entry.id} 是本节点的记录，采集不会覆盖它")
@@ -351,8 +394,11 @@ class Harvester:
             return
         by_position = {index: entry for index, entry in enumerate(run)}
 
+        owners: dict[str, str] = {}  # entry id -> the local record its identifiers belong to
+
         def same_record_only(record: Any, existing: dict[str, Any] | None) -> None:
             if existing is not None and existing["id"] != record.id:
+                owners[record.id] = existing["id"]
                 raise conflict(f"its identifiers belong to {existing['id']} here",
                                f"其标识符在本节点属于 {existing['id']}")
 
@@ -367,7 +413,8 @@ class Harvester:
         for result in results:
             entry = by_position[result.index]
             if result.error is not None:
-                applied.conflicts.append(_conflict_row(source, entry, result.error.message, result.error.message_zh))
+                applied.conflicts.append(_conflict_row(source, entry, result.error.message, result.error.message_zh,
+                                                       owners.get(entry.id)))
                 held.pop(entry.id, None)
                 continue
             setattr(applied, result.outcome, getattr(applied, result.outcome) + 1)
@@ -388,7 +435,8 @@ class Harvester:
         if result.outcome != "unchanged":
             applied.origin_revisions.append({"record_id": entry.id, "revision": result.record["revision"],
                                              "origin_node": entry.origin.node,
-                                             "origin_revision": entry.origin.revision})
+                                             "origin_revision": entry.origin.revision,
+                                             "action": AUDIT_ACTIONS[result.outcome]})
 
     @staticmethod
     def _record_origins(writer: Writer, source: str, applied: _Applied) -> None:
@@ -400,7 +448,8 @@ class Harvester:
             connection.execute(origins.insert(), [{**row, "source": source, "harvested": stamp}
                                                   for row in applied.origins.values()])
         if applied.origin_revisions:
-            connection.execute(origin_revisions.insert(), applied.origin_revisions)
+            connection.execute(origin_revisions.insert(), [{k: v for k, v in row.items() if k != "action"}
+                                                           for row in applied.origin_revisions])
 
     # -- bookkeeping --------------------------------------------------------------------------------
 
@@ -441,10 +490,26 @@ def _held(connection: sa.Connection, ids: list[str]) -> dict[str, tuple[str, int
     return held
 
 
-def _conflict_row(source: str, entry: FeedEntry, reason: str, reason_zh: str) -> dict[str, Any]:
+def _conflict_row(source: str, entry: FeedEntry, reason: str, reason_zh: str,
+                  local_id: str | None = None) -> dict[str, Any]:
     return {"at": now(), "source": source, "record_id": entry.id, "origin_node": entry.origin.node,
             "origin_revision": entry.origin.revision, "reason": reason, "reason_zh": reason_zh,
-            "record": entry.record}
+            "record": entry.record, "local_id": local_id or entry.id}
+
+
+def _reference_key(entry: FeedEntry) -> str | None:
+    """The ``ref`` pid of an entry that is one of the packaged region records, else None."""
+    ref = (entry.record.get("pids") or {}).get("ref")
+    return ref if isinstance(ref, str) and ref in reference_ids() else None
+
+
+def _held_references(connection: sa.Connection, entries: list[FeedEntry]) -> set[str]:
+    """The ``ref`` pids of packaged region records among the entries that this node holds already."""
+    keys = sorted({key for entry in entries if (key := _reference_key(entry))})
+    if not keys:
+        return set()
+    rows = connection.execute(sa.select(pids.c.value).where(pids.c.scheme == "ref", pids.c.value.in_(keys)))
+    return set(rows.scalars())
 
 
 def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:

@@ -1,7 +1,8 @@
 """OAI-PMH 2.0 over the store, so repository and open-data harvesters read a node with no code of ours.
 
 Items are the public records, with deleted ones kept as ``status="deleted"`` headers (``deletedRecord:
-persistent``); identifiers are ``oai:{node}:{type}/{id}``; one set per type; formats ``oai_dc`` and ``zhulian``
+persistent``), and so are records that were public once and are no longer (made internal or for registered users
+only): a harvester must drop its public copy; identifiers are ``oai:{node}:{type}/{id}``; one set per type; formats ``oai_dc`` and ``zhulian``
 (the whole record). Lists page by (datestamp, id) so a resumption token stays right while records change.
 """
 
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from zhulian.model import TYPE_LABELS, TYPES, record_label
 from zhulian.region.adcodes import adcode_name
 from zhulian.store import Store
-from zhulian.store.tables import records
+from zhulian.store.tables import records, revisions
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -131,7 +132,7 @@ class Repository:
     def _list(self, verb: str, args: dict[str, str], *, with_metadata: bool) -> ET.Element:
         query = _decode_token(args["resumptionToken"]) if "resumptionToken" in args else _new_query(args)
         _format(query["prefix"])
-        conditions = [records.c.access == "public"]
+        conditions = [_ITEM]
         if query.get("set"):
             conditions.append(records.c.type == query["set"])
         if query.get("from"):
@@ -145,8 +146,7 @@ class Repository:
                 stamp, record_id = query["after"]
                 page_conditions.append(sa.or_(records.c.updated > stamp,
                                               sa.and_(records.c.updated == stamp, records.c.id > record_id)))
-            rows = connection.execute(sa.select(records.c.id, records.c.type, records.c.updated, records.c.deleted,
-                                                records.c.data).where(*page_conditions)
+            rows = connection.execute(sa.select(*_COLUMNS).where(*page_conditions)
                                       .order_by(records.c.updated, records.c.id).limit(PAGE + 1)).all()
         if not rows:
             raise OaiError("noRecordsMatch", "No records match these arguments.")
@@ -168,16 +168,15 @@ class Repository:
         match = re.fullmatch(rf"oai:{re.escape(self.node)}:([a-z]+)/([a-z]{{3}}_[0-9A-Za-z]+)", identifier)
         with self.store.engine.connect() as connection:
             row = match and connection.execute(
-                sa.select(records.c.id, records.c.type, records.c.updated, records.c.deleted, records.c.data)
-                .where(records.c.id == match.group(2), records.c.type == match.group(1),
-                       records.c.access == "public")).first()
+                sa.select(*_COLUMNS).where(records.c.id == match.group(2), records.c.type == match.group(1),
+                                           _ITEM)).first()
         if not row:
             raise OaiError("idDoesNotExist", f"No item {identifier!r} here; identifiers look like "
                            f"oai:{self.node}:organization/org_01J…")
         return row
 
     def _header(self, row: sa.Row) -> ET.Element:
-        header = ET.Element(f"{{{OAI}}}header", {"status": "deleted"} if row.deleted else {})
+        header = ET.Element(f"{{{OAI}}}header", {"status": "deleted"} if _gone(row) else {})
         ET.SubElement(header, f"{{{OAI}}}identifier").text = f"oai:{self.node}:{row.type}/{row.id}"
         ET.SubElement(header, f"{{{OAI}}}datestamp").text = _datestamp(row.updated)
         ET.SubElement(header, f"{{{OAI}}}setSpec").text = row.type
@@ -186,13 +185,25 @@ class Repository:
     def _record(self, row: sa.Row, prefix: str, *, with_metadata: bool) -> ET.Element:
         element = ET.Element(f"{{{OAI}}}record")
         element.append(self._header(row))
-        if with_metadata and not row.deleted:
+        if with_metadata and not _gone(row):
             metadata = ET.SubElement(element, f"{{{OAI}}}metadata")
             metadata.append(_dublin_core(row.data) if prefix == "oai_dc" else _whole(row.data))
         return element
 
     def _absolute(self, path: str) -> str:
         return self.base_url.rsplit("/oai", 1)[0] + path
+
+
+# An item is a record that is public, or was public in some revision: once public, a harvester may hold a copy,
+# so a record withdrawn from the public stays an item, as a deletion.
+_ITEM = sa.or_(records.c.access == "public", sa.exists().where(
+    revisions.c.record_id == records.c.id, revisions.c.data["access"].as_string() == "public"))
+_COLUMNS = (records.c.id, records.c.type, records.c.updated, records.c.deleted, records.c.access, records.c.data)
+
+
+def _gone(row: sa.Row) -> bool:
+    """Deleted, or no longer public: either way a harvester drops its copy."""
+    return row.deleted is not None or row.access != "public"
 
 
 def _dublin_core(record: dict[str, Any]) -> ET.Element:

@@ -61,6 +61,10 @@ conflicts = sa.Table(
     sa.Column("origin_revision", sa.Integer, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("reason_zh", sa.Text, nullable=False),
-    sa.Column("record", Json),
+    sa.Column("record", Json),  # the remote version
+    sa.Column("local_id", sa.String(40)),  # the local record it collides with (by id or by an identifier)
+    sa.Column("resolved", Timestamp),  # settled: when, keeping which version, by whom
+    sa.Column("resolution", sa.String(8)),
+    sa.Column("resolved_by", sa.String(200)),
     sa.Index("ix_fed_conflicts_record", "record_id"),
 )

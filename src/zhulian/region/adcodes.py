@@ -1,33 +1,26 @@
-"""GB/T 2260 administrative division codes.
+"""GB/T 2260 administrative division codes, read from the table shipped with the package (``data/adcodes.csv``:
+3,511 provinces, prefecture-level cities and counties, 810000 香港 and 820000 澳门 among them).
 
-The code list ships inside the ``cpca`` package (its ``resources/adcodes.csv``: provinces, cities and
-counties, including 810000 香港 and 820000 澳门). We read that file directly rather than importing
-``cpca`` itself, which would pull pandas into every start-up.
+The rows are the code and name columns of the ``cpca`` 0.5.5 table (MIT licence, ``data/adcodes-LICENSE.txt``);
+counties stay in because records and imports name places by county-level cities and districts (昆山市, 天河区).
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from functools import cache
 from pathlib import Path
 
 ADCODE_PATTERN = re.compile(r"^[1-9]\d{5}$")
-
-
-def _cpca_adcodes_file() -> Path:
-    spec = importlib.util.find_spec("cpca")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("The cpca package (GB/T 2260 code list) is not installed / 未安装 cpca 包")
-    return Path(spec.origin).parent / "resources" / "adcodes.csv"
+TABLE = Path(__file__).parent / "data" / "adcodes.csv"
 
 
 @cache
 def adcode_names() -> dict[str, str]:
     """Every known six-digit code with its name."""
-    with _cpca_adcodes_file().open(encoding="utf-8") as handle:
-        return {row["adcode"][:6]: row["name"] for row in csv.DictReader(handle)}
+    with TABLE.open(encoding="utf-8", newline="") as handle:
+        return {row["adcode"]: row["name"] for row in csv.DictReader(handle)}
 
 
 def is_adcode(code: str) -> bool:

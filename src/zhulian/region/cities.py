@@ -1,4 +1,4 @@
-"""The region: nine Pearl River Delta cities plus Hong Kong and Macao.
+"""The region: nine Pearl River Delta cities plus Hong Kong and Macao (``data/cities.toml``).
 
 Roles follow the "1+1+7" demonstration zone (Shenzhen and Guangzhou lead, seven cities follow) and the
 three innovation circles named in the 2014–2020 integration action plan. Centroids are GCJ-02 longitude,
@@ -7,19 +7,10 @@ latitude as published in the GB/T 2260-based code list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
-CIRCLES = {
-    "gfz": {"zh": "广佛肇", "en": "Guangzhou–Foshan–Zhaoqing circle"},
-    "sdh": {"zh": "深莞惠", "en": "Shenzhen–Dongguan–Huizhou circle"},
-    "zzj": {"zh": "珠中江", "en": "Zhuhai–Zhongshan–Jiangmen circle"},
-}
-
-ROLES = {
-    "lead": {"zh": "龙头（1+1）", "en": "lead city (the two 1s of 1+1+7)"},
-    "member": {"zh": "示范区城市（7）", "en": "zone city (the 7 of 1+1+7)"},
-    "sar": {"zh": "特别行政区", "en": "special administrative region"},
-}
+from zhulian.region.reference import DATA, ReferenceDataError, read_toml
 
 
 @dataclass(frozen=True)
@@ -45,20 +36,26 @@ class City:
         }
 
 
-CITIES: tuple[City, ...] = (
-    City("440100", "广州市", "Guangzhou", "廣州市", 113.264385, 23.12911, "lead", "gfz"),
-    City("440300", "深圳市", "Shenzhen", "深圳市", 114.057939, 22.543527, "lead", "sdh"),
-    City("440400", "珠海市", "Zhuhai", "珠海市", 113.576677, 22.270978, "member", "zzj"),
-    City("440600", "佛山市", "Foshan", "佛山市", 113.121435, 23.021478, "member", "gfz"),
-    City("441300", "惠州市", "Huizhou", "惠州市", 114.415612, 23.112381, "member", "sdh"),
-    City("441900", "东莞市", "Dongguan", "東莞市", 113.751799, 23.020673, "member", "sdh"),
-    City("442000", "中山市", "Zhongshan", "中山市", 113.39277, 22.517585, "member", "zzj"),
-    City("440700", "江门市", "Jiangmen", "江門市", 113.081542, 22.57899, "member", "zzj"),
-    City("441200", "肇庆市", "Zhaoqing", "肇慶市", 112.465091, 23.047191, "member", "gfz"),
-    City("810000", "香港特别行政区", "Hong Kong SAR", "香港特別行政區", 114.171203, 22.277468, "sar", None),
-    City("820000", "澳门特别行政区", "Macao SAR", "澳門特別行政區", 113.543028, 22.186835, "sar", None),
-)
+def _city(entry: Any, position: int, roles: dict, circles: dict) -> City:
+    where = f"cities.toml [[cities]] #{position}"
+    required = {f.name for f in fields(City)} - {"circle"}
+    if not isinstance(entry, dict) or not required <= entry.keys() or not entry.keys() <= required | {"circle"}:
+        raise ReferenceDataError(where, f"a city has exactly {sorted(required)} and optionally circle",
+                                 f"城市须有且只有 {sorted(required)}，circle 可选")
+    if entry["role"] not in roles or entry.get("circle", None) not in (None, *circles):
+        raise ReferenceDataError(where, f"role must be one of {sorted(roles)} and circle one of {sorted(circles)}",
+                                 f"role 须为 {sorted(roles)} 之一，circle 须为 {sorted(circles)} 之一")
+    return City(**{"circle": None, **entry})
 
+
+def _load() -> tuple[dict, dict, tuple[City, ...]]:
+    table = read_toml(DATA / "cities.toml")
+    circles, roles = table.get("circles", {}), table.get("roles", {})
+    cities = tuple(_city(entry, position, roles, circles) for position, entry in enumerate(table.get("cities", []), 1))
+    return circles, roles, cities
+
+
+CIRCLES, ROLES, CITIES = _load()
 CITY_BY_ADCODE = {city.adcode: city for city in CITIES}
 
 

@@ -11,7 +11,7 @@ import pytest
 from zhulian.indicators.evaluate import score, score_held_out
 from zhulian.indicators.extract import extract_targets, match_indicator, warning_text
 from zhulian.model.indicators import INDICATORS
-from zhulian.region.seed import RECORDS as SEED_RECORDS
+from zhulian.region import reference_records
 
 SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_630e50ae92f037f8.txt"
 GOLD = Path(__file__).parent / "data" / "seed_targets_gold.json"
@@ -115,7 +115,7 @@ def test_a_year_far_in_the_future_is_reported() -> None:
 def test_every_seed_target_maps_to_an_indicator_code_by_general_rules() -> None:
     """The seed's wording (每市…, 未来5年…, …的珠三角城市数量) reaches its code by dropping where and when, not by
     synonyms written for it."""
-    indicators = [t["indicator"] for r in SEED_RECORDS if r["type"] == "policy" for t in r["targets"]]
+    indicators = [t["indicator"] for r in reference_records() if r["type"] == "policy" for t in r["targets"]]
     assert len(indicators) == 24
     assert all(match_indicator(name) for name in indicators), [n for n in indicators if not match_indicator(n)]
     synonyms = {s for i in INDICATORS.values() for s in i.synonyms}

@@ -32,8 +32,7 @@ from zhulian.access import CLI_ADMIN, create_key, revoke_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
 from zhulian.records import RecordService
-from zhulian.region import loader
-from zhulian.region.seed import RECORDS
+from zhulian.region import loader, reference_records
 from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.store.tables import audit_log
@@ -44,6 +43,8 @@ MOE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "universi
 FULL = ["name.zh", "pids.moe", "kind", "city", "website", "founded", "keywords", "description.zh"]
 SYSU = ["中山大学", "4144010558", "university", "440100", "https://www.sysu.edu.cn", "1924", "医学;工程",
         "广州的综合性大学"]
+
+RECORDS = reference_records()
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -293,7 +294,7 @@ def test_a_changed_package_is_shown_and_applied_only_on_request(cli, store, monk
     position = next(i for i, r in enumerate(changed) if r["pids"]["ref"] == "org-sysu")
     changed[position] = {**changed[position], "website": "https://www.sysu.edu.cn/", "aliases": ["中大"],
                          "founded": "1924"}
-    monkeypatch.setattr(loader, "RECORDS", changed)
+    monkeypatch.setattr(loader, "reference_records", lambda: changed)
 
     before = store.get("ref:org-sysu")
     assert "zhulian region diff" in cli("init", "--with-region").output  # says the package changed
@@ -318,7 +319,7 @@ def test_a_reference_record_with_an_id_is_created_under_that_id(store, monkeypat
 
     given = new_id("organization")
     packaged = [{**RECORDS[0], "id": given}, *RECORDS[1:]]
-    monkeypatch.setattr(loader, "RECORDS", packaged)
+    monkeypatch.setattr(loader, "reference_records", lambda: packaged)
     assert loader.load_region(store, CLI_ADMIN)["created"] == len(RECORDS)
     assert store.get(f"ref:{RECORDS[0]['pids']['ref']}")["id"] == given
     assert loader.load_region(store, CLI_ADMIN) == {"unchanged": len(RECORDS)}
@@ -438,7 +439,7 @@ def test_a_region_reload_killed_midway_leaves_store_and_audit_log_as_they_were(s
     # A release with many more reference records, so that the reload is caught in the middle.
     script = ("import sys; from zhulian.region import loader; from zhulian.store import Store; "
               "extra = [{'type': 'organization', 'pids': {'ref': f'org-test-{n}'}, 'name': {'zh': f'参考机构{n}'},"
-              " 'city': '440100'} for n in range(5000)]; loader.RECORDS = loader.RECORDS + extra; "
+              " 'city': '440100'} for n in range(5000)]; packaged = loader.reference_records() + extra; loader.reference_records = lambda: packaged; "
               "loader.load_region(Store(sys.argv[1]))")
     _kill_while_writing([sys.executable, "-c", script, database_url], _environment(database_url, tmp_path),
                         database_url)

@@ -20,7 +20,7 @@ from zhulian.access import SYSTEM, Principal
 from zhulian.model import record_label
 from zhulian.records import RecordService
 from zhulian.records.service import Batch
-from zhulian.region.seed import RECORDS
+from zhulian.region.reference import reference_records
 from zhulian.store import Store
 from zhulian.store.store import content_of, field_units, from_units, same_value
 from zhulian.store.tables import audit_log
@@ -154,4 +154,4 @@ def _baselines(batch: Batch, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _packaged() -> list[tuple[str, dict[str, Any]]]:
-    return [(record["pids"]["ref"], record) for record in RECORDS]
+    return [(record["pids"]["ref"], record) for record in reference_records()]

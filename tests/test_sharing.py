@@ -260,10 +260,12 @@ def test_bookings_over_http(setting, store, tmp_path: Path) -> None:
         assert mine["totals"]["fee"] == 400.0
         profile = http.get(f"/api/v1/instruments/{instrument['id']}/profile").json()
         assert profile["profile"]["services"][0]["code"] == "sem-imaging"
-        page = http.get(f"/sharing/instruments/{instrument['id']}")
+        later = http.post(path, json={**body, "start": at(day, 13), "end": at(day, 14)}, headers={"Authorization": user})
+        assert later.status_code == 201
+        page = http.get(f"/sharing/instruments/{instrument['id']}", params={"from": str(day)})
         assert page.status_code == 200 and "扫描电镜成像" in page.text and "<script" not in page.text
-        assert "已预约" in page.text or "taken" in page.text
-        assert http.get("/sharing/instruments/ins_nothing").status_code == 404
+        assert "13:00–14:00" in page.text and "09:00–10:00" not in page.text  # used and rated: it holds no slot
+        assert http.get("/sharing/instruments/ins_01M8NA7AQ8XQ6A81SNM453EKQB").status_code == 404
 
 
 def test_booking_from_the_command_line(run, tmp_path: Path) -> None:

@@ -257,8 +257,8 @@ class SharingService:
             where = bookings.c.user_id == user
         statement = sa.select(bookings).where(where, bookings.c.state.in_(DONE_STATES)).order_by(bookings.c.start_at)
         if year is not None:
-            statement = statement.where(bookings.c.start_at >= f"{year - 1}-12-31T16:00:00Z",
-                                        bookings.c.start_at < f"{year}-12-31T16:00:00Z")  # the year in China
+            low, high = year_bounds(year)
+            statement = statement.where(bookings.c.start_at >= low, bookings.c.start_at < high)
         with self.store.engine.connect() as connection:
             rows = [dict(row) for row in connection.execute(statement).mappings()]
         found = self.store.get_many(sorted({row["instrument_id"] for row in rows}))
@@ -441,6 +441,11 @@ def _reason(reason: str | None) -> str:
         raise invalid([Problem("reason", reason[:100], f"say why (1 to {MAX_TEXT} characters)",
                                f"请说明原因（1 至 {MAX_TEXT} 个字符）")])
     return reason
+
+
+def year_bounds(year: int) -> tuple[str, str]:
+    """A year in China's time as the UTC texts bookings are stored in: [start, end)."""
+    return (_utc_text(_at_midnight(dt.date(year, 1, 1))), _utc_text(_at_midnight(dt.date(year + 1, 1, 1))))
 
 
 # -- shapes ------------------------------------------------------------------------------------------

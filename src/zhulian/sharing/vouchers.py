@@ -121,7 +121,7 @@ class VoucherService:
                 programs.c.id == program["id"], programs.c.issued_fen + amount_fen <= programs.c.budget_fen).values(
                 issued_fen=programs.c.issued_fen + amount_fen))
             if taken.rowcount != 1:
-                left = self._one(programs, program_id, "programme", "创新券计划")
+                left = self._one(programs, program_id, "programme", "创新券计划", writer.connection)
                 raise conflict(f"The programme's budget has {_yuan(left['budget_fen'] - left['issued_fen'])} yuan "
                                "left, less than the voucher.",
                                f"该计划剩余预算 {_yuan(left['budget_fen'] - left['issued_fen'])} 元，不足以发放此券。")
@@ -170,7 +170,7 @@ class VoucherService:
                     vouchers.c.id == voucher["id"], vouchers.c.balance_fen >= amount_fen).values(
                     balance_fen=vouchers.c.balance_fen - amount_fen, updated=stamp))
                 if spent.rowcount != 1:
-                    raise self._short_of(voucher["id"], amount_fen)
+                    raise self._short_of(writer.connection, voucher["id"], amount_fen)
                 writer.connection.execute(redemptions.insert().values(**row))
                 writer.log(actor=principal.id, role=principal.role, action="voucher_redeem",
                            record_id=booking["instrument_id"], origin=origin,
@@ -233,9 +233,14 @@ class VoucherService:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _one(self, table: sa.Table, key: str, what: str, what_zh: str) -> dict[str, Any]:
-        with self.store.engine.connect() as connection:
-            row = connection.execute(sa.select(table).where(table.c.id == key)).mappings().first()
+    def _one(self, table: sa.Table, key: str, what: str, what_zh: str,
+             connection: sa.Connection | None = None) -> dict[str, Any]:
+        """A row by id, read on the given connection (a transaction's own, so that it needs no second one from
+        the pool while it holds a lock) or on a new one."""
+        if connection is None:
+            with self.store.engine.connect() as connection:
+                return self._one(table, key, what, what_zh, connection)
+        row = connection.execute(sa.select(table).where(table.c.id == key)).mappings().first()
         if row is None:
             raise ZhulianError("not_found", f"No {what} {key!r}.", f"找不到{what_zh} {key!r}。", 404)
         return dict(row)
@@ -245,8 +250,8 @@ class VoucherService:
             return connection.execute(sa.select(redemptions.c.id).where(
                 redemptions.c.booking_id == booking_id)).scalar_one_or_none()
 
-    def _short_of(self, voucher_id: str, amount_fen: int) -> ZhulianError:
-        balance = self._one(vouchers, voucher_id, "voucher", "创新券")["balance_fen"]
+    def _short_of(self, connection: sa.Connection, voucher_id: str, amount_fen: int) -> ZhulianError:
+        balance = self._one(vouchers, voucher_id, "voucher", "创新券", connection)["balance_fen"]
         return ZhulianError("insufficient", f"The voucher has {_yuan(balance)} yuan left, less than "
                             f"{_yuan(amount_fen)}; nothing was spent.",
                             f"创新券余额 {_yuan(balance)} 元，不足 {_yuan(amount_fen)} 元，未作任何扣减。", 409,
@@ -269,6 +274,9 @@ class VoucherService:
 
 
 def _check_city_official(principal: Principal, city: str) -> None:
+    if principal.role == "anonymous":
+        raise ZhulianError("unauthorized", "Sign in or send an API key (Authorization: Bearer KEY) first.",
+                           "请先登录或使用 API 密钥（Authorization: Bearer 密钥）。", 401)
     if not _acts_for(principal, city):
         raise ZhulianError("forbidden", f"Only the publishers of city node {city} (or an administrator) run its "
                            "voucher programmes.", f"只有城市节点 {city} 的发布者（或管理员）可以管理该市的创新券。", 403)

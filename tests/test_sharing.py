@@ -69,6 +69,29 @@ def setting(store):
     return service, keys(store), instrument, firm, university
 
 
+def at_once(call, count: int, refused) -> list[object]:
+    """``call(0 … count-1)`` in as many threads, released together; each answer is the call's result,
+    ``refused(error)`` for a ZhulianError, or any other exception itself (which would have been a 500)."""
+    start = threading.Barrier(count)
+    answers: list[object] = [None] * count
+
+    def one(n: int) -> None:
+        start.wait()
+        try:
+            answers[n] = call(n)
+        except ZhulianError as error:
+            answers[n] = refused(error)
+        except Exception as error:  # kept for the caller's assertion
+            answers[n] = error
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 def _error(error: pytest.ExceptionInfo) -> tuple[int, str]:
     return error.value.status, error.value.code
 
@@ -210,27 +233,36 @@ def test_twenty_concurrent_clients_one_slot(setting, store) -> None:
     service, people, instrument, _firm, _university = setting
     day = monday()
     users = [principal_by_id(store, create_key(store, "reader", name=f"user {n}")[0]["id"]) for n in range(20)]
-    start = threading.Barrier(len(users))
-    answers: list[object] = [None] * len(users)
+    def ask(n: int) -> dict:
+        return service.book(users[n], instrument["id"], start=at(day, 9 + n % 3, 10 * (n % 2)), end=at(day, 12, 30),
+                            service="sem-imaging", purpose=f"测试 {n}")
 
-    def ask(n: int) -> None:
-        start.wait()
-        try:
-            answers[n] = service.book(users[n], instrument["id"], start=at(day, 9 + n % 3, 10 * (n % 2)),
-                                      end=at(day, 12, 30), service="sem-imaging", purpose=f"测试 {n}")
-        except ZhulianError as error:
-            answers[n] = error.status
-        except Exception as error:  # anything else would be a 500: record it for the assertion below
-            answers[n] = error
-
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(users))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(ask, len(users), lambda error: error.status)
     made = [a for a in answers if isinstance(a, dict)]
     assert len(made) == 1 and sorted(a for a in answers if not isinstance(a, dict)) == [409] * 19, answers
     assert [b["id"] for b in service.list(CLI_ADMIN, "host", instrument=instrument["id"])] == [made[0]["id"]]
+
+
+def test_the_database_itself_refuses_overlapping_active_bookings(setting, store) -> None:
+    """On PostgreSQL the exclusion constraint holds even for a write that skips the service's check; a
+    cancelled booking holds no slot."""
+    if not store.is_postgres:
+        pytest.skip("SQLite has no exclusion constraints: its write transaction serialises the check instead")
+    import sqlalchemy as sa
+
+    from zhulian.sharing.tables import bookings
+
+    service, people, instrument, _firm, _university = setting
+    day = monday()
+    first = service.book(people["firm"][0], instrument["id"], start=at(day, 9), end=at(day, 11),
+                         service="sem-imaging", purpose="测试")
+    with store.engine.connect() as connection:
+        row = dict(connection.execute(sa.select(bookings).where(bookings.c.id == first["id"])).mappings().one())
+    overlapping = {**row, "id": "bkg_overlap", "start_at": row["start_at"].replace("T01", "T02")}
+    with pytest.raises(sa.exc.IntegrityError, match="ex_sharing_bookings_slot"), store.engine.begin() as connection:
+        connection.execute(bookings.insert().values(**overlapping))
+    with store.engine.begin() as connection:
+        connection.execute(bookings.insert().values(**{**overlapping, "state": "cancelled"}))
 
 
 def test_bookings_over_http(setting, store, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 import warnings
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from zhulian.sharing.charts import report_xlsx
 from zhulian.sharing.evaluation import yearly_report
 from zhulian.web.app import create_app
 
-from test_sharing import PROFILE, at, keys, monday
+from test_sharing import PROFILE, at, at_once, keys, monday
 
 SHENZHEN, GUANGZHOU = "440300", "440100"
 
@@ -151,23 +150,8 @@ def test_twenty_concurrent_redemptions_against_one_voucher(region, store) -> Non
     first = monday()
     booked = [used_booking(sharing, people, instrument, firm, first + dt.timedelta(days=n // 8), 9 + n % 8)
               for n in range(20)]
-    start = threading.Barrier(len(booked))
-    answers: list[object] = [None] * len(booked)
-
-    def spend(n: int) -> None:
-        start.wait()
-        try:
-            answers[n] = vouchers.redeem(people["firm"][0], voucher["id"], booked[n]["id"], amount=200)
-        except ZhulianError as error:
-            answers[n] = error.code
-        except Exception as error:  # anything else would be a 500: kept for the assertion below
-            answers[n] = error
-
-    threads = [threading.Thread(target=spend, args=(n,)) for n in range(len(booked))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(lambda n: vouchers.redeem(people["firm"][0], voucher["id"], booked[n]["id"], amount=200),
+                      len(booked), lambda error: error.code)
     made = [a for a in answers if isinstance(a, dict)]
     assert len(made) == 5 and [a for a in answers if not isinstance(a, dict)] == ["insufficient"] * 15, answers
     after = vouchers.voucher(people["firm"][0], voucher["id"])

@@ -25,6 +25,7 @@ from zhulian.web.portal import render
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Year = Query(..., ge=2000, le=2100, description="年度 year")
 Format = Query("json", description="json | xlsx | svg")
+ADCODE = r"^\d{6}$"
 
 
 class BookingRequest(BaseModel):
@@ -159,13 +160,13 @@ def router(context: WebContext) -> APIRouter:
 
     @api.get("/api/v1/sharing/statements")
     def statement(request: Request, user: str | None = Query(None, max_length=200),
-                  host: str | None = Query(None, max_length=6), year: int | None = Query(None, ge=2000, le=2100)
-                  ) -> dict[str, Any]:
+                  host: str | None = Query(None, pattern=ADCODE, description="仪器所属节点 host node adcode"),
+                  year: int | None = Query(None, ge=2000, le=2100)) -> dict[str, Any]:
         """账单 / A user's (default: the caller's) or a host node's used bookings and fees."""
         return sharing.statement(principal_of(request), user=user, host=host, year=year)
 
     @api.get("/api/v1/sharing/report", response_model=None)
-    def report(year: int = Year, city: str | None = Query(None, max_length=6),
+    def report(year: int = Year, city: str | None = Query(None, pattern=ADCODE, description="城市 adcode"),
                format: Literal["json", "xlsx", "svg"] = Format) -> dict[str, Any] | Response:
         """开放共享年度评价 / The yearly open-sharing evaluation per instrument, host, city and the region."""
         body = yearly_report(context.store, year, city)
@@ -183,7 +184,7 @@ def router(context: WebContext) -> APIRouter:
                                        budget=body.budget, share=body.share, rules=body.rules, origin=origin(request))
 
     @api.get("/api/v1/vouchers/programs")
-    def list_programs(city: str | None = Query(None, max_length=6),
+    def list_programs(city: str | None = Query(None, pattern=ADCODE, description="城市 adcode"),
                       year: int | None = Query(None, ge=2000, le=2100)) -> dict[str, Any]:
         found = vouchers.programs(city=city, year=year)
         return {"meta": {"count": len(found)}, "results": found}
@@ -233,7 +234,7 @@ def router(context: WebContext) -> APIRouter:
 
     @api.get("/sharing/report", response_class=HTMLResponse, include_in_schema=False)
     def report_page(request: Request, year: int | None = Query(None, ge=2000, le=2100),
-                    city: str = Query("", max_length=6)) -> HTMLResponse:
+                    city: str = Query("", pattern=r"^(\d{6})?$")) -> HTMLResponse:
         year = year or dt.datetime.now(CHINA).year
         body = yearly_report(context.store, year, city or None)
         return render(request, "sharing_report.html", report=body, year=year, city=city, cities=CITIES,

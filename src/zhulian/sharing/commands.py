@@ -141,8 +141,10 @@ def register(app: typer.Typer) -> None:
             raise invalid([Problem("rules", rules, f"not JSON: {error}", "资格规则不是合法的 JSON")]) from None
         made = _vouchers().create_program(CLI_ADMIN, city=city, year=year, name=name, budget=budget, share=share,
                                           rules=parsed, origin=_origin())
-        print_json(made) if as_json else out.print(f"{made['id']}: {made['name']} {made['budget']:,.2f} 元",
-                                                   highlight=False, markup=False)
+        if as_json:
+            print_json(made)
+            return
+        out.print(f"{made['id']}: {made['name']} {made['budget']:,.2f} 元", highlight=False, markup=False)
 
     @voucher.command("issue")
     @bilingual_errors
@@ -154,8 +156,10 @@ def register(app: typer.Typer) -> None:
         """发放创新券 / Issue a voucher to an eligible firm."""
         made = _vouchers().issue(CLI_ADMIN, program_id, firm=firm, amount=amount, size=size,
                                  enterprise_type=enterprise_type, origin=_origin())
-        print_json(made) if as_json else out.print(f"{made['id']}: {made['firm_name']} {made['amount']:,.2f} 元",
-                                                   highlight=False, markup=False)
+        if as_json:
+            print_json(made)
+            return
+        out.print(f"{made['id']}: {made['firm_name']} {made['amount']:,.2f} 元", highlight=False, markup=False)
 
     @voucher.command("redeem")
     @bilingual_errors

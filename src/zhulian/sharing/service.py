@@ -371,9 +371,9 @@ def _check_slot(profile: Profile, start: str, end: str) -> tuple[dt.datetime, dt
         day = local_start.date()
         closure = profile.closure_on(day)
         if closure is not None:
-            problems.append(Problem("start", start, f"the instrument is {CLOSURE_KINDS[closure.kind][1]} on {day}"
-                                    + (f": {closure.reason}" if closure.reason else ""),
-                                    f"{day} 仪器{CLOSURE_KINDS[closure.kind][0]}" + (f"：{closure.reason}" if closure.reason else "")))
+            why, why_zh = (f": {closure.reason}", f"：{closure.reason}") if closure.reason else ("", "")
+            problems.append(Problem("start", start, f"the instrument is {CLOSURE_KINDS[closure.kind][1]} on {day}{why}",
+                                    f"{day} 仪器{CLOSURE_KINDS[closure.kind][0]}{why_zh}"))
         elif not any(a <= local_start and local_end <= b for a, b in profile.windows_on(day)):
             hours = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in profile.windows_on(day)) or "closed"
             problems.append(Problem("start", start, f"outside opening hours (UTC+8) on {day}: {hours}",

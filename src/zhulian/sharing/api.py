@@ -6,9 +6,11 @@ yearly report (``/sharing/report``) and the voucher flows between cities (``/sha
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +20,7 @@ from zhulian.sharing.evaluation import yearly_report
 from zhulian.sharing.profile import CHINA, UNITS, USER_CLASSES
 from zhulian.sharing.service import CALENDAR_DAYS, STATES, SharingService
 from zhulian.sharing.vouchers import VoucherService
+from zhulian.store.follow import FeedFollower
 from zhulian.web import i18n
 from zhulian.web.context import WebContext
 from zhulian.web.portal import render
@@ -26,6 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Year = Query(..., ge=2000, le=2100, description="年度 year")
 Format = Query("json", description="json | xlsx | svg")
 ADCODE = r"^\d{6}$"
+RELAY_INTERVAL_S = 2.0  # how often decisions on forwarded bookings are pulled back
 
 
 class BookingRequest(BaseModel):
@@ -37,6 +41,7 @@ class BookingRequest(BaseModel):
     samples: int = Field(0, ge=0, le=10_000, description="样品数 samples")
     purpose: str = Field(max_length=2_000, description="用途 what the instrument is for")
     organization: str | None = Field(None, max_length=300, description="预约单位 the booking organisation's record")
+    on_behalf_of: str | None = Field(None, max_length=200, description="代为预约 the user a forwarding node books for")
 
 
 class Reason(BaseModel):
@@ -91,7 +96,17 @@ def router(context: WebContext) -> APIRouter:
     sharing = SharingService(context.store)
     vouchers = VoucherService(context.store)
     principal_of = context.principal_of
-    api = APIRouter()
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Decisions on bookings forwarded to other nodes come back while the app serves.
+        follower = FeedFollower("zhulian-sharing-relay", sharing.pull_decisions, RELAY_INTERVAL_S)
+        follower.start()
+        try:
+            yield
+        finally:
+            follower.stop()
+
+    api = APIRouter(lifespan=lifespan)
 
     def origin(request: Request) -> str | None:
         return request.client.host if request.client else None
@@ -119,14 +134,15 @@ def router(context: WebContext) -> APIRouter:
         """预约仪器 / Book a slot: 201 with the booking, or 409 with the slot it clashes with."""
         return sharing.book(principal_of(request), ref, start=body.start, end=body.end, service=body.service,
                             samples=body.samples, purpose=body.purpose, organization=body.organization,
-                            origin=origin(request))
+                            on_behalf_of=body.on_behalf_of, origin=origin(request))
 
     @api.get("/api/v1/bookings")
     def list_bookings(request: Request, box: str = Query("mine", max_length=10, description="mine | host"),
                       state: str | None = Query(None, max_length=12, description=" | ".join(STATES)),
                       instrument: str | None = Query(None, max_length=40),
+                      since: str | None = Query(None, max_length=32, description="changed after this UTC time"),
                       limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
-        found = sharing.list(principal_of(request), box, state=state, instrument=instrument, limit=limit)
+        found = sharing.list(principal_of(request), box, state=state, instrument=instrument, since=since, limit=limit)
         return {"meta": {"count": len(found), "box": box}, "results": found}
 
     @api.get("/api/v1/bookings/{booking}")

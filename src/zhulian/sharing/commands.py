@@ -198,7 +198,27 @@ def register(app: typer.Typer) -> None:
         out.print(f"合计 total {body['total']:,.2f} 元 yuan, 跨市 across cities {body['across_cities']:,.2f} 元",
                   highlight=False, markup=False)
 
+    relay = typer.Typer(help="跨节点预约 / Forwarding bookings to the instrument's node", no_args_is_help=True)
+
+    @relay.command("add")
+    @bilingual_errors
+    def relay_add(node: Annotated[str, typer.Argument(help="源节点代码 the origin node's adcode")],
+                  url: Annotated[str, typer.Argument(help="源节点网址 its base URL")],
+                  key: Annotated[str, typer.Option(help="源节点发给本节点的读者密钥 the reader key it issued")]) -> None:
+        """登记源节点：该节点仪器的预约转发过去 / Forward bookings of a node's instruments to it."""
+        from zhulian.sharing.relay import add_relay
+
+        added = add_relay(open_store(), CLI_ADMIN, node, url, key)
+        out.print(f"{added['node']} → {added['url']}", highlight=False, markup=False)
+
+    @relay.command("pull")
+    @bilingual_errors
+    def relay_pull() -> None:
+        """取回源节点的决定 / Bring back the origins' decisions on forwarded bookings now."""
+        out.print(f"{_service().pull_decisions()} 项更新 changes applied", highlight=False, markup=False)
+
     sharing.add_typer(voucher, name="voucher")
+    sharing.add_typer(relay, name="relay")
     app.add_typer(sharing, name="sharing")
 
 

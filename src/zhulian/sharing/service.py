@@ -18,6 +18,7 @@ from zhulian.access import Principal, check_write, visibility
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.model import record_label
 from zhulian.sharing.profile import CHINA, CLOSURE_KINDS, USER_CLASSES, Profile, parse_profile
+from zhulian.sharing.relay import call, pull, relay_for
 from zhulian.sharing.tables import ACTIVE_STATES, bookings, profiles
 from zhulian.store.store import now
 
@@ -93,9 +94,18 @@ class SharingService:
     # -- bookings ------------------------------------------------------------------------------------
 
     def book(self, principal: Principal, ref: str, *, start: str, end: str, service: str, samples: int = 0,
-             purpose: str = "", organization: str | None = None, origin: str | None = None) -> dict[str, Any]:
+             purpose: str = "", organization: str | None = None, on_behalf_of: str | None = None,
+             origin: str | None = None) -> dict[str, Any]:
+        """A requested booking, or 409 naming the slot it clashes with. For an instrument of a node this one
+        forwards to, the request goes there (``on_behalf_of`` names the user for the origin's publishers)."""
         _check_can_book(principal)
         instrument = self._instrument(principal, ref)
+        relay = relay_for(self.store, instrument.get("node"))
+        if relay is not None:
+            body = {"start": start, "end": end, "service": service, "samples": samples, "purpose": purpose,
+                    "organization": organization, "on_behalf_of": (principal.name or principal.id)[:200]}
+            decided = call(relay, "POST", f"/api/v1/instruments/{instrument['id']}/bookings", body=body)
+            return self._mirror(principal, relay["node"], decided, origin)
         profile = self._profile(instrument["id"])
         if profile is None or not (instrument.get("booking") or {}).get("open", True):
             raise conflict("This instrument takes no bookings here: its host has not published a service profile "
@@ -108,11 +118,11 @@ class SharingService:
                "city": instrument.get("city"), "host": (instrument.get("host") or "")[:200] or None,
                "start_at": _utc_text(begins), "end_at": _utc_text(ends), "service": offer.code, "samples": samples,
                "purpose": purpose.strip(), "user_id": principal.id, "user_role": principal.role,
-               "user_name": (principal.name or principal.id)[:200], "organization": organization,
+               "user_name": _user_name(principal, on_behalf_of), "organization": organization,
                "user_class": user_class, "user_city": user_city, "state": "requested", "reason": None,
                "hours_used": None, "samples_used": None, "fee_fen": None, "rate_fen": None, "unit": None,
                "rating": None, "comment": None, "created": stamp, "confirmed_at": None, "completed_at": None,
-               "updated": stamp}
+               "updated": stamp, "origin_node": None}
         try:
             with self.store.transaction() as writer:
                 clash = _clash(writer.connection, instrument["id"], row["start_at"], row["end_at"])
@@ -137,9 +147,10 @@ class SharingService:
         return _public(row)
 
     def list(self, principal: Principal, box: str = "mine", *, state: str | None = None, instrument: str | None = None,
-             limit: int = 50) -> list[dict[str, Any]]:
+             since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """``mine``: the principal's own bookings; ``host``: the bookings of its node's instruments (every
-        instrument's for admins)."""
+        instrument's for admins). Newest first; with ``since`` (a time), those changed after it, oldest change
+        first, which is how a forwarding node pulls decisions back."""
         _check_signed_in(principal)
         problems = []
         if box not in ("mine", "host"):
@@ -162,6 +173,9 @@ class SharingService:
             statement = statement.where(bookings.c.state == state)
         if instrument:
             statement = statement.where(bookings.c.instrument_id == instrument)
+        if since:
+            statement = statement.where(bookings.c.updated > since).order_by(None).order_by(bookings.c.updated,
+                                                                                          bookings.c.id)
         with self.store.engine.connect() as connection:
             return [_public(dict(row)) for row in connection.execute(statement).mappings()]
 
@@ -182,6 +196,8 @@ class SharingService:
         row = self._row(booking_id)
         if not (_hosts(principal, row) or row["user_id"] == principal.id):
             raise _not_found(booking_id)
+        if row["origin_node"] and row["user_id"] == principal.id:
+            return self._forward(principal, row, "cancel", {"reason": reason}, origin)
         self._expect(row, ("requested", "confirmed"), "cancelled")
         return self._change(principal, row, {"state": "cancelled", "reason": _reason(reason)}, "booking_cancel",
                             origin)
@@ -236,6 +252,8 @@ class SharingService:
                                     f"评价最多 {MAX_TEXT} 个字符"))
         if problems:
             raise invalid(problems)
+        if row["origin_node"]:
+            return self._forward(principal, row, "rate", {"rating": rating, "comment": comment}, origin)
         self._expect(row, ("completed",), "rated")
         return self._change(principal, row, {"state": "rated", "rating": rating, "comment": comment}, "booking_rate",
                             origin)
@@ -267,6 +285,48 @@ class SharingService:
                 "totals": {"bookings": len(rows), "hours": round(sum(r["hours_used"] or 0 for r in rows), 2),
                            "samples": sum(r["samples_used"] or 0 for r in rows),
                            "fee": _yuan(sum(r["fee_fen"] or 0 for r in rows))}}
+
+    # -- bookings decided at another node ------------------------------------------------------------
+
+    def pull_decisions(self) -> int:
+        """Bring the origins' decisions on bookings forwarded from here into their mirrors."""
+        return pull(self.store, self._apply_origin)
+
+    def _mirror(self, principal: Principal, node: str, decided: dict[str, Any], origin: str | None) -> dict[str, Any]:
+        """The local copy of a booking the origin made: this node's user, the origin's state and figures."""
+        row = {**_row_of(decided), "user_id": principal.id, "user_role": principal.role,
+               "user_name": (principal.name or principal.id)[:200], "origin_node": node}
+        with self.store.transaction() as writer:
+            writer.connection.execute(bookings.insert().values(**row))
+            self._log(writer, principal, "booking_forward", row, origin)
+        return _public(row)
+
+    def _forward(self, principal: Principal, row: dict[str, Any], action: str, body: dict[str, Any],
+                 origin: str | None) -> dict[str, Any]:
+        relay = relay_for(self.store, row["origin_node"])
+        if relay is None:
+            raise conflict(f"Bookings are no longer forwarded to node {row['origin_node']}.",
+                           f"本节点已不再向节点 {row['origin_node']} 转发预约。")
+        decided = call(relay, "POST", f"/api/v1/bookings/{row['id']}/{action}", body=body)
+        self._apply_origin(row["origin_node"], decided, actor=principal, origin=origin)
+        return _public(self._row(row["id"]))
+
+    def _apply_origin(self, node: str, decided: dict[str, Any], *, actor: Principal | None = None,
+                      origin: str | None = None) -> int:
+        """Take the origin's version of a mirrored booking when it is newer than the mirror's; 1 if taken."""
+        local = ("id", "user_id", "user_role", "user_name", "origin_node")  # who booked here, and where it is decided
+        changes = {k: v for k, v in _row_of(decided).items() if k not in local}
+        with self.store.transaction() as writer:
+            taken = writer.connection.execute(bookings.update().where(
+                bookings.c.id == decided["id"], bookings.c.origin_node == node,
+                bookings.c.updated < decided["updated"]).values(**changes))
+            if taken.rowcount != 1:
+                return 0
+            writer.log(actor=actor.id if actor else f"node:{node}", role=actor.role if actor else "origin",
+                       action="booking_forward" if actor else "booking_origin", record_id=decided["instrument_id"],
+                       origin=origin or node,
+                       detail={"booking": decided["id"], "state": decided["state"], "fee_fen": changes["fee_fen"]})
+        return 1
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -309,6 +369,9 @@ class SharingService:
 
     def _hosted(self, principal: Principal, booking_id: str) -> dict[str, Any]:
         row = self._row(booking_id)
+        if _hosts(principal, row) and row["origin_node"]:
+            raise conflict(f"This booking is decided by the instrument's node {row['origin_node']}; act there.",
+                           f"该预约由仪器所属节点 {row['origin_node']} 确认和登记，请在该节点操作。")
         if _hosts(principal, row):
             return row
         if row["user_id"] == principal.id:
@@ -433,6 +496,20 @@ def _taken(clash: dict[str, Any]) -> ZhulianError:
 def _hosts(principal: Principal, row: dict[str, Any]) -> bool:
     return principal.is_admin or (principal.role == "publisher" and principal.node is not None
                                   and principal.node == row["node"])
+
+
+def _user_name(principal: Principal, on_behalf_of: str | None) -> str:
+    name = principal.name or principal.id
+    return (f"{on_behalf_of.strip()} · {name}" if on_behalf_of and on_behalf_of.strip() else name)[:200]
+
+
+def _row_of(decided: dict[str, Any]) -> dict[str, Any]:
+    """A booking row from the public shape another node answered with."""
+    columns = {c.name for c in bookings.columns}
+    row = {k: v for k, v in decided.items() if k in columns}
+    row.update(fee_fen=None if decided.get("fee") is None else round(decided["fee"] * 100),
+               rate_fen=None if decided.get("rate") is None else round(decided["rate"] * 100))
+    return row
 
 
 def _reason(reason: str | None) -> str:

@@ -50,7 +50,22 @@ bookings = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("confirmed_at", Timestamp),
     sa.Column("completed_at", Timestamp),
-    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False, index=True),  # the order a hub pulls decisions back in
+    # Set on a hub: this row mirrors a booking forwarded to the instrument's origin node, which decides it.
+    sa.Column("origin_node", sa.String(6)),
+)
+
+# The nodes this node forwards bookings to: the origin of an instrument record (its ``node``), where to reach it
+# and the reader key it issued to this node; ``cursor`` is the last change of a forwarded booking pulled back.
+relays = sa.Table(
+    "sharing_relays", metadata,
+    sa.Column("node", sa.String(6), primary_key=True),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("cursor", Timestamp, nullable=False),
+    sa.Column("added", Timestamp, nullable=False),
+    sa.Column("last_pull", Timestamp),
+    sa.Column("last_error", sa.Text),
 )
 
 programs = sa.Table(

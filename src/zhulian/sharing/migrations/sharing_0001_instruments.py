@@ -16,6 +16,7 @@ branch_labels = ("sharing",)
 depends_on = "0002"
 
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+BTREE_GIST_LOCK = 0x7A68_6273  # "zhbs"
 TABLES = ("sharing_redemptions", "sharing_vouchers", "sharing_voucher_programs", "sharing_bookings", "sharing_profiles")
 
 
@@ -109,12 +110,21 @@ def upgrade() -> None:
         # Two active bookings of one instrument never overlap, whatever commits first: the database refuses
         # the second. Times are stored as ISO-8601 UTC text ending in Z, so reading them as timestamptz does
         # not depend on the session's time zone and the wrapper may be declared immutable.
-        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        _create_btree_gist()
         op.execute("CREATE FUNCTION sharing_utc(text) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE "
                    "AS $$ SELECT $1::timestamptz $$")
         op.execute("ALTER TABLE sharing_bookings ADD CONSTRAINT ex_sharing_bookings_slot EXCLUDE USING gist "
                    "(instrument_id WITH =, tstzrange(sharing_utc(start_at), sharing_utc(end_at), '[)') WITH &&) "
                    "WHERE (state IN ('requested', 'confirmed', 'in_use'))")
+
+
+def _create_btree_gist() -> None:
+    """The extension once per database, in ``public`` where there is one: an extension lives in one schema, and
+    one installed in a schema that is later dropped (a test's) would take other schemas' constraints with it.
+    The lock makes two databases' worth of migrations running at once create it one after the other."""
+    op.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)").bindparams(lock=BTREE_GIST_LOCK))
+    public = op.get_bind().execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = 'public'")).first()
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist" + (" SCHEMA public" if public else ""))
 
 
 def downgrade() -> None:

@@ -123,9 +123,14 @@ class SharingService:
                "hours_used": None, "samples_used": None, "fee_fen": None, "rate_fen": None, "unit": None,
                "rating": None, "comment": None, "created": stamp, "confirmed_at": None, "completed_at": None,
                "updated": stamp, "origin_node": None}
+        self._insert(principal, row, origin)
+        return _public(row, instrument)
+
+    def _insert(self, principal: Principal, row: dict[str, Any], origin: str | None) -> None:
+        """The booking, unless an active one overlaps it: then 409 naming that one's slot."""
         try:
             with self.store.transaction() as writer:
-                clash = _clash(writer.connection, instrument["id"], row["start_at"], row["end_at"])
+                clash = _clash(writer.connection, row["instrument_id"], row["start_at"], row["end_at"])
                 if clash is None:
                     writer.connection.execute(bookings.insert().values(**row))
                     self._log(writer, principal, "booking_request", row, origin)
@@ -134,11 +139,10 @@ class SharingService:
                 raise
             # Another booking of an overlapping slot committed while this one was checked.
             with self.store.engine.connect() as connection:
-                clash = _clash(connection, instrument["id"], row["start_at"], row["end_at"])
+                clash = _clash(connection, row["instrument_id"], row["start_at"], row["end_at"])
             clash = clash or {"start_at": row["start_at"], "end_at": row["end_at"], "state": "requested"}
         if clash is not None:
             raise _taken(clash)
-        return _public(row, instrument)
 
     def get(self, principal: Principal, booking_id: str) -> dict[str, Any]:
         row = self._row(booking_id)

@@ -108,6 +108,9 @@ def test_requested_confirmed_in_use_completed_rated_with_fee_and_audit(setting, 
     assert service.begin_use(host, booked["id"])["state"] == "in_use"
     done = service.complete(host, booked["id"], hours=2.5, samples=3)
     assert done["state"] == "completed" and done["fee"] == 1500.0 and done["rate"] == 600.0 and done["unit"] == "hour"
+    with pytest.raises(ZhulianError) as not_a_rating:
+        service.rate(user, booked["id"], True)
+    assert not_a_rating.value.details[0].field == "rating" and "1 至 5" in not_a_rating.value.details[0].reason_zh
     rated = service.rate(user, booked["id"], 5, "出图清晰")
     assert rated["state"] == "rated" and rated["rating"] == 5
     with pytest.raises(ZhulianError) as again:

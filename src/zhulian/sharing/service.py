@@ -218,9 +218,9 @@ class SharingService:
         row = self._hosted(principal, booking_id)
         samples = row["samples"] if samples is None else samples
         problems = []
-        if not (isinstance(hours, (int, float)) and 0 < hours <= 24 * 14):
+        if not (is_number(hours) and 0 < hours <= 24 * 14):
             problems.append(Problem("hours", hours, "more than 0 and at most 336 hours", "使用机时应大于 0 且不超过 336 小时"))
-        if not (isinstance(samples, int) and 0 <= samples <= MAX_SAMPLES):
+        if not (is_number(samples, whole=True) and 0 <= samples <= MAX_SAMPLES):
             problems.append(Problem("samples", samples, f"0 to {MAX_SAMPLES}", f"样品数应为 0 至 {MAX_SAMPLES}"))
         if problems:
             raise invalid(problems)
@@ -249,7 +249,7 @@ class SharingService:
             raise _not_found(booking_id)
         comment = (comment or "").strip() or None
         problems = []
-        if not (isinstance(rating, int) and 1 <= rating <= 5):
+        if not (is_number(rating, whole=True) and 1 <= rating <= 5):
             problems.append(Problem("rating", rating, "a whole number from 1 to 5", "评分应为 1 至 5 的整数"))
         if comment and len(comment) > MAX_TEXT:
             problems.append(Problem("comment", comment[:100] + "…", f"at most {MAX_TEXT} characters",
@@ -410,6 +410,11 @@ class SharingService:
 
 # -- checks ------------------------------------------------------------------------------------------
 
+def is_number(value: Any, *, whole: bool = False) -> bool:
+    """A JSON number (``true`` is not one), whole when asked."""
+    return not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
+
+
 def _check_signed_in(principal: Principal) -> None:
     if principal.role == "anonymous":
         raise ZhulianError("unauthorized", "Sign in or send an API key (Authorization: Bearer KEY) first.",
@@ -459,7 +464,7 @@ def _check_request(profile: Profile, service: str, samples: int, purpose: str, u
     elif getattr(offer.rates, user_class) is None:
         problems.append(Problem("service", service, f"not offered to {user_class} users",
                                 f"该服务不向{USER_CLASSES[user_class][0]}用户开放"))
-    if not (isinstance(samples, int) and 0 <= samples <= MAX_SAMPLES):
+    if not (is_number(samples, whole=True) and 0 <= samples <= MAX_SAMPLES):
         problems.append(Problem("samples", samples, f"0 to {MAX_SAMPLES}", f"样品数应为 0 至 {MAX_SAMPLES}"))
     elif offer is not None and offer.unit == "sample" and samples < 1:
         problems.append(Problem("samples", samples, "this service is charged per sample: say how many",

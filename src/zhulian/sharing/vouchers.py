@@ -19,7 +19,7 @@ from zhulian.access import Principal, visibility
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.model import record_label
 from zhulian.region.cities import CITIES, CITY_BY_ADCODE
-from zhulian.sharing.service import DONE_STATES, SharingService
+from zhulian.sharing.service import DONE_STATES, SharingService, is_number
 from zhulian.sharing.tables import bookings, programs, redemptions, vouchers
 from zhulian.store.store import now
 
@@ -60,7 +60,7 @@ class VoucherService:
         if not (name or "").strip() or len(name) > 200:
             problems.append(Problem("name", name, "1 to 200 characters", "名称应为 1 至 200 个字符"))
         problems += _money_problems("budget", budget)
-        if not (isinstance(share, (int, float)) and 0 < share <= 1):
+        if not (is_number(share) and 0 < share <= 1):
             problems.append(Problem("share", share, "more than 0 and at most 1 (the part of a fee a voucher pays)",
                                     "抵扣比例应大于 0 且不超过 1"))
         try:
@@ -287,7 +287,7 @@ def _acts_for(principal: Principal, node: str | None) -> bool:
 
 
 def _money_problems(field: str, value: Any) -> list[Problem]:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_YUAN:
+    if not (is_number(value) and 0 < value <= MAX_YUAN):
         return [Problem(field, value, f"more than 0 and at most {MAX_YUAN} yuan", f"金额应大于 0 且不超过 {MAX_YUAN} 元")]
     if round(value * 100) != round(value * 100, 6):
         return [Problem(field, value, "whole fen (two decimals at most)", "金额最多两位小数")]

@@ -23,7 +23,7 @@ profiles = sa.Table(
 bookings = sa.Table(
     "sharing_bookings", metadata,
     sa.Column("id", sa.String(40), primary_key=True),  # bkg_<ULID>
-    sa.Column("instrument_id", sa.String(40), nullable=False, index=True),
+    sa.Column("instrument_id", sa.String(40), nullable=False),
     sa.Column("node", sa.String(6), index=True),
     sa.Column("city", sa.String(6), index=True),  # where the instrument stands
     sa.Column("host", sa.String(200)),
@@ -53,6 +53,9 @@ bookings = sa.Table(
     sa.Column("updated", Timestamp, nullable=False, index=True),  # the order a hub pulls decisions back in
     # Set on a hub: this row mirrors a booking forwarded to the instrument's origin node, which decides it.
     sa.Column("origin_node", sa.String(6)),
+    # The overlap check reads an instrument's bookings ending after the new one starts: the few still ahead,
+    # not the instrument's whole history.
+    sa.Index("ix_sharing_bookings_slot", "instrument_id", "end_at"),
 )
 
 # The nodes this node forwards bookings to: the origin of an instrument record (its ``node``), where to reach it

@@ -32,7 +32,7 @@ def upgrade() -> None:
     op.create_table(
         "sharing_bookings",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("instrument_id", sa.String(40), nullable=False, index=True),
+        sa.Column("instrument_id", sa.String(40), nullable=False),
         sa.Column("node", sa.String(6), index=True),
         sa.Column("city", sa.String(6), index=True),
         sa.Column("host", sa.String(200)),
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.String(32)),
         sa.Column("updated", sa.String(32), nullable=False),
     )
+    op.create_index("ix_sharing_bookings_slot", "sharing_bookings", ["instrument_id", "end_at"])
     op.create_table(
         "sharing_voucher_programs",
         sa.Column("id", sa.String(40), primary_key=True),

@@ -1,7 +1,8 @@
 """The open-sharing evaluation as the national assessment of large research instruments counts it: for each
 instrument and host, effective working hours (hours of recorded use), external service hours (use by anyone
 outside the host) and their share, users served inside and outside the host and by city, income and the users'
-rating; a yearly report per city and for the region. Only used (completed or rated) bookings count."""
+rating; a yearly report per city and for the region. Only used (completed or rated) bookings count, each on the
+node that decided it (a node's copies of bookings it forwarded elsewhere are not counted again)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def yearly_report(store: Any, year: int, city: str | None = None) -> dict[str, A
     """Per instrument, per host, per city and for the region (or one city's part of it) in a year."""
     low, high = year_bounds(year)
     used = sa.select(bookings).where(bookings.c.state.in_(DONE_STATES), bookings.c.start_at >= low,
-                                     bookings.c.start_at < high)
+                                     bookings.c.start_at < high,
+                                     bookings.c.origin_node.is_(None))  # mirrors: their origin counts them
     shared = sa.select(profiles.c.instrument_id, profiles.c.city, profiles.c.node)
     if city:
         used, shared = used.where(bookings.c.city == city), shared.where(profiles.c.city == city)

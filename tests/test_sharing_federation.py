@@ -77,11 +77,23 @@ def test_a_booking_made_on_a_hub_is_decided_at_the_instruments_node(tmp_path: Pa
         at_origin = httpx.get(f"{gz.url}/api/v1/bookings/{booking['id']}", headers=bearer(publisher)).json()
         assert at_origin["state"] == "cancelled" and at_origin["reason"] == "样品未到"
 
+        used = httpx.post(f"{hub.url}{path}", json={**body, "start": at(day, 13), "end": at(day, 14)},
+                          headers=bearer(user), timeout=30).json()
+        httpx.post(f"{gz.url}/api/v1/bookings/{used['id']}/confirm", headers=bearer(publisher))
+        done = httpx.post(f"{gz.url}/api/v1/bookings/{used['id']}/complete", json={"hours": 1},
+                          headers=bearer(publisher))
+        assert done.json()["fee"] == 400.0  # external rate, per hour, decided at Guangzhou
+        wait_for(lambda: httpx.get(f"{hub.url}/api/v1/bookings/{used['id']}", headers=bearer(user)).json()["fee"]
+                 == 400.0, "the use and fee to reach the hub")
+        rated = httpx.post(f"{hub.url}/api/v1/bookings/{used['id']}/rate", json={"rating": 5}, headers=bearer(user))
+        assert rated.json()["state"] == "rated"
+        assert httpx.get(f"{gz.url}/api/v1/bookings/{used['id']}", headers=bearer(publisher)).json()["rating"] == 5
+
         gz.stop()
         down = httpx.post(f"{hub.url}{path}", json=body, headers=bearer(user), timeout=30)
         assert down.status_code == 503 and "稍后重试" in down.json()["error"]["message_zh"]
         mine = httpx.get(f"{hub.url}/api/v1/bookings", headers=bearer(user)).json()
-        assert [b["id"] for b in mine["results"]] == [booking["id"]]  # nothing was booked while it was down
+        assert sorted(b["id"] for b in mine["results"]) == sorted([booking["id"], used["id"]])  # nothing new
     finally:
         hub.stop()
         gz.stop()

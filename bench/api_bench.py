@@ -137,7 +137,7 @@ def run_all(folder: Path, args: argparse.Namespace) -> None:
     from zhulian.config import Settings
     from zhulian.exchange import import_file
     from zhulian.records import RecordService
-    from zhulian.region.loader import load_region
+    from zhulian.records.reference import load_region
     from zhulian.search.service import SearchService
     from zhulian.store import Store
 

@@ -47,7 +47,7 @@ def main() -> None:
         sys.exit("The baseline needs bm25s: pip install bm25s")
     import opencc
 
-    from zhulian.region.loader import load_region
+    from zhulian.records.reference import load_region
     from zhulian.search import SearchService
     from zhulian.store import Store
     from zhulian.text import normalize

@@ -18,7 +18,7 @@ from zhulian.analytics.tables import (
     network_topics,
 )
 from zhulian.errors import ZhulianError
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 
 
 def org(key: str, city: str = "440100", **fields) -> dict:

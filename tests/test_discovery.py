@@ -13,7 +13,7 @@ with warnings.catch_warnings():
 
 from zhulian.config import Settings
 from zhulian.model import COLLECTIONS
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
 
 

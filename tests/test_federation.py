@@ -19,7 +19,7 @@ from zhulian.federation.harvester import Harvester
 from zhulian.federation.tables import nodes as node_table
 from zhulian.federation.validator import validate_node
 from zhulian.records import RecordService
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 
 HOSTILE = Path(__file__).parent / "federation" / "hostile_node.py"
 

@@ -25,7 +25,7 @@ from zhulian.federation.oai import Repository
 from zhulian.federation.tables import nodes
 from zhulian.records import RecordService
 from zhulian.region import reference_records
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.web.app import create_app

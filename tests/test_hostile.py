@@ -28,7 +28,7 @@ from tests.federation.cluster import free_port, wait_until_up
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.records import RecordService
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.store import Store
 from zhulian.web.app import create_app
 

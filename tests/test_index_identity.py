@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.search import SearchService
 from zhulian.search.rebuild import RebuildLock
 from zhulian.store import Store

@@ -21,8 +21,9 @@ from zhulian.config import Settings
 from zhulian.errors import ZhulianError
 from zhulian.indicators.progress import Point, TargetProgress, assess
 from zhulian.indicators.service import IndicatorService
+from zhulian.exchange.service import ExchangeService
 from zhulian.records import RecordService
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
 from zhulian.web.i18n import COOKIE
 
@@ -48,7 +49,7 @@ observation,rd_special_fund,440400,2018,22,亿元,珠海市财政局
 def _import(store, tmp_path, text: str, name: str = "obs.csv"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return RecordService(store).import_file(CLI_ADMIN, path, type_name="observation")
+    return ExchangeService(RecordService(store)).import_file(CLI_ADMIN, path, type_name="observation")
 
 
 @pytest.fixture

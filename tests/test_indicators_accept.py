@@ -8,7 +8,7 @@ import pytest
 from zhulian.access import CLI_ADMIN
 from zhulian.indicators.service import IndicatorService
 from zhulian.records import RecordService
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 
 
 @pytest.fixture

@@ -78,3 +78,32 @@ def test_a_job_whose_process_died_is_reported_interrupted_not_running(store):
             pid=2 ** 22 + 12345, created="2026-11-30T00:00:00Z"))
     job = JobService(store).get(CLI_ADMIN, "job_dead")
     assert job.state == "failed" and job.error["code"] == "job_interrupted"
+
+
+def test_an_import_sent_with_prefer_respond_async_runs_as_a_job(store, tmp_path):
+    """202 at once with the job's address; the job ends with the same report a waiting import answers."""
+    from fastapi.testclient import TestClient
+
+    from zhulian.access import create_key
+    from zhulian.config import Settings
+    from zhulian.web.app import create_app
+
+    secret = create_key(store, "publisher", node="440100", name="广州节点")[1]
+    rows = "name.zh,kind,city\n" + "".join(f"测试机构{n},enterprise,440100\n" for n in range(300))
+    auth = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(Settings(data_dir=tmp_path), store=store)) as http:
+        sent = http.post("/api/v1/import/orgs", headers={**auth, "Prefer": "respond-async"},
+                         files={"file": ("机构.csv", rows.encode("utf-8"), "text/csv")})
+        assert sent.status_code == 202 and sent.headers["Preference-Applied"] == "respond-async"
+        location = sent.headers["Location"]
+        assert location == f"/api/v1/jobs/{sent.json()['id']}"
+        for _ in range(400):
+            job = http.get(location, headers=auth).json()
+            if job["state"] in ("succeeded", "failed"):
+                break
+            threading.Event().wait(0.05)
+        assert job["state"] == "succeeded", job
+        assert job["result"]["ok"] and job["result"]["summary"]["created"] == 300
+        assert job["detail"] == {"file": "机构.csv", "type": "organization", "dry_run": False}
+        assert http.get(location).status_code in (401, 404)  # not anyone's to read
+        assert [j["id"] for j in http.get("/api/v1/jobs", headers=auth).json()["results"]] == [job["id"]]

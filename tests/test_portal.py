@@ -15,7 +15,7 @@ with warnings.catch_warnings():
 
 from zhulian.config import Settings
 from zhulian.region.cities import CITIES
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
 from zhulian.web.portal import pinyin_order
 

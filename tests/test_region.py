@@ -11,7 +11,7 @@ from zhulian.model.ids import ID_PATTERN, PREFIXES
 from zhulian.region import ReferenceDataError, reference_id, reference_ids, reference_records
 from zhulian.region.adcodes import adcode_name, adcode_names, is_adcode
 from zhulian.region.cities import CITIES, city_of
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.region.reference import read_records
 
 SEED_PLATFORMS = {

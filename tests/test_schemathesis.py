@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from zhulian.access import create_key
 from zhulian.config import Settings
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.store import Store
 from zhulian.web.app import create_app
 

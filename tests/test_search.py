@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from zhulian.errors import ZhulianError
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.search import SearchService
 
 PAPERS = [

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from zhulian.config import Settings
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.search.commands import register
 from zhulian.web.app import create_app
 

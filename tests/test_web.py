@@ -12,7 +12,7 @@ with warnings.catch_warnings():
 
 from zhulian.access import create_key
 from zhulian.config import Settings
-from zhulian.region.loader import load_region
+from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
 
 

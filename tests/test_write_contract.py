@@ -31,8 +31,10 @@ with warnings.catch_warnings():
 from zhulian.access import CLI_ADMIN, create_key, revoke_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
+from zhulian.exchange.service import ExchangeService
 from zhulian.records import RecordService
-from zhulian.region import loader, reference_records
+from zhulian.records import reference as loader
+from zhulian.region import reference_records
 from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.store.tables import audit_log
@@ -130,10 +132,11 @@ def test_json_imports_are_partial_too(run, tmp_path) -> None:
 
 def test_an_organisation_import_keeps_the_registry_hook(store, tmp_path) -> None:
     service = RecordService(store)
-    service.import_file(CLI_ADMIN, write_csv(tmp_path / "a.csv", FULL, [SYSU]), type_name="organization")
+    ExchangeService(service).import_file(CLI_ADMIN, write_csv(tmp_path / "a.csv", FULL, [SYSU]),
+                                         type_name="organization")
     variant = write_csv(tmp_path / "b.csv", ["name.zh", "pids.moe", "kind", "city"],
                         [["中山大學", "4144010558", "university", "440100"]])
-    report = service.import_file(CLI_ADMIN, variant, type_name="organization")
+    report = ExchangeService(service).import_file(CLI_ADMIN, variant, type_name="organization")
     record = store.get("moe:4144010558")
     assert report.updated == 1 and record["name"]["zh"] == "中山大学" and "中山大學" in record["aliases"]
     assert record["website"] == "https://www.sysu.edu.cn"
@@ -163,7 +166,7 @@ def test_api_import_is_partial_and_clears_only_on_request(client, store, tmp_pat
 
 
 def test_portal_upload_is_partial(client, store, tmp_path) -> None:
-    RecordService(store).import_file(CLI_ADMIN, write_csv(tmp_path / "full.csv", FULL, [SYSU]),
+    ExchangeService(RecordService(store)).import_file(CLI_ADMIN, write_csv(tmp_path / "full.csv", FULL, [SYSU]),
                                      type_name="organization")
     _key, secret = create_key(store, "admin", name="管理员")
     form = client.get("/signin").text
@@ -420,7 +423,7 @@ def _kill_while_writing(command: list[str], env: dict[str, str], database_url: s
 
 
 def test_an_import_killed_midway_leaves_store_and_audit_log_as_they_were(store, database_url, tmp_path) -> None:
-    RecordService(store).import_file(CLI_ADMIN, write_csv(tmp_path / "one.csv", FULL, [SYSU]),
+    ExchangeService(RecordService(store)).import_file(CLI_ADMIN, write_csv(tmp_path / "one.csv", FULL, [SYSU]),
                                      type_name="organization")
     rows = [[f"测试研究院{n}", "", "institute", "440100", f"https://r{n}.example.cn", "", "", ""]
             for n in range(20_000)] + [[*SYSU[:4], "https://changed.example.cn", "", "", ""]]
@@ -437,9 +440,10 @@ def test_a_region_reload_killed_midway_leaves_store_and_audit_log_as_they_were(s
     loader.load_region(store, CLI_ADMIN)
     before = _snapshot(store)
     # A release with many more reference records, so that the reload is caught in the middle.
-    script = ("import sys; from zhulian.region import loader; from zhulian.store import Store; "
+    script = ("import sys; from zhulian.records import reference as loader; from zhulian.store import Store; "
               "extra = [{'type': 'organization', 'pids': {'ref': f'org-test-{n}'}, 'name': {'zh': f'参考机构{n}'},"
-              " 'city': '440100'} for n in range(5000)]; packaged = loader.reference_records() + extra; loader.reference_records = lambda: packaged; "
+              " 'city': '440100'} for n in range(5000)]; packaged = loader.reference_records() + extra; "
+              "loader.reference_records = lambda: packaged; "
               "loader.load_region(Store(sys.argv[1]))")
     _kill_while_writing([sys.executable, "-c", script, database_url], _environment(database_url, tmp_path),
                         database_url)

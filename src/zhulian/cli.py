@@ -32,7 +32,7 @@ def init(with_region: Annotated[bool, typer.Option("--with-region", help="载入
 
 
 def _load_region(store: Store) -> None:
-    from zhulian.region.loader import reconcile_region
+    from zhulian.records.reference import reconcile_region
 
     diffs = reconcile_region(store, CLI_ADMIN, CLI_ORIGIN, apply_upstream=False)
     _print_outcomes(diffs)
@@ -47,8 +47,9 @@ def _load_sample(store: Store) -> None:
     """The demo's small real sample (universities, papers, patents), imported like any file: audited, matched by
     identifier, so a second run changes nothing."""
     from zhulian.demo_data import sample_files
+    from zhulian.exchange.service import ExchangeService
 
-    service = RecordService(store)
+    service = ExchangeService(RecordService(store))
     for path, type_name, mapping in sample_files():
         report = service.import_file(CLI_ADMIN, path, origin=CLI_ORIGIN, type_name=type_name, mapping=mapping)
         report.close()
@@ -75,7 +76,7 @@ app.add_typer(region_app, name="region")
 @bilingual_errors
 def region_diff(as_json: JsonFlag = False) -> None:
     """打包的参考数据与本库的差异（不写入）/ How the packaged reference data differs from the store (writes nothing)."""
-    from zhulian.region.loader import region_diff as diff_region
+    from zhulian.records.reference import region_diff as diff_region
 
     diffs = diff_region(open_store())
     if as_json:
@@ -102,7 +103,7 @@ def region_diff(as_json: JsonFlag = False) -> None:
 @bilingual_errors
 def region_apply() -> None:
     """应用打包参考数据的更新（本地修改保留），记入审计日志 / Apply the packaged data's changes (local edits stay), audited."""
-    from zhulian.region.loader import reconcile_region
+    from zhulian.records.reference import reconcile_region
 
     _print_outcomes(reconcile_region(open_store(), CLI_ADMIN, CLI_ORIGIN, apply_upstream=True))
 

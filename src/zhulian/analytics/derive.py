@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhulian.region.cities import city_of
-from zhulian.store.tables import records, relations
+from zhulian.store import records, relations
 from zhulian.text import normalize
 
 ACTIVITY_TYPES = ("platform", "project", "paper", "patent", "standard", "achievement")

@@ -32,8 +32,7 @@ from zhulian.analytics.tables import (
     network_state,
     network_topics,
 )
-from zhulian.store.engine import WRITE
-from zhulian.store.store import now
+from zhulian.store import WRITE, now
 
 NETWORK_LOCK = 0x7A686E  # PostgreSQL advisory lock serialising writers of the network tables ("zhn")
 EXACT_BETWEENNESS_NODES = 1_000  # above this, betweenness is estimated from sampled sources

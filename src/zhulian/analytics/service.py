@@ -25,10 +25,7 @@ from zhulian.analytics.tables import network_cities, network_links, network_node
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.common import CHOICES
 from zhulian.region.cities import CIRCLES, CITIES, CITY_BY_ADCODE, ROLES
-from zhulian.store import Store
-from zhulian.store.follow import FeedFollower
-from zhulian.store.query import Visibility
-from zhulian.store.store import now
+from zhulian.store import FeedFollower, Store, Visibility, now
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import AIR_CODES, POLLUTANT_CODES, VALID_FLAG, Packet, PacketError
 from zhulian.environment.tables import daily, hourly, stations
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
-from zhulian.store import Store
-from zhulian.store.store import now
+from zhulian.store import Store, now
 
 KINDS = {"air": "空气", "ions": "负氧离子", "water": "地表水", "precipitation": "降水", "noise": "噪声",
          "fumes": "油烟", "source": "污染源", "waste_gas": "废气"}

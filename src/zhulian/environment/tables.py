@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from zhulian.store.tables import Timestamp
+from zhulian.store import Timestamp
 
 metadata = sa.MetaData()
 

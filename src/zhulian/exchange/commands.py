@@ -63,6 +63,7 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
     from zhulian.errors import ZhulianError
     from zhulian.exchange.formats import file_error
     from zhulian.exchange.importer import file_report
+    from zhulian.exchange.service import ExchangeService
     from zhulian.records import RecordService
 
     if report is not None and report.suffix.lower() not in (".csv", ".json"):
@@ -70,7 +71,7 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
     store = open_store()
     try:
         with _progress(enabled=err.is_terminal and not as_json) as progress:
-            result = RecordService(store).import_file(
+            result = ExchangeService(RecordService(store)).import_file(
                 CLI_ADMIN, path, origin=CLI_ORIGIN, type_name=type_name, mapping=mapping, node=node,
                 skip_invalid=skip_invalid, dry_run=dry_run, clear_empty=clear_empty, sheet=sheet, progress=progress)
     except ZhulianError as error:

@@ -16,19 +16,18 @@ back. A process killed mid-import leaves the store as it was, because nothing co
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
 
+from zhulian import hooks
 from zhulian.errors import Problem, ZhulianError
 from zhulian.exchange.convert import Converted, locate, unflatten, unreadable
 from zhulian.exchange.flat import Layout, Leaf, cell_text, header_key, layout
@@ -38,7 +37,7 @@ from zhulian.exchange.template import example_row
 from zhulian.model import COLLECTIONS, MODELS, PREFIXES, TYPE_LABELS, is_id, resolve_type, type_of_id, validate_record
 from zhulian.model.types import Resource
 from zhulian.region.adcodes import is_adcode
-from zhulian.store.store import Partial, changed_units, field_units
+from zhulian.store import Partial, changed_units, field_units
 
 BATCH = 1000
 HEADER_SEARCH = 10  # rows looked at to find the header below any title rows
@@ -280,19 +279,14 @@ def upsert_batch(batch: Any, items: list[Partial], authorise: Callable[..., None
     """The one place the importer writes: the record service batch's ``upsert_many`` of partial records,
     collecting per-item errors, after the registry has matched incoming organisations to existing ones (and
     queued the uncertain for review). What the registry adds to a row (kept names, aliases) counts as given."""
-    from zhulian.registry import resolve_incoming
-
-    resolution = resolve_incoming(batch, [item.record for item in items])
+    resolutions = hooks.resolve_incoming(batch, [item.record for item in items])
     partials = [item if resolved is item.record else
                 Partial(resolved, item.given | set(changed_units(_dumped(item.record), _dumped(resolved))),
                         item.cleared, item.extended)
-                for item, resolved in zip(items, resolution.records, strict=True)]
+                for item, resolved in zip(items, resolutions[-1].records, strict=True)]
     results = batch.upsert_many(partials, collect_errors=True, authorise=authorise)
-    resolution.queue_reviews(batch, results)
-    if resolution.resolved:
-        # Resolving leaves reference cycles that the paused collector (``_collector_paused``) would let pile
-        # up in its oldest generation; batches without organisations make none and skip the pass.
-        gc.collect()
+    for resolution in resolutions:
+        resolution.after_write(batch, results)
     return results
 
 
@@ -345,8 +339,7 @@ def import_file(store: Any, path: str | Path, *, type_name: str | None = None, m
         report.format, report.encoding, report.sheet = source.format, source.encoding, source.sheet
         run = _Run(begin, source, report, the_mapping, node, progress, batch_size)
         try:
-            with _collector_paused():
-                run.execute()
+            run.execute()
         except sa.exc.SQLAlchemyError as error:
             raise ZhulianError("store_error", f"The database refused the import ({type(error).__name__}: "
                                f"{str(error).splitlines()[0][:300]}); nothing was imported.",
@@ -355,21 +348,6 @@ def import_file(store: Any, path: str | Path, *, type_name: str | None = None, m
             report.notes.extend(n for n in source.notes if n not in report.notes)
             run.close()
     return report
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """An import makes millions of short-lived objects; the cyclic garbage collector would rescan every
-    long-lived one (models, SQLAlchemy metadata) many times over. Those are frozen out of its view and its
-    young-generation threshold raised for the duration; cycles made meanwhile are still collected."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 class _Run:
@@ -765,7 +743,7 @@ class _Run:
                 relation[end] = f"ambiguous:{index}"
 
     def _find_by_name(self, name: str, types: frozenset[str]) -> str | list[str]:
-        from zhulian.store.tables import records
+        from zhulian.store import records
 
         self._flush()
         rows = self.writer.connection.execute(

@@ -18,8 +18,7 @@ from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
 from zhulian.federation.tables import conflicts, origin_revisions, origins
 from zhulian.model import record_label
-from zhulian.store import Store
-from zhulian.store.store import content_of, now
+from zhulian.store import Store, content_of, now
 
 KEEP = ("local", "remote", "merged")
 MAX_SEQ = 2**63 - 1

@@ -13,8 +13,7 @@ from pydantic import BaseModel
 from zhulian.errors import Problem, invalid
 from zhulian.federation.tables import origin_revisions, origins
 from zhulian.model import TYPES, resolve_type
-from zhulian.store import Store
-from zhulian.store.tables import records, revisions
+from zhulian.store import Store, records, revisions
 
 PROTOCOL = "zhulian-feed/1"
 MAX_LIMIT = 1000

@@ -25,6 +25,7 @@ import httpx
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from zhulian import hooks
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
 from zhulian.federation.conflicts import list_conflicts
@@ -32,10 +33,7 @@ from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity,
 from zhulian.federation.locks import NodeHarvestLock
 from zhulian.federation.tables import conflicts, nodes, origin_revisions, origins
 from zhulian.region import reference_ids
-from zhulian.registry import queue_harvested
-from zhulian.store import Store
-from zhulian.store.store import WriteResult, Writer, content_of, now
-from zhulian.store.tables import pids, records
+from zhulian.store import Store, WriteResult, Writer, content_of, now, pids, records
 
 log = logging.getLogger("zhulian.federation")
 
@@ -244,8 +242,8 @@ class Harvester:
                 if page.meta.has_more:
                     upcoming = pool.submit(fetch, page.meta.next_cursor)
                 applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq)
-                if applied.organisations:  # the registry queues look-alikes of harvested organisations for review
-                    queue_harvested(self.store, applied.organisations)
+                if applied.organisations:  # e.g. the registry queues look-alikes of harvested organisations
+                    hooks.harvested(self.store, applied.organisations)
                 outcome.pages += 1
                 for what in ("created", "updated", "unchanged", "deleted", "skipped"):
                     setattr(outcome, what, getattr(outcome, what) + getattr(applied, what))

@@ -19,8 +19,7 @@ import sqlalchemy as sa
 
 from zhulian.model import TYPE_LABELS, TYPES, record_label
 from zhulian.region.adcodes import adcode_name
-from zhulian.store import Store
-from zhulian.store.tables import records, revisions
+from zhulian.store import Store, records, revisions
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"

@@ -14,7 +14,7 @@ from zhulian.access import Principal, visibility
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.match.tables import interests
 from zhulian.model import TYPE_LABELS, record_label
-from zhulian.store.store import now
+from zhulian.store import now
 
 TARGET_TYPES = ("achievement", "patent")
 STATES = {"sent": ("已发送", "sent"), "read": ("已读", "read"), "answered": ("已答复", "answered"),

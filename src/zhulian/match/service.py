@@ -21,8 +21,7 @@ from zhulian.match.scoring import Demand, Term
 from zhulian.model import TYPE_LABELS, record_label, resolve_type
 from zhulian.region.adcodes import adcode_names
 from zhulian.region.cities import CIRCLES, CITIES, city_of
-from zhulian.store.tables import records as records_table
-from zhulian.store.tables import relations as relations_table
+from zhulian.store import records as records_table, relations as relations_table
 from zhulian.text import normalize
 
 MATCH_TYPES = ("achievement", "patent", "paper", "platform", "instrument")

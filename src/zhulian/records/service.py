@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,32 +86,6 @@ class RecordService:
                origin: str | None = None) -> dict[str, Any]:
         with self.batch(principal, origin) as batch:
             return batch.delete(ref, expected_revision=expected_revision)
-
-    def export(self, principal: Principal, type_name: str, fmt: str, target: Any, *,
-               filter: str | None = None) -> Any:
-        """An exchange export of what the principal may read: internal records stay with admins."""
-        from zhulian.exchange import export_records
-
-        levels = visibility(principal)
-        access = None if levels.everything else "access:" + "|".join(sorted(levels.levels))
-        combined = ",".join(part for part in (filter, access) if part)
-        return export_records(self.store, type_name, fmt, target, filter=combined or None)
-
-    def import_file(self, principal: Principal, path: Path, *, origin: str | None = None, name: str | None = None,
-                    **options: Any) -> Any:
-        """An exchange import (``zhulian.exchange.import_file``'s ``options``) as one audited batch under the
-        principal's write rules: each row, and each existing record a row would change, must be the
-        principal's to write; refused rows are reported like invalid ones. ``name`` is the file's name as
-        the user knows it (an upload is saved under another)."""
-        from zhulian.exchange import import_file
-
-        check_write(principal, principal.node if not principal.is_admin else None)
-        options.setdefault("node", principal.node)
-
-        def begin() -> Any:
-            return self.batch(principal, origin, kind="import", detail={"file": name or Path(path).name})
-
-        return import_file(self.store, path, begin=begin, **options)
 
     def audit(self, principal: Principal, *, since: int = 0, limit: int = 100,
               record: str | None = None) -> list[dict[str, Any]]:

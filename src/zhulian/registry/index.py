@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from zhulian.registry.normalize import grams, person_key
 from zhulian.registry.tables import registry_keys, registry_state
-from zhulian.store.tables import revisions
+from zhulian.store import revisions
 
 INDEXED_TYPES = ("organization", "person")
 FEED_BATCH = 2000

@@ -25,11 +25,7 @@ from zhulian.registry import index
 from zhulian.registry.normalize import check_name, grams, name_keys, person_key, seed_aliases
 from zhulian.registry.scoring import MATCH, REVIEW, PersonProfile, Profile, Score, score_org, score_person
 from zhulian.registry.tables import registry_candidates, registry_decisions
-from zhulian.store import Store
-from zhulian.store.query import Visibility
-from zhulian.store.store import content_of, now, resolve_ref
-from zhulian.store.tables import pids as pid_table
-from zhulian.store.tables import records, relations
+from zhulian.store import Store, Visibility, content_of, now, pids as pid_table, records, relations, resolve_ref
 from zhulian.text.analysis import normalize
 
 DECISIONS = {
@@ -160,7 +156,7 @@ class Resolution:
     new_ids: set[str] = field(default_factory=set)  # ids given to rows that are new records
     resolved: bool = False  # whether any organisation was looked at
 
-    def queue_reviews(self, writer: Any, results: list[Any]) -> None:
+    def after_write(self, writer: Any, results: list[Any]) -> None:
         """Candidates for the rows that were written as new records (``WriteResult`` per row); a candidate
         from the same batch counts only if it was written too."""
         created = {result.record["id"] for result in results if result.outcome == "created"}
@@ -539,7 +535,7 @@ def _split(writer: Any, principal: Principal, merged: str) -> dict:
     if not row.merged_into:
         raise ZhulianError("not_merged", f"{merged} was not merged into another record; nothing to split.",
                            f"{merged} 并未合并到其他记录，无需拆分。", 409)
-    from zhulian.store.tables import revisions
+    from zhulian.store import revisions
 
     before = connection.execute(sa.select(revisions.c.data).where(
         revisions.c.record_id == loser_id, revisions.c.revision == row.revision - 1)).scalar()

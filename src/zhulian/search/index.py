@@ -31,7 +31,7 @@ from zhulian.model import INDEXED_FIELDS, record_label
 from zhulian.region.cities import CITIES
 from zhulian.search import documents as docs
 from zhulian.search.rebuild import BuildStopped, RebuildLock, running_error
-from zhulian.store.tables import store_identity as store_identity_table
+from zhulian.store import store_identity as store_identity_table
 from zhulian.text import Analyzer, bigrams, normalize, pinyin_keys
 from zhulian.text.analysis import normalize_many, unigrams
 

@@ -36,8 +36,7 @@ from zhulian.search.index import (
 )
 from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
-from zhulian.store.follow import FeedFollower
-from zhulian.store.query import Condition, allowed_fields, parse_filter
+from zhulian.store import Condition, FeedFollower, allowed_fields, parse_filter
 from zhulian.text import bigrams, normalize
 from zhulian.text.analysis import normalize_many_with_map
 

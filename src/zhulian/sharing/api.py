@@ -20,7 +20,7 @@ from zhulian.sharing.evaluation import yearly_report
 from zhulian.sharing.profile import CHINA, UNITS, USER_CLASSES
 from zhulian.sharing.service import CALENDAR_DAYS, STATES, SharingService
 from zhulian.sharing.vouchers import VoucherService
-from zhulian.store.follow import FeedFollower
+from zhulian.store import FeedFollower
 from zhulian.web import i18n
 from zhulian.web.context import WebContext
 from zhulian.web.portal import render

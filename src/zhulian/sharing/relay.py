@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.sharing.tables import relays
-from zhulian.store.store import now
+from zhulian.store import now
 
 TIMEOUT_S = 15
 PAGE = 200

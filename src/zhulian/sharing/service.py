@@ -20,7 +20,7 @@ from zhulian.model import record_label
 from zhulian.sharing.profile import CHINA, CLOSURE_KINDS, USER_CLASSES, Profile, parse_profile
 from zhulian.sharing.relay import call, pull, relay_for
 from zhulian.sharing.tables import ACTIVE_STATES, bookings, profiles
-from zhulian.store.store import now
+from zhulian.store import now
 
 STATES = {"requested": ("待确认", "requested"), "confirmed": ("已确认", "confirmed"), "in_use": ("使用中", "in use"),
           "completed": ("已完成", "completed"), "rated": ("已评价", "rated"), "cancelled": ("已取消", "cancelled"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from zhulian.store.tables import Json, Timestamp
+from zhulian.store import Json, Timestamp
 
 metadata = sa.MetaData()
 

@@ -19,7 +19,7 @@ from ulid import ULID
 
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
-from zhulian.store.store import now
+from zhulian.store import now
 from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link

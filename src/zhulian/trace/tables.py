@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from zhulian.store.tables import Json, Serial, Timestamp
+from zhulian.store import Json, Serial, Timestamp
 
 metadata = sa.MetaData()
 

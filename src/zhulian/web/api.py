@@ -9,11 +9,12 @@ import binascii
 import io
 import itertools
 import json
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
@@ -21,10 +22,12 @@ from starlette.convertors import Convertor, register_url_convertor
 from zhulian.access import Principal, search_levels
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.exchange.formats import BadJSON, read_json
+from zhulian.exchange.service import ExchangeService
+from zhulian.jobs import JobService, Progress
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
-from zhulian.web.files import EXPORT_FORMATS, download, file_responses, saved_upload
+from zhulian.web.files import EXPORT_FORMATS, download, file_responses, keep_upload, saved_upload
 
 MAX_PER_PAGE = 200
 MAX_INT = 2**62  # sequence numbers and revisions fit a signed 64-bit column on both databases
@@ -120,7 +123,22 @@ def unknown_collection_router() -> APIRouter:
     return router
 
 
-def api_router(records: RecordService, principal_of: Callable[[Request], Principal], search: Any = None) -> APIRouter:
+def _import_answer(report: Any, filename: str | None) -> dict[str, Any]:
+    """An import report as the API answers it: the summary, the outcome in both languages, and at most a
+    thousand problems and changed rows."""
+    outcome_zh, outcome = report.outcome_text()
+    try:
+        return {"ok": not report.refused, "summary": {**report.summary(), "path": filename},
+                "outcome": outcome, "outcome_zh": outcome_zh,
+                "problems": list(itertools.islice(report.errors, 1000)),
+                "changes": list(itertools.islice(report.changes, 1000))}
+    finally:
+        report.close()
+
+
+def api_router(records: RecordService, principal_of: Callable[[Request], Principal], search: Any,
+               jobs: JobService) -> APIRouter:
+    exchange = ExchangeService(records)
     api = APIRouter(prefix="/api/v1")
 
     def origin(request: Request) -> str:
@@ -146,25 +164,50 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
 
     @api.post("/import/{collection:collection}")
     def import_upload(request: Request, collection: str, file: UploadFile, skip_invalid: bool = Query(False),
-                      dry_run: bool = Query(False), clear_empty: bool = Query(False)) -> JSONResponse:
+                      dry_run: bool = Query(False), clear_empty: bool = Query(False),
+                      prefer: str | None = Header(None, description="respond-async：作为后台作业运行，立即返回 202 / "
+                                                                    "run as a background job and answer 202 at once")
+                      ) -> JSONResponse:
         """Import a CSV, TSV, XLSX, JSON or JSONL file of one type under the key's write rules. Only the
         fields the file gives change; ``clear_empty=true`` makes an empty cell clear its field. ``changes``
-        lists per row the fields it changed (a plain ``def``: the import runs off the event loop)."""
+        lists per row the fields it changed. With ``Prefer: respond-async`` (RFC 7240) the import runs as a
+        background job: 202 at once, ``Location: /api/v1/jobs/{id}`` to follow its progress and read the report."""
         type_name = type_of_collection(collection)
         principal = principal_of(request)
+        options = {"type_name": type_name, "skip_invalid": skip_invalid, "dry_run": dry_run,
+                   "clear_empty": clear_empty, "name": file.filename, "origin": origin(request)}
+        if prefer and "respond-async" in prefer.lower():
+            return _import_job(principal, file, options)
         with saved_upload(file) as upload:
-            report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
-                                         dry_run=dry_run, clear_empty=clear_empty, name=file.filename,
-                                         origin=origin(request))
-        outcome_zh, outcome = report.outcome_text()
-        try:
-            body = {"ok": not report.refused, "summary": {**report.summary(), "path": file.filename},
-                    "outcome": outcome, "outcome_zh": outcome_zh,
-                    "problems": list(itertools.islice(report.errors, 1000)),
-                    "changes": list(itertools.islice(report.changes, 1000))}
-        finally:
-            report.close()
-        return JSONResponse(body, status_code=422 if report.refused else 200)
+            body = _import_answer(exchange.import_file(principal, upload, **options), file.filename)
+        return JSONResponse(body, status_code=422 if not body["ok"] else 200)
+
+    def _import_job(principal: Principal, file: UploadFile, options: dict[str, Any]) -> JSONResponse:
+        upload = keep_upload(file)
+
+        def work(progress: Progress) -> dict[str, Any]:
+            def report_progress(rows: int, position: int, total: int) -> None:
+                progress(position, total, f"{rows} 行 rows")
+
+            report = exchange.import_file(principal, upload, progress=report_progress, **options)
+            return _import_answer(report, file.filename)
+
+        job = jobs.submit(principal, "import", work, on_end=lambda: shutil.rmtree(upload.parent, ignore_errors=True),
+                          detail={"file": file.filename, "type": options["type_name"],
+                                  "dry_run": options["dry_run"]})
+        return JSONResponse(job.as_dict(), status_code=202,
+                            headers={"Location": f"/api/v1/jobs/{job.id}", "Preference-Applied": "respond-async"})
+
+    @api.get("/jobs")
+    def list_jobs(request: Request, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+        """The caller's background jobs, newest first (an administrator sees everyone's)."""
+        found = jobs.list(principal_of(request), limit=limit)
+        return {"meta": {"count": len(found)}, "results": [job.as_dict() for job in found]}
+
+    @api.get("/jobs/{job_id}")
+    def get_job(request: Request, job_id: str = Path(max_length=40)) -> dict[str, Any]:
+        """One job: its state (queued, running, succeeded, failed), progress while it runs, and its result."""
+        return jobs.get(principal_of(request), job_id).as_dict()
 
     @api.get("/export/{collection:collection}.{fmt}", responses=file_responses(*EXPORT_FORMATS))
     def export_download(request: Request, collection: str, fmt: str,
@@ -175,7 +218,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
             raise ZhulianError("not_found", f"Export formats: {', '.join(EXPORT_FORMATS)}.",
                                f"导出格式为 {'、'.join(EXPORT_FORMATS)}。", 404)
         buffer = io.BytesIO()
-        records.export(principal_of(request), type_name, fmt, buffer, filter=filter)
+        exchange.export(principal_of(request), type_name, fmt, buffer, filter=filter)
         return download(buffer.getvalue(), f"zhulian-{collection}.{fmt}", fmt)
 
     @api.get("/{collection:collection}")

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from zhulian import __version__
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.jobs import JobService
 from zhulian.plugins import modules_with
 from zhulian.records import RecordService
 from zhulian.search.service import SearchService
@@ -28,6 +29,7 @@ from zhulian.web.context import WebContext
 from zhulian.web.discovery import discovery_router
 from zhulian.web.limits import BodyLimit, RateLimit
 from zhulian.web.portal import STATIC, portal_router, templates
+from zhulian.web.search import search_router
 from zhulian.web.session import SecurityHeaders, key_identifier, principal_resolver
 
 log = logging.getLogger("zhulian.web")
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = store or Store.from_settings(settings)
     search = SearchService(store, settings=settings)
     records = RecordService(store)
+    jobs = JobService(store)
     principal_of = principal_resolver(store)
 
     @asynccontextmanager
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             yield
         finally:
             search.stop_follower()
+            jobs.close()
 
     app = FastAPI(title="珠联 Zhulian API", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="珠三角科技协同创新平台接口 / The PRD S&T collaborative-innovation platform's API. "
@@ -104,8 +108,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # Record reads and writes first: they are the busiest, and collection names never match a module's paths.
-    app.include_router(api_router(records, principal_of, search))
+    app.include_router(api_router(records, principal_of, search, jobs))
     context = WebContext(settings, store, records, search, principal_of)
+    app.include_router(search_router(context))
     for module in modules_with("api"):
         app.include_router(module.router(context))
     app.include_router(portal_router(records, principal_of, search))

@@ -29,11 +29,24 @@ def download(content: bytes, file_name: str, fmt: str) -> Response:
 
 @contextmanager
 def saved_upload(file: UploadFile) -> Iterator[Path]:
-    """An upload saved to a private temporary file, named only by its (ASCII) suffix so that the format
-    can be told and no client-chosen name ever reaches the file system; removed afterwards."""
+    """An upload saved to a private temporary file, removed afterwards (see ``keep_upload``)."""
+    path = keep_upload(file)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def keep_upload(file: UploadFile) -> Path:
+    """An upload saved to a private temporary folder of its own, named only by its (ASCII) suffix so that the
+    format can be told and no client-chosen name ever reaches the file system. The caller removes the folder
+    (a background job does when it ends)."""
     suffix = Path(file.filename or "upload").suffix.lower()[:8]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / ("upload" + (suffix if suffix.isascii() else ""))
+    path = Path(tempfile.mkdtemp(prefix="zhulian-upload-")) / ("upload" + (suffix if suffix.isascii() else ""))
+    try:
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle)
-        yield path
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise
+    return path

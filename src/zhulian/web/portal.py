@@ -26,6 +26,7 @@ from zhulian.model import COLLECTIONS, MODELS, TYPE_LABELS, record_label, type_o
 from zhulian.model.common import CHOICES
 from zhulian.model.relations import INVERSE_LABELS, PREDICATES
 from zhulian.model.types import COMPARATORS
+from zhulian.exchange.service import ExchangeService
 from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
 from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
@@ -122,6 +123,7 @@ def _display(type_name: str, field: str, value: Any, lang: str) -> str:
 
 def portal_router(records: RecordService, principal_of: Callable[[Request], Principal],
                   search: Any = None) -> APIRouter:
+    exchange = ExchangeService(records)
     router = APIRouter(include_in_schema=False)
 
     @router.get("/lang/{lang}")
@@ -231,7 +233,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         if type_name not in COLLECTIONS or fmt not in EXPORT_FORMATS:
             raise ZhulianError("not_found", "No such export.", "没有这个导出。", 404)
         buffer = io.BytesIO()
-        records.export(principal_of(request), type_name, fmt, buffer)
+        exchange.export(principal_of(request), type_name, fmt, buffer)
         return download(buffer.getvalue(), f"zhulian-{type_name}.{fmt}", fmt)
 
     @router.post("/data/import", response_class=HTMLResponse)
@@ -244,7 +246,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         if type_name not in COLLECTIONS:
             raise ZhulianError("invalid", "Choose a record type.", "请选择记录类型。", 400)
         with saved_upload(file) as upload:
-            report = records.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
+            report = exchange.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
                                          clear_empty=clear_empty, name=file.filename,
                                          origin=f"portal:{request.client.host if request.client else ''}")
         try:

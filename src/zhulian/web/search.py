@@ -13,7 +13,7 @@ from zhulian.search.service import MAX_PER_PAGE
 from zhulian.web.context import WebContext
 
 
-def router(context: WebContext) -> APIRouter:
+def search_router(context: WebContext) -> APIRouter:
     service, principal_of = context.search, context.principal_of
     api = APIRouter()
 

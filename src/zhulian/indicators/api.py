@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from zhulian.errors import ZhulianError
 from zhulian.indicators.charts import CHART_FORMATS
@@ -175,7 +176,8 @@ def router(context: WebContext) -> APIRouter:
                 for number in range(200) if form.get(f"keep_{number}")]
         for proposal in kept:
             proposal["aspirational"] = proposal["aspirational"] == "on"
-        result = service.accept(principal_of(request), str(form.get("policy", "")), kept)
+        # accepting writes the policy through the record service: database work, off the event loop
+        result = await run_in_threadpool(service.accept, principal_of(request), str(form.get("policy", "")), kept)
         return RedirectResponse(f"/policies/{result['policy']}", status_code=303)
 
     @api.get("/indicators/city/{adcode}", response_class=HTMLResponse, include_in_schema=False)

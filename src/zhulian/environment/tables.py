@@ -62,3 +62,39 @@ def _aggregate(name: str) -> sa.Table:
 
 hourly = _aggregate("env_hourly")  # from real-time and minute values; 2061 reports win
 daily = _aggregate("env_daily")  # from hourly values (2061 or imported); 2031 reports win
+
+# The SensorThings view (sta.py): a Datastream is a station's series of one parameter (its HJ 212 code); its
+# Observations are that station's env_values of the code. Sensors and ObservedProperties are what SensorThings
+# clients describe; values arriving over HJ 212 get the packaged HJ 212 instrument and their code's property.
+sensors = sa.Table(
+    "env_sensors", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("encoding_type", sa.String(100), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+)
+
+properties = sa.Table(
+    "env_properties", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),  # the parameter code its values are stored under
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("definition", sa.String(500), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+)
+
+datastreams = sa.Table(
+    "env_datastreams", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("station_id", sa.Integer, nullable=False),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("unit", sa.JSON, nullable=False),  # SensorThings unitOfMeasurement {name, symbol, definition}
+    sa.Column("observation_type", sa.String(200), nullable=False),
+    sa.Column("sensor_id", sa.Integer, nullable=False),
+    sa.Column("property_id", sa.Integer, nullable=False),
+    sa.UniqueConstraint("station_id", "code"),
+)
+HJ212_SENSOR = 1  # the migration's packaged sensor: the HJ 212 data acquisition and transmission instrument

@@ -9,13 +9,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query
+import json
+import re
+
+import anyio
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
 
 from zhulian.environment.ingest import Ingestor, IngestSettings, Listener, MqttIngest
 from zhulian.environment.service import EnvironmentService, parse_time
+from zhulian.environment.sta import SETS, SensorThings
+from zhulian.environment.sta_query import parse_options
+from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.web.context import WebContext
 
 TAGS = ["environment"]
+STA_TAGS = ["SensorThings API 1.1"]
+STA_ROOT = "/sta/v1.1"
+_SEGMENT = re.compile(r"^([A-Za-z]+)(?:\((\d+|'[^'/]*')\))?$")
 
 
 def router(context: WebContext) -> APIRouter:
@@ -71,4 +82,68 @@ def router(context: WebContext) -> APIRouter:
         return service.hourly_series(station=station, city=city, pollutant=pollutant, since=parse_time(since),
                                      until=parse_time(until))
 
+    sensorthings = SensorThings(service)
+
+    def sta_base(request: Request) -> str:
+        return str(request.base_url).rstrip("/") + STA_ROOT
+
+    @api.get(STA_ROOT, tags=STA_TAGS)
+    @api.get(STA_ROOT + "/", tags=STA_TAGS, include_in_schema=False)
+    def sta_root(request: Request) -> dict[str, Any]:
+        """SensorThings 1.1 服务根 / The service root: each entity set and the conformance classes served."""
+        base = sta_base(request)
+        return {"value": [{"name": name, "url": f"{base}/{name}"} for name in SETS],
+                "serverSettings": {"conformance": [
+                    "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+                    "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+                    "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+                    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/create-entity",
+                    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/deep-insert",
+                    "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array"]}}
+
+    @api.get(STA_ROOT + "/{path:path}", tags=STA_TAGS)
+    def sta_read(request: Request, path: str) -> dict[str, Any]:
+        """SensorThings 读取（公开）/ Read an entity or a collection, with $filter, $orderby, $top, $skip, $count,
+        $select, $expand and $resultFormat=dataArray."""
+        options = parse_options({k: v for k, v in request.query_params.items() if k.startswith("$")})
+        return sensorthings.read(sta_base(request), resource_path(path), options)[0]
+
+    @api.post(STA_ROOT + "/{path:path}", tags=STA_TAGS, status_code=201)
+    async def sta_create(request: Request, path: str) -> JSONResponse:
+        """SensorThings 写入（需发布者或管理员密钥）/ Create an entity, with deep insert, or Observations by
+        dataArray at ``CreateObservations``; needs a publisher's or an administrator's key."""
+        body = await request.body()
+        principal = context.principal_of(request)
+        base = sta_base(request)
+
+        def work() -> JSONResponse:
+            parsed = _json(body)
+            if path.strip("/") == "CreateObservations":
+                return JSONResponse(sensorthings.create_observations(principal, base, parsed), status_code=201)
+            link = sensorthings.create(principal, base, resource_path(path), parsed)
+            entity = sensorthings.read(base, resource_path(link[len(base) + 1:]), parse_options({}))[0]
+            return JSONResponse(entity, status_code=201, headers={"Location": link})
+
+        return await anyio.to_thread.run_sync(work)
+
     return api
+
+
+def resource_path(path: str) -> list[tuple[str, str | None]]:
+    """``Things(1)/Datastreams`` as ``[("Things", "1"), ("Datastreams", None)]``."""
+    segments = []
+    for segment in path.strip("/").split("/"):
+        match = _SEGMENT.match(segment)
+        if not match:
+            raise ZhulianError("not_found", f"No SensorThings resource {path!r}; the service root {STA_ROOT} lists "
+                               "the entity sets.", f"没有 SensorThings 资源 {path!r}；服务根 {STA_ROOT} 列出全部实体集。",
+                               404)
+        segments.append((match.group(1), match.group(2)))
+    return segments
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise invalid([Problem("(body)", None, f"the body is not valid JSON: {error}", "请求体不是合法的 JSON")]) from None

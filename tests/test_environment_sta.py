@@ -126,3 +126,104 @@ def test_a_sensorthings_client_creates_a_thing_with_a_datastream_and_observation
     with pytest.raises(Exception, match="401|key|密钥"):
         anonymous.create(fsc.Observation(phenomenon_time=HOUR0.isoformat(), result=1, datastream=created))
 
+
+
+def test_stations_values_read_as_things_datastreams_and_observations(store: Store, client: TestClient) -> None:
+    env = EnvironmentService(store)
+    station = env.add_station("YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59)
+    hour = int(HOUR0.timestamp())
+    env.write([(station["id"], hour + m * 60, code, "minute", value + m, None, None, None, "N" if m < 2 else "D")
+               for m in range(3) for code, value in (("a34004", 40.0), ("a21004", 20.0))])
+
+    things = client.get("/sta/v1.1/Things", params={
+        "$expand": "Locations,Datastreams($orderby=name;$select=id,name,unitOfMeasurement;"
+                   "$expand=Observations($orderby=phenomenonTime desc;$top=1;$count=true))",
+        "$filter": "properties/mn eq 'YT0002'"}).json()["value"]
+    assert len(things) == 1 and things[0]["properties"] == {"mn": "YT0002", "kind": "air", "city": "440300"}
+    assert things[0]["Locations"][0]["location"] == {"type": "Point", "coordinates": [114.31, 22.59]}
+    pm, no2 = sorted(things[0]["Datastreams"], key=lambda d: d["name"], reverse=True)
+    assert pm["name"] == "PM2.5" and pm["unitOfMeasurement"]["symbol"] == "µg/m³" and "description" not in pm
+    latest = pm["Observations"][0]
+    assert pm["Observations@iot.count"] == 3 and "Observations@iot.nextLink" in pm
+    assert latest["result"] == 42.0 and latest["parameters"]["flag"] == "D"  # a fault-flagged value, marked
+    assert latest["phenomenonTime"] == "2026-03-01T00:02:00Z/2026-03-01T00:03:00Z"
+
+    normal = client.get(f"/sta/v1.1/Datastreams({no2['@iot.id']})/Observations",
+                        params={"$filter": "parameters/flag eq 'N' and not (result lt 21)", "$count": "true",
+                                "$select": "id,result"}).json()
+    assert normal["@iot.count"] == 1 and [set(o) for o in normal["value"]] == [{"@iot.id", "result"}]
+    assert normal["value"][0]["result"] == 21.0
+    one = client.get(f"/sta/v1.1/Observations('{normal['value'][0]['@iot.id']}')/Datastream/Thing").json()
+    assert one["name"] == "大梅沙"
+    array = client.get("/sta/v1.1/Observations", params={"$resultFormat": "dataArray", "$top": 2}).json()
+    assert array["value"][0]["components"] == ["id", "phenomenonTime", "resultTime", "result"]
+    assert array["value"][0]["dataArray@iot.count"] == 2 and "@iot.nextLink" in array
+    root = client.get("/sta/v1.1").json()
+    assert {entry["name"] for entry in root["value"]} == {"Things", "Locations", "HistoricalLocations",
+                                                           "Datastreams", "Sensors", "ObservedProperties",
+                                                           "Observations", "FeaturesOfInterest"}
+    foi = client.get(f"/sta/v1.1/FeaturesOfInterest({station['id']})/Observations", params={"$count": "true"})
+    assert foi.json()["@iot.count"] == 6
+
+
+BAD_QUERIES = [  # path, options, status, the field named in the reason
+    ("Observations", {"$filter": "result gt"}, 400, "$filter"),
+    ("Observations", {"$filter": "colour eq 'red'"}, 400, "$filter/$orderby"),
+    ("Observations", {"$filter": "phenomenonTime gt 3"}, 400, "$filter"),
+    ("Observations", {"$filter": "result eq '); DROP TABLE env_values; --'"}, 400, "$filter"),
+    ("Things", {"$filter": "name eq '); DROP TABLE env_stations; --'"}, 200, None),
+    ("Things", {"$top": "5000"}, 400, "$top"),
+    ("Things", {"$orderby": "name sideways"}, 400, "$orderby"),
+    ("Things", {"$format": "xml"}, 400, "$format"),
+    ("Things(99)", {}, 404, None),
+    ("Widgets", {}, 404, None),
+]
+
+
+def test_bad_queries_are_refused_with_a_reason(client: TestClient) -> None:
+    for path, params, status, field in BAD_QUERIES:
+        answer = client.get(f"/sta/v1.1/{path}", params=params)
+        assert answer.status_code == status, (path, params, answer.text)
+        if status != 200:
+            error = answer.json()["error"]
+            assert error["message_zh"] and (field is None or error["details"][0]["field"] == field)
+    assert client.get("/sta/v1.1/Things").json() == {"value": []}  # the hostile strings changed nothing
+
+
+def test_writes_need_a_publisher_or_admin_key_and_a_bad_deep_insert_stores_nothing(
+        store: Store, client: TestClient) -> None:
+    thing = {"name": "盐田河", "properties": {"city": "440300", "kind": "water"},
+             "Locations": [{"name": "河口", "encodingType": "application/geo+json",
+                            "location": {"type": "Point", "coordinates": [114.24, 22.57]}}],
+             "Datastreams": [{"name": "溶解氧", "unitOfMeasurement": {"name": "毫克每升", "symbol": "mg/L"},
+                              "ObservedProperty": {"name": "DO", "definition": "HJ 212-2017 w01009",
+                                                   "description": "溶解氧"},
+                              "Sensor": {"@iot.id": 1},
+                              "Observations": [{"phenomenonTime": "2026-03-01T08:00:00+08:00", "result": 6.1},
+                                               {"phenomenonTime": "yesterday", "result": 5.9}]}]}
+    assert client.post("/sta/v1.1/Things", json=thing).status_code == 401
+    reader = {"Authorization": f"Bearer {create_key(store, 'reader')[1]}"}
+    assert client.post("/sta/v1.1/Things", json=thing, headers=reader).status_code == 403
+    elsewhere = {"Authorization": f"Bearer {create_key(store, 'publisher', node='440100')[1]}"}
+    assert client.post("/sta/v1.1/Things", json=thing, headers=elsewhere).status_code == 403
+    publisher = {"Authorization": f"Bearer {create_key(store, 'publisher', node='440300')[1]}"}
+    refused = client.post("/sta/v1.1/Things", json=thing, headers=publisher)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"][0]["field"] == "Datastreams[0].Observations[1].phenomenonTime"
+    assert client.get("/sta/v1.1/Things", params={"$count": "true"}).json()["@iot.count"] == 0  # nothing half-stored
+    assert client.get("/sta/v1.1/ObservedProperties", params={"$count": "true"}).json()["@iot.count"] == 6
+
+    thing["Datastreams"][0]["Observations"].pop()
+    made = client.post("/sta/v1.1/Things", json=thing, headers=publisher)
+    assert made.status_code == 201 and made.headers["Location"].endswith(f"/Things({made.json()['@iot.id']})")
+    stream = client.get(made.headers["Location"] + "/Datastreams", params={"$expand": "ObservedProperty,Sensor"}
+                        ).json()["value"][0]
+    assert stream["ObservedProperty"]["definition"] == "HJ 212-2017 w01009" and stream["Sensor"]["@iot.id"] == 1
+    observation = {"phenomenonTime": "2026-03-01T08:00:00+08:00", "result": 6.3}
+    again = client.post(f"/sta/v1.1/Datastreams({stream['@iot.id']})/Observations", json=observation,
+                        headers=publisher)
+    assert again.status_code == 409  # the value of that time is kept as first stored
+    hourly = client.post(f"/sta/v1.1/Datastreams({stream['@iot.id']})/Observations", headers=publisher, json={
+        "phenomenonTime": "2026-03-01T09:00:00+08:00/2026-03-01T10:00:00+08:00", "result": 6.0})
+    assert hourly.status_code == 201 and hourly.json()["parameters"]["interval"] == "hour"
+    assert client.post("/sta/v1.1/Locations", json={}, headers=publisher).status_code == 405

@@ -5,7 +5,7 @@ when ``ZHULIAN_MQTT_HOST`` is."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,8 +13,10 @@ import json
 import re
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from zhulian.environment.ingest import Ingestor, IngestSettings, Listener, MqttIngest
 from zhulian.environment.service import EnvironmentService, parse_time
@@ -27,6 +29,26 @@ TAGS = ["environment"]
 STA_TAGS = ["SensorThings API 1.1"]
 STA_ROOT = "/sta/v1.1"
 _SEGMENT = re.compile(r"^([A-Za-z]+)(?:\((\d+|'[^'/]*')\))?$")
+
+
+class StaRoute(APIRoute):
+    """A route under ``/sta/v1.1``: errors answer in the platform's JSON error shape (the portal would otherwise
+    render them as pages, these paths being outside ``/api/``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ZhulianError as error:
+                return JSONResponse(error.as_dict(), status_code=error.status)
+            except RequestValidationError as error:
+                problems = [Problem(".".join(map(str, e["loc"])), None, e["msg"], "参数不合法：" + e["msg"])
+                            for e in error.errors()]
+                return JSONResponse(invalid(problems, "query").as_dict(), status_code=400)
+
+        return route
 
 
 def router(context: WebContext) -> APIRouter:
@@ -83,12 +105,13 @@ def router(context: WebContext) -> APIRouter:
                                      until=parse_time(until))
 
     sensorthings = SensorThings(service)
+    sta = APIRouter(route_class=StaRoute, tags=STA_TAGS)
 
     def sta_base(request: Request) -> str:
         return str(request.base_url).rstrip("/") + STA_ROOT
 
-    @api.get(STA_ROOT, tags=STA_TAGS)
-    @api.get(STA_ROOT + "/", tags=STA_TAGS, include_in_schema=False)
+    @sta.get(STA_ROOT)
+    @sta.get(STA_ROOT + "/", include_in_schema=False)
     def sta_root(request: Request) -> dict[str, Any]:
         """SensorThings 1.1 服务根 / The service root: each entity set and the conformance classes served."""
         base = sta_base(request)
@@ -101,14 +124,14 @@ def router(context: WebContext) -> APIRouter:
                     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/deep-insert",
                     "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array"]}}
 
-    @api.get(STA_ROOT + "/{path:path}", tags=STA_TAGS)
+    @sta.get(STA_ROOT + "/{path:path}")
     def sta_read(request: Request, path: str) -> dict[str, Any]:
         """SensorThings 读取（公开）/ Read an entity or a collection, with $filter, $orderby, $top, $skip, $count,
         $select, $expand and $resultFormat=dataArray."""
         options = parse_options({k: v for k, v in request.query_params.items() if k.startswith("$")})
         return sensorthings.read(sta_base(request), resource_path(path), options)[0]
 
-    @api.post(STA_ROOT + "/{path:path}", tags=STA_TAGS, status_code=201)
+    @sta.post(STA_ROOT + "/{path:path}", status_code=201)
     async def sta_create(request: Request, path: str) -> JSONResponse:
         """SensorThings 写入（需发布者或管理员密钥）/ Create an entity, with deep insert, or Observations by
         dataArray at ``CreateObservations``; needs a publisher's or an administrator's key."""
@@ -126,6 +149,7 @@ def router(context: WebContext) -> APIRouter:
 
         return await anyio.to_thread.run_sync(work)
 
+    api.include_router(sta)
     return api
 
 

@@ -112,7 +112,7 @@ def _observation_source() -> sa.Select[Any]:
                      values.c.count).select_from(joined)
 
 
-_STATION_FIELDS = {"id": Field("id"), "name": Field("name"), "properties/mn": Field("mn"),
+_STATION_FIELDS = {"id": Field("id", "number"), "name": Field("name"), "properties/mn": Field("mn"),
                    "properties/kind": Field("kind"), "properties/city": Field("city"),
                    "properties/district": Field("district")}
 SETS: dict[str, EntitySet] = {entity.name: entity for entity in (
@@ -120,33 +120,33 @@ SETS: dict[str, EntitySet] = {entity.name: entity for entity in (
         "Locations": Link("Locations", "id", "id", False),
         "HistoricalLocations": Link("HistoricalLocations", "id", "id", False),
         "Datastreams": Link("Datastreams", "id", "thing_id", False)}, _thing),
-    EntitySet("Locations", _station_source, {"id": Field("id"), "name": Field("name")}, {
+    EntitySet("Locations", _station_source, {"id": Field("id", "number"), "name": Field("name")}, {
         "Things": Link("Things", "id", "id", False),
         "HistoricalLocations": Link("HistoricalLocations", "id", "id", False)}, _location),
-    EntitySet("HistoricalLocations", _station_source, {"id": Field("id")}, {
+    EntitySet("HistoricalLocations", _station_source, {"id": Field("id", "number")}, {
         "Thing": Link("Things", "id", "id", True), "Locations": Link("Locations", "id", "id", False)},
         _historical_location),
-    EntitySet("FeaturesOfInterest", _station_source, {"id": Field("id"), "name": Field("name")}, {
+    EntitySet("FeaturesOfInterest", _station_source, {"id": Field("id", "number"), "name": Field("name")}, {
         "Observations": Link("Observations", "id", "station_id", False)}, _feature),
-    EntitySet("Sensors", lambda: sa.select(sensors), {"id": Field("id"), "name": Field("name")}, {
+    EntitySet("Sensors", lambda: sa.select(sensors), {"id": Field("id", "number"), "name": Field("name")}, {
         "Datastreams": Link("Datastreams", "id", "sensor_id", False)},
         lambda row: {"name": row.name, "description": row.description, "encodingType": row.encoding_type,
                      "metadata": row.metadata}),
     EntitySet("ObservedProperties", lambda: sa.select(properties), {
-        "id": Field("id"), "name": Field("name"), "definition": Field("definition")}, {
+        "id": Field("id", "number"), "name": Field("name"), "definition": Field("definition")}, {
         "Datastreams": Link("Datastreams", "id", "property_id", False)},
         lambda row: {"name": row.name, "definition": row.definition, "description": row.description,
                      "properties": {"code": row.code}}),
     EntitySet("Datastreams", lambda: sa.select(datastreams, datastreams.c.station_id.label("thing_id")), {
-        "id": Field("id"), "name": Field("name"), "properties/code": Field("code"), "Thing/id": Field("thing_id"),
-        "Sensor/id": Field("sensor_id"), "ObservedProperty/id": Field("property_id")}, {
+        "id": Field("id", "number"), "name": Field("name"), "properties/code": Field("code"), "Thing/id": Field("thing_id", "number"),
+        "Sensor/id": Field("sensor_id", "number"), "ObservedProperty/id": Field("property_id", "number")}, {
         "Thing": Link("Things", "thing_id", "id", True), "Sensor": Link("Sensors", "sensor_id", "id", True),
         "ObservedProperty": Link("ObservedProperties", "property_id", "id", True),
         "Observations": Link("Observations", "id", "datastream_id", False)}, _datastream),
     EntitySet("Observations", _observation_source, {
-        "result": Field("result"), "phenomenonTime": Field("time", time=True), "resultTime": Field("time", time=True),
+        "result": Field("result", "number"), "phenomenonTime": Field("time", "time"), "resultTime": Field("time", "time"),
         "parameters/interval": Field("interval"), "parameters/flag": Field("flag"),
-        "Datastream/id": Field("datastream_id"), "FeatureOfInterest/id": Field("station_id")}, {
+        "Datastream/id": Field("datastream_id", "number"), "FeatureOfInterest/id": Field("station_id", "number")}, {
         "Datastream": Link("Datastreams", "datastream_id", "id", True),
         "FeatureOfInterest": Link("FeaturesOfInterest", "station_id", "id", True)},
         _observation, order=("datastream_id", "time", "interval")),

@@ -49,15 +49,18 @@ PATH: /[A-Za-z@][A-Za-z0-9_@.]*(\/[A-Za-z@][A-Za-z0-9_@.]*)*/
 %ignore /\s+/
 """
 _PARSER = Lark(_GRAMMAR, parser="lalr")
+_KIND_NAMES = {"time": ("a time such as 2026-03-01T00:00:00+08:00", "时间，例如 2026-03-01T00:00:00+08:00"),
+               "number": ("a number", "数值"), "text": ("text in single quotes", "单引号括起的文本")}
 _COMPARE = {"eq": "__eq__", "ne": "__ne__", "gt": "__gt__", "ge": "__ge__", "lt": "__lt__", "le": "__le__"}
 
 
 @dataclass(frozen=True)
 class Field:
-    """A property a query may filter and order on: its column, and whether it holds epoch seconds."""
+    """A property a query may filter and order on: its column, and what it holds: text, a number, or a time
+    (stored as epoch seconds)."""
 
     column: str
-    time: bool = False
+    kind: str = "text"
 
 
 @dataclass
@@ -254,11 +257,11 @@ class _Compiler(Transformer):  # type: ignore[type-arg]
             if operator not in ("eq", "ne"):
                 raise _problem("$filter", operator, "null compares only with eq or ne", "null 只能用 eq 或 ne 比较")
             return column.is_(None) if operator == "eq" else column.is_not(None)
-        if left.time:
-            if not isinstance(right, datetime):
-                raise _problem("$filter", right, "a time compares with a time such as 2026-03-01T00:00:00+08:00",
-                               "时间属性须与时间比较，例如 2026-03-01T00:00:00+08:00")
+        expected = {"time": datetime, "number": int | float, "text": str}[left.kind]
+        if not isinstance(right, expected) or isinstance(right, bool):
+            shown = right.isoformat() if isinstance(right, datetime) else right
+            raise _problem("$filter", shown, f"this property holds {_KIND_NAMES[left.kind][0]}: compare it with one",
+                           f"此属性为{_KIND_NAMES[left.kind][1]}，须与同类值比较")
+        if isinstance(right, datetime):
             right = int(right.timestamp())
-        elif isinstance(right, datetime):
-            raise _problem("$filter", right.isoformat(), "this property is not a time", "此属性不是时间")
         return getattr(column, _COMPARE[operator])(right)

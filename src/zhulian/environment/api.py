@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from zhulian.environment.alerts import AlertService, AlertWorker
 from zhulian.environment.ingest import Ingestor, IngestSettings, Listener, MqttIngest
 from zhulian.environment.service import EnvironmentService, parse_time
 from zhulian.environment.sta import SETS, SensorThings
@@ -54,9 +55,23 @@ class StaRoute(APIRoute):
 def router(context: WebContext) -> APIRouter:
     service = EnvironmentService(context.store)
 
+    alert_service = AlertService(service)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings = IngestSettings()
+        worker = AlertWorker(alert_service, settings.env_alert_interval_s) if settings.env_alert_interval_s else None
+        if worker:
+            worker.start()
+        try:
+            async with ingesting(settings):
+                yield
+        finally:
+            if worker:
+                await asyncio.to_thread(worker.stop)
+
+    @asynccontextmanager
+    async def ingesting(settings: IngestSettings) -> AsyncIterator[None]:
         if settings.hj212_port is None and settings.mqtt_host is None:
             yield
             return
@@ -103,6 +118,48 @@ def router(context: WebContext) -> APIRouter:
         chart series ``[[UTC seconds, value], …]`` (up to 366 days)."""
         return service.hourly_series(station=station, city=city, pollutant=pollutant, since=parse_time(since),
                                      until=parse_time(until))
+
+    @api.get("/api/v1/env/alerts", tags=TAGS)
+    def alert_list(request: Request, state: str = Query("active", max_length=12,
+                                                         description="active | open | acknowledged | closed")
+                   ) -> dict[str, Any]:
+        """告警（监控中心工作人员）/ Alerts, for the monitoring centre's staff (a publisher sees its city's)."""
+        found = alert_service.alerts(context.principal_of(request), state)
+        return {"meta": {"count": len(found)}, "results": found}
+
+    @api.post("/api/v1/env/alerts/{alert_id}/{action}", tags=TAGS)
+    async def alert_action(request: Request, alert_id: int, action: str) -> dict[str, Any]:
+        """确认或关闭告警 / Acknowledge or close an alert (``action``: acknowledge | close), with an optional
+        ``{"note": …}``."""
+        if action not in ("acknowledge", "close"):
+            raise ZhulianError("not_found", "The action is acknowledge or close.", "操作须为 acknowledge 或 close。", 404)
+        body = await request.body()
+        principal = context.principal_of(request)
+
+        def work() -> dict[str, Any]:
+            note = _json(body).get("note", "") if body.strip() else ""
+            act = alert_service.acknowledge if action == "acknowledge" else alert_service.close
+            return act(principal, alert_id, note if isinstance(note, str) else "")
+
+        return await anyio.to_thread.run_sync(work)
+
+    @api.get("/api/v1/env/webhooks", tags=TAGS)
+    def webhook_list(request: Request) -> dict[str, Any]:
+        """告警 Webhook（管理员）/ The webhooks alerts are delivered to (administrators)."""
+        return {"results": alert_service.webhooks(context.principal_of(request))}
+
+    @api.post("/api/v1/env/webhooks", tags=TAGS, status_code=201)
+    async def webhook_add(request: Request) -> dict[str, Any]:
+        """登记 Webhook（管理员）：``{"url": …}`` / Register a webhook (administrators)."""
+        body = await request.body()
+        principal = context.principal_of(request)
+
+        def work() -> dict[str, Any]:
+            parsed = _json(body)
+            url = parsed.get("url") if isinstance(parsed, dict) else None
+            return alert_service.add_webhook(principal, url if isinstance(url, str) else "")
+
+        return await anyio.to_thread.run_sync(work)
 
     sensorthings = SensorThings(service)
     sta = APIRouter(route_class=StaRoute, tags=STA_TAGS)

@@ -98,3 +98,41 @@ datastreams = sa.Table(
     sa.UniqueConstraint("station_id", "code"),
 )
 HJ212_SENSOR = 1  # the migration's packaged sensor: the HJ 212 data acquisition and transmission instrument
+
+# Alerts (alerts.py): at most one open alert per station × kind × code (a partial unique index: state <> 'closed').
+alerts = sa.Table(
+    "env_alerts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("station_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),  # exceedance | rise | silent | fault
+    sa.Column("code", sa.String(16), nullable=False),  # the parameter; "" for a silent station
+    sa.Column("state", sa.String(12), nullable=False),  # open | acknowledged | closed
+    sa.Column("level", sa.Integer, nullable=False),  # 1, raised while the condition persists
+    sa.Column("opened", sa.BigInteger, nullable=False),  # the hour it was first seen (UTC seconds)
+    sa.Column("last_seen", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("message_zh", sa.Text, nullable=False),
+    sa.Column("acknowledged_by", sa.String(64)),
+    sa.Column("closed_by", sa.String(64)),
+    sa.Column("note", sa.Text),
+)
+
+webhooks = sa.Table(
+    "env_webhooks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(500), nullable=False, unique=True),
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+deliveries = sa.Table(
+    "env_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.Integer, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("due", sa.BigInteger, nullable=False),  # next attempt (UTC seconds); null once done
+    sa.Column("state", sa.String(10), nullable=False),  # pending | delivered | failed
+    sa.Column("last_error", sa.Text),
+)

@@ -11,20 +11,25 @@ from typing import Any
 
 import json
 import re
+import time
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from zhulian.environment.alerts import AlertService, AlertWorker
 from zhulian.environment.ingest import Ingestor, IngestSettings, Listener, MqttIngest
-from zhulian.environment.service import EnvironmentService, parse_time
+from zhulian.environment.public import PublicView, chart_parameter, line_chart, station_map
+from zhulian.environment.reports import FLOW, KINDS as REPORT_KINDS, MAX_PHOTO_BYTES, STATE_NAMES, ReportService
+from zhulian.environment.service import DAY, HOUR, EnvironmentService, china_day_start, china_time, parse_time
 from zhulian.environment.sta import SETS, SensorThings
 from zhulian.environment.sta_query import parse_options
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.web.context import WebContext
+from zhulian.web.portal import render
+from zhulian.web.session import check_csrf, csrf_token
 
 TAGS = ["environment"]
 STA_TAGS = ["SensorThings API 1.1"]
@@ -161,6 +166,7 @@ def router(context: WebContext) -> APIRouter:
 
         return await anyio.to_thread.run_sync(work)
 
+    pages(api, context, service, alert_service)
     sensorthings = SensorThings(service)
     sta = APIRouter(route_class=StaRoute, tags=STA_TAGS)
 
@@ -228,3 +234,126 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise invalid([Problem("(body)", None, f"the body is not valid JSON: {error}", "请求体不是合法的 JSON")]) from None
+
+
+def pages(api: APIRouter, context: WebContext, service: EnvironmentService, alert_service: AlertService) -> None:
+    """The public interaction platform (map, station pages, daily report, citizen reports) and the monitoring
+    centre for staff."""
+    view = PublicView(service)
+    reports = ReportService(context.store)
+    principal_of = context.principal_of
+
+    @api.get("/env", response_class=HTMLResponse, include_in_schema=False)
+    def map_page(request: Request) -> HTMLResponse:
+        stations = [s | {"status": view.status(s)} for s in service.stations()]
+        return render(request, "env_map.html", stations=stations, map_svg=station_map(stations))
+
+    @api.get("/env/stations/{mn}", response_class=HTMLResponse, include_in_schema=False)
+    def station_page(request: Request, mn: str) -> HTMLResponse:
+        station = service.station(mn[:24])
+        _, name, unit = chart_parameter(station)
+        day = line_chart(view.series(station, 24), f"{name} 小时值 hourly", unit)
+        month = line_chart(view.series(station, 30 * 24, daily=True), f"{name} 日均值 daily mean", unit, daily=True)
+        return render(request, "env_station.html", station=station, status=view.status(station), chart_day=day,
+                      chart_month=month)
+
+    @api.get("/env/daily", response_class=HTMLResponse, include_in_schema=False)
+    def daily_page(request: Request, day: str = Query("", max_length=10)) -> HTMLResponse:
+        yesterday = china_day_start(int(time.time())) - DAY
+        moment = parse_time(day + "T12:00") if day else parse_time(china_time(yesterday + 12 * HOUR)[:16])
+        rows = [service.aqi(station=s["mn"], at=moment, kind="daily")["results"][0]
+                for s in service.stations() if s["kind"] == "air"]
+        return render(request, "env_daily.html", day=moment.date().isoformat(), rows=rows)
+
+    @api.get("/env/reports/new", response_class=HTMLResponse, include_in_schema=False)
+    def report_form(request: Request) -> HTMLResponse:
+        return render(request, "env_report_new.html", kinds=REPORT_KINDS, form={}, csrf=csrf_token(request))
+
+    @api.post("/env/reports", include_in_schema=False, response_model=None)
+    async def report_submit(request: Request) -> HTMLResponse | RedirectResponse:
+        form = await request.form(max_files=1, max_fields=10)
+        check_csrf(request, _text(form.get("csrf")))
+        upload = form.get("photo")
+        photo = await upload.read(MAX_PHOTO_BYTES + 1) if hasattr(upload, "read") else b""
+        fields = {key: _text(form.get(key))[:2100] for key in ("kind", "place", "text", "lon", "lat")}
+        address = request.client.host if request.client else "unknown"
+
+        def work() -> HTMLResponse | RedirectResponse:
+            try:
+                made = reports.submit(kind=fields["kind"], place=fields["place"], text=fields["text"],
+                                      lon=_number(fields["lon"], "lon"), lat=_number(fields["lat"], "lat"),
+                                      photo=photo or None, address=address)
+            except ZhulianError as error:
+                reasons = "；".join(p.reason_zh for p in error.details) or error.message_zh
+                return render(request, "env_report_new.html", status=error.status, kinds=REPORT_KINDS, form=fields,
+                              csrf=csrf_token(request), error=f"{reasons} / {error.message}")
+            return RedirectResponse(f"/env/reports/{made['tracking']}", status_code=303)
+
+        return await anyio.to_thread.run_sync(work)
+
+    @api.get("/env/reports", response_class=HTMLResponse, include_in_schema=False, response_model=None)
+    def report_lookup(request: Request, tracking: str = Query("", max_length=20)) -> HTMLResponse | RedirectResponse:
+        if tracking.strip():
+            return RedirectResponse(f"/env/reports/{tracking.strip().upper()}", status_code=303)
+        return render(request, "env_report.html", report=None, flow=FLOW, names=STATE_NAMES)
+
+    @api.get("/env/reports/{tracking}", response_class=HTMLResponse, include_in_schema=False)
+    def report_page(request: Request, tracking: str) -> HTMLResponse:
+        return render(request, "env_report.html", report=reports.public(tracking[:20]), flow=FLOW, names=STATE_NAMES)
+
+    @api.get("/env/reports/{tracking}/photo", include_in_schema=False)
+    def report_photo(tracking: str) -> Response:
+        photo, media_type = reports.photo(tracking[:20])
+        return Response(photo, media_type=media_type, headers={"X-Content-Type-Options": "nosniff",
+                                                               "Cache-Control": "private, max-age=300"})
+
+    @api.get("/api/v1/env/reports/{tracking}", tags=TAGS)
+    def report_status(tracking: str) -> dict[str, Any]:
+        """市民诉求办理进度（公开）/ A citizen report's status and public replies, by its tracking number."""
+        found = reports.public(tracking[:20])
+        return {key: value for key, value in found.items() if key != "id"}
+
+    @api.get("/env/centre", response_class=HTMLResponse, include_in_schema=False)
+    def centre_page(request: Request) -> HTMLResponse:
+        principal = principal_of(request)
+        staff = principal.role in ("admin", "publisher")
+        return render(request, "env_centre.html", staff=staff, csrf=csrf_token(request), names=STATE_NAMES,
+                      alerts=alert_service.alerts(principal) if staff else [],
+                      reports=reports.for_staff(principal) if staff else [])
+
+    @api.post("/env/centre/alerts/{alert_id}/{action}", include_in_schema=False)
+    def centre_alert(request: Request, alert_id: int, action: str, csrf: str = Form("", max_length=100)
+                     ) -> RedirectResponse:
+        check_csrf(request, csrf)
+        if action not in ("acknowledge", "close"):
+            raise ZhulianError("not_found", "The action is acknowledge or close.", "操作须为 acknowledge 或 close。", 404)
+        act = alert_service.acknowledge if action == "acknowledge" else alert_service.close
+        act(principal_of(request), alert_id)
+        return RedirectResponse("/env/centre", status_code=303)
+
+    @api.post("/env/centre/reports/{tracking}/{action}", include_in_schema=False)
+    def centre_report(request: Request, tracking: str, action: str, csrf: str = Form("", max_length=100),
+                      state: str = Form("", max_length=12), reply: str = Form("", max_length=2000)
+                      ) -> RedirectResponse:
+        check_csrf(request, csrf)
+        principal = principal_of(request)
+        if action == "advance":
+            reports.advance(principal, tracking[:20], state, reply)
+        elif action == "hide":
+            reports.hide(principal, tracking[:20])
+        else:
+            raise ZhulianError("not_found", "The action is advance or hide.", "操作须为 advance 或 hide。", 404)
+        return RedirectResponse("/env/centre", status_code=303)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _number(text: str, field: str) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise invalid([Problem(field, text, "give a decimal number or leave it empty", "请填写小数或留空")]) from None

@@ -136,3 +136,31 @@ deliveries = sa.Table(
     sa.Column("state", sa.String(10), nullable=False),  # pending | delivered | failed
     sa.Column("last_error", sa.Text),
 )
+
+# Citizen reports (reports.py) and their public status history.
+reports = sa.Table(
+    "env_reports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tracking", sa.String(20), nullable=False, unique=True),
+    sa.Column("kind", sa.String(12), nullable=False),  # fumes | noise | waste_gas | water
+    sa.Column("place", sa.String(200), nullable=False),
+    sa.Column("lon", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("photo", sa.LargeBinary),
+    sa.Column("photo_type", sa.String(20)),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("hidden", sa.Boolean, nullable=False),
+    sa.Column("address", sa.String(64), nullable=False, index=True),  # sha256 of the sender's address
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+report_events = sa.Table(
+    "env_report_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.Integer, nullable=False, index=True),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("reply", sa.Text),  # shown to the public
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+)

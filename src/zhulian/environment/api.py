@@ -254,7 +254,7 @@ def pages(api: APIRouter, context: WebContext, service: EnvironmentService, aler
         _, name, unit = chart_parameter(station)
         day = line_chart(view.series(station, 24), f"{name} 小时值 hourly", unit)
         month = line_chart(view.series(station, 30 * 24, daily=True), f"{name} 日均值 daily mean", unit, daily=True)
-        return render(request, "env_station.html", station=station, status=view.status(station), chart_day=day,
+        return render(request, "env_station.html", station=station, reading=view.status(station), chart_day=day,
                       chart_month=month)
 
     @api.get("/env/daily", response_class=HTMLResponse, include_in_schema=False)

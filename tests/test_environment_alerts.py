@@ -164,3 +164,12 @@ def test_staff_act_on_alerts_over_the_api_and_the_lifespan_thread_delivers(
         entries = audit["results"] if isinstance(audit, dict) else audit
         assert [e["action"] for e in entries if e["action"].startswith("env.")] == [
             "env.webhook", "env.acknowledge", "env.close"]
+
+
+def test_the_command_line_checks_lists_and_registers_webhooks(run, receiver: str) -> None:
+    run("env", "station", "add", "YT0001", "--name", "盐田港", "--city", "440300", "--lon", "114.27", "--lat", "22.58")
+    run("env", "alerts", "webhook", receiver)
+    assert "http:// 或 https://" in run("env", "alerts", "webhook", "ftp://nowhere", code=2).output
+    checked = json.loads(run("env", "alerts", "check", "--json").output)
+    assert checked == {"raised": [], "delivered": 0}  # a new station, no values: nothing to say yet
+    assert json.loads(run("env", "alerts", "list", "--json").output) == []

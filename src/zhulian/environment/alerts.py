@@ -27,7 +27,7 @@ from zhulian.access.principal import check_write
 from zhulian.environment import noise, water
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import AIR_CODES, EXCLUDED_FLAGS
-from zhulian.environment.service import DAILY_MIN_HOURS, HOUR, EnvironmentService
+from zhulian.environment.service import DAILY_MIN_HOURS, HOUR, EnvironmentService, require_staff
 from zhulian.environment.tables import alerts, deliveries, stations, values, webhooks
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.store.store import now
@@ -149,7 +149,7 @@ class AlertService:
 
     def alerts(self, principal: Principal, state: str = "active") -> list[dict[str, Any]]:
         """Alerts for staff: ``active`` (open or acknowledged), or one state; a publisher sees its city's."""
-        _staff(principal)
+        require_staff(principal, "alerts", "告警")
         if state not in ("active", *STATES):
             raise invalid([Problem("state", state, "state is active, open, acknowledged or closed",
                                    "state 须为 active、open、acknowledged 或 closed")], "query")
@@ -169,7 +169,7 @@ class AlertService:
         return self._act(principal, alert_id, "closed", note)
 
     def _act(self, principal: Principal, alert_id: int, state: str, note: str) -> dict[str, Any]:
-        _staff(principal)
+        require_staff(principal, "alerts", "告警")
         with self.store.transaction() as writer:
             connection = writer.connection
             current = self._one(connection, alert_id)
@@ -358,10 +358,3 @@ def _public(row: Any) -> dict[str, Any]:
     alert["state_zh"] = _STATE_ZH[alert["state"]]
     return alert
 
-
-def _staff(principal: Principal) -> None:
-    if principal.role not in ("admin", "publisher"):
-        raise ZhulianError("unauthorized" if principal.role == "anonymous" else "forbidden",
-                           "Alerts are for the monitoring centre's staff: sign in with a publisher's or an "
-                           "administrator's key.", "告警仅供监控中心工作人员查看：请以发布者或管理员密钥登录。",
-                           401 if principal.role == "anonymous" else 403)

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
 from zhulian.access import Principal
+from zhulian.environment.service import require_staff
+from zhulian.environment.tables import report_events, reports
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.store import Store
 from zhulian.store.store import now
-
-from zhulian.environment.tables import report_events, reports
 
 KINDS = {"fumes": ("油烟", "cooking fumes"), "noise": ("噪声", "noise"), "waste_gas": ("废气", "waste gas"),
          "water": ("水体", "water body")}
@@ -70,8 +70,7 @@ class ReportService:
 
     def public(self, tracking: str) -> dict[str, Any]:
         """What anyone with the tracking number sees (a hidden report is not found)."""
-        report = self._report(tracking, staff=False)
-        return report
+        return self._report(tracking, staff=False)
 
     def photo(self, tracking: str) -> tuple[bytes, str]:
         with self.store.engine.connect() as connection:
@@ -82,14 +81,14 @@ class ReportService:
         return row.photo, row.photo_type
 
     def for_staff(self, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
-        _staff(principal)
+        require_staff(principal, "handling citizen reports", "诉求办理")
         with self.store.engine.connect() as connection:
             rows = connection.execute(sa.select(reports.c.tracking).order_by(reports.c.id.desc()).limit(limit)).all()
         return [self._report(row.tracking, staff=True) for row in rows]
 
     def advance(self, principal: Principal, tracking: str, state: str, reply: str = "") -> dict[str, Any]:
         """Move a report to the next state of the flow; ``replied`` takes the public reply."""
-        _staff(principal)
+        require_staff(principal, "handling citizen reports", "诉求办理")
         current = self._report(tracking, staff=True)
         if current["state"] == FLOW[-1] or state != FLOW[FLOW.index(current["state"]) + 1]:
             allowed = FLOW[FLOW.index(current["state"]) + 1] if current["state"] != FLOW[-1] else None
@@ -109,7 +108,7 @@ class ReportService:
 
     def hide(self, principal: Principal, tracking: str, reason: str = "") -> dict[str, Any]:
         """Moderation: the report leaves public view (its sender's tracking page included)."""
-        _staff(principal)
+        require_staff(principal, "handling citizen reports", "诉求办理")
         self._report(tracking, staff=True)
         with self.store.transaction() as writer:
             writer.connection.execute(reports.update().where(reports.c.tracking == tracking).values(hidden=True))
@@ -172,10 +171,3 @@ def _not_found(tracking: str) -> ZhulianError:
     return ZhulianError("not_found", f"No public report with tracking number {tracking}.",
                         f"没有查询编号为 {tracking} 的公开诉求。", 404)
 
-
-def _staff(principal: Principal) -> None:
-    if principal.role not in ("admin", "publisher"):
-        raise ZhulianError("unauthorized" if principal.role == "anonymous" else "forbidden",
-                           "Handling reports is for the monitoring centre's staff: sign in with a publisher's or an "
-                           "administrator's key.", "诉求办理仅限监控中心工作人员：请以发布者或管理员密钥登录。",
-                           401 if principal.role == "anonymous" else 403)

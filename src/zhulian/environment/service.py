@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zhulian.access import Principal
 from zhulian.environment import aqi as hj633
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import AIR_CODES, POLLUTANT_CODES, VALID_FLAG, Packet, PacketError
@@ -55,6 +56,16 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(hashlib.sha256((salt + password).encode()).hexdigest(), digest)
 
 
+def require_staff(principal: Principal, work: str, work_zh: str) -> None:
+    """The monitoring centre's work (alerts, citizen reports) is for publishers and administrators."""
+    if principal.role not in ("admin", "publisher"):
+        anonymous = principal.role == "anonymous"
+        raise ZhulianError("unauthorized" if anonymous else "forbidden",
+                           f"This is for the monitoring centre's staff ({work}): sign in with a publisher's "
+                           "or an administrator's key.", f"{work_zh}仅限监控中心工作人员：请以发布者或管理员密钥登录。",
+                           401 if anonymous else 403)
+
+
 def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -93,7 +104,7 @@ class EnvironmentService:
     def add_station(self, mn: str, *, name: str, city: str, lon: float, lat: float, kind: str = "air",
                     password: str | None = None, district: str | None = None, zone_class: str | None = None,
                     water_target: str | None = None) -> dict[str, Any]:
-        problems = _station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
+        problems = station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
         if problems:
             raise invalid(problems)
         row = {"mn": mn, "name": name.strip(), "kind": kind, "city": city, "district": district, "lon": lon,
@@ -448,7 +459,7 @@ def _public(row: Any) -> dict[str, Any]:
     return station
 
 
-def _station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,
+def station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,
                       water_target: str | None) -> list[Problem]:
     checks = [
         ("mn", mn, bool(_MN.match(mn)), "MN must be 1–24 letters and digits (the HJ 212 device code)",

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from zhulian.access import Principal
 from zhulian.access.principal import check_write
-from zhulian.environment.service import KINDS, EnvironmentService, ValueRow, _station_problems, epoch
+from zhulian.environment.service import KINDS, EnvironmentService, ValueRow, station_problems, epoch
 from zhulian.environment.sta_catalogue import OBSERVATION_TYPE
 from zhulian.environment.sta_query import Field, Options, compile_filter, order_columns
 from zhulian.environment.tables import datastreams, properties, sensors, stations, values
@@ -361,7 +361,7 @@ class SensorThings:
         mn = str(details.get("mn") or f"STA{secrets.token_hex(6).upper()}")
         city, kind = str(details.get("city") or principal.node or ""), str(details.get("kind") or "air")
         name = body.get("name") if isinstance(body.get("name"), str) else ""
-        problems = _station_problems(mn, name, city, lon, lat, kind, details.get("zone_class"),
+        problems = station_problems(mn, name, city, lon, lat, kind, details.get("zone_class"),
                                      details.get("water_target"))
         if problems:
             raise invalid(problems)

@@ -227,3 +227,24 @@ def test_writes_need_a_publisher_or_admin_key_and_a_bad_deep_insert_stores_nothi
         "phenomenonTime": "2026-03-01T09:00:00+08:00/2026-03-01T10:00:00+08:00", "result": 6.0})
     assert hourly.status_code == 201 and hourly.json()["parameters"]["interval"] == "hour"
     assert client.post("/sta/v1.1/Locations", json={}, headers=publisher).status_code == 405
+
+
+def test_series_stored_before_the_sensorthings_tables_get_their_datastreams(store: Store) -> None:
+    from alembic import command
+
+    from zhulian.environment.sta import SensorThings
+    from zhulian.environment.sta_query import Options
+    from zhulian.store.migrate import alembic_config, upgrade
+
+    env = EnvironmentService(store)
+    station = env.add_station("YT0003", name="沙头角", city="440300", lon=114.22, lat=22.55)
+    with store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "environment_0001")
+        connection.exec_driver_sql(
+            "INSERT INTO env_hourly (station_id, code, time, n, total) VALUES "
+            f"({station['id']}, 'a34004', 1772323200, 1, 35.0), ({station['id']}, 'w01018', 1772323200, 1, 12.0)")
+    upgrade(store.engine)
+    found = SensorThings(EnvironmentService(store)).read("http://x/sta/v1.1", [("Datastreams", None)], Options())
+    streams = {(d["name"], d["properties"]["code"]) for d in found[0]["value"]}
+    assert streams == {("PM2.5", "a34004"), ("w01018", "w01018")}
+

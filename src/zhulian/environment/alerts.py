@@ -28,7 +28,7 @@ from zhulian.environment import noise, water
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import AIR_CODES, EXCLUDED_FLAGS
 from zhulian.environment.service import DAILY_MIN_HOURS, HOUR, EnvironmentService, require_staff
-from zhulian.environment.tables import alerts, deliveries, stations, values, webhooks
+from zhulian.environment.tables import alerts, datastreams, deliveries, hourly, stations, values, webhooks
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.store.store import now
 
@@ -82,10 +82,14 @@ class AlertService:
         hour = int(at) // HOUR * HOUR - HOUR
         with self.store.engine.connect() as connection:
             known = list(connection.execute(sa.select(stations)).mappings())
+            # each stored series (a datastream) by its key: a range read per series, not a scan of every hour
+            pairs = connection.execute(sa.select(datastreams.c.station_id, datastreams.c.code)).all()
             series: dict[tuple[int, str], dict[int, float]] = {}
-            for station_id, code, start, value in connection.execute(sa.text(
-                    "SELECT station_id, code, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly "
-                    "WHERE time >= :since AND time <= :hour"), {"since": hour - 24 * HOUR, "hour": hour}):
+            for station_id, code, start, value in connection.execute(
+                    sa.select(hourly.c.station_id, hourly.c.code, hourly.c.time,
+                              sa.func.coalesce(hourly.c.reported, hourly.c.total / sa.func.nullif(hourly.c.n, 0)))
+                    .where(sa.tuple_(hourly.c.station_id, hourly.c.code).in_(pairs),
+                           hourly.c.time >= hour - 24 * HOUR, hourly.c.time <= hour)) if pairs else ():
                 if value is not None:
                     series.setdefault((station_id, code), {})[start] = value
             faults = {(r.station_id, r.code): r.flag for r in connection.execute(
@@ -127,6 +131,12 @@ class AlertService:
         level rose (those are delivered)."""
         key = (alerts.c.station_id == condition["station_id"], alerts.c.kind == condition["kind"],
                alerts.c.code == condition["code"], alerts.c.state != "closed")
+        try:
+            return self._raise_in(condition, hour, key)
+        except sa.exc.IntegrityError:  # another worker opened the same alert a moment ago: it is not new here
+            return None
+
+    def _raise_in(self, condition: dict[str, Any], hour: int, key: tuple[Any, ...]) -> dict[str, Any] | None:
         with self.store.transaction() as writer:
             connection = writer.connection
             current = connection.execute(sa.select(alerts).where(*key)).mappings().first()

@@ -295,7 +295,7 @@ class SensorThings:
 
     def create(self, principal: Principal, base: str, path: list[tuple[str, str | None]], body: Any) -> str:
         """POST to a collection; the new entity's self link."""
-        if not isinstance(body, dict) and not (path[-1][0] == "CreateObservations" and isinstance(body, list)):
+        if not isinstance(body, dict):
             raise _refused("(body)", None, "send one JSON object", "请求体须为一个 JSON 对象")
         if len(path) == 2 and path[0][0] == "Datastreams" and path[0][1] and path[1] == ("Observations", None):
             body = {**body, "Datastream": {"@iot.id": int(path[0][1].strip("'"))} if path[0][1].isdigit() else None}
@@ -307,8 +307,6 @@ class SensorThings:
         makers = {"Things": self._create_thing, "Datastreams": self._create_datastream,
                   "Sensors": self._create_sensor, "ObservedProperties": self._create_property,
                   "Observations": self._create_observation}
-        if name == "CreateObservations":
-            raise not_found("CreateObservations here")  # answered by create_observations
         if name not in makers:
             raise ZhulianError("method_not_allowed", f"{name} are not created on their own here: a station's "
                                "Location, HistoricalLocation and FeatureOfInterest come with its Thing.",

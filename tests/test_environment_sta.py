@@ -158,6 +158,11 @@ def test_stations_values_read_as_things_datastreams_and_observations(store: Stor
     array = client.get("/sta/v1.1/Observations", params={"$resultFormat": "dataArray", "$top": 2}).json()
     assert array["value"][0]["components"] == ["id", "phenomenonTime", "resultTime", "result"]
     assert array["value"][0]["dataArray@iot.count"] == 2 and "@iot.nextLink" in array
+    first = client.get("/sta/v1.1/Observations", params={"$top": 1, "$expand": "Datastream($select=name)",
+                                                          "$orderby": "result desc"}).json()
+    second = client.get(first["@iot.nextLink"].replace("http://testserver", "")).json()  # the same options, next page
+    assert [first["value"][0]["result"], second["value"][0]["result"]] == [42.0, 41.0]
+    assert second["value"][0]["Datastream"] == {"name": "PM2.5"}
     root = client.get("/sta/v1.1").json()
     assert {entry["name"] for entry in root["value"]} == {"Things", "Locations", "HistoricalLocations",
                                                            "Datastreams", "Sensors", "ObservedProperties",

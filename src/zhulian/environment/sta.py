@@ -144,7 +144,7 @@ SETS: dict[str, EntitySet] = {entity.name: entity for entity in (
         "ObservedProperty": Link("ObservedProperties", "property_id", "id", True),
         "Observations": Link("Observations", "id", "datastream_id", False)}, _datastream),
     EntitySet("Observations", _observation_source, {
-        "result": Field("result", "number"), "phenomenonTime": Field("time", "time"), "resultTime": Field("time", "time"),
+        "result": Field("result", "number"), "phenomenonTime": Field("time", "time"),
         "parameters/interval": Field("interval"), "parameters/flag": Field("flag"),
         "Datastream/id": Field("datastream_id", "number"), "FeatureOfInterest/id": Field("station_id", "number")}, {
         "Datastream": Link("Datastreams", "datastream_id", "id", True),
@@ -565,16 +565,6 @@ def _data_array(base: str, rows: list[Any], rendered: list[dict[str, Any]]) -> l
 
 
 def link_with_skip(link: str, options: Options, skip: int) -> str:
-    params = {"$top": str(options.top), "$skip": str(skip)}
-    if options.filter:
-        params["$filter"] = options.filter
-    if options.orderby:
-        params["$orderby"] = ",".join(f"{name} {'desc' if desc else 'asc'}" for name, desc in options.orderby)
-    if options.count:
-        params["$count"] = "true"
-    if options.select is not None:
-        params["$select"] = ",".join(options.select)
-    if options.result_format:
-        params["$resultFormat"] = options.result_format
+    """The next page: the same options as given, from ``skip`` on."""
+    params = options.given | {"$top": str(options.top), "$skip": str(skip)}
     return f"{link}?{urlencode(params)}"
-

@@ -73,6 +73,7 @@ class Options:
     select: list[str] | None = None
     expand: dict[str, Options] = field(default_factory=dict)
     result_format: str | None = None
+    given: dict[str, str] = field(default_factory=dict)  # the options as written: what a next link repeats
 
 
 def _problem(option: str, value: Any, reason: str, reason_zh: str) -> ZhulianError:
@@ -87,7 +88,8 @@ def parse_options(params: dict[str, str]) -> Options:
         raise _problem(unknown[0], params[unknown[0]], "unknown query option; SensorThings 1.1 offers $filter, "
                        "$orderby, $top, $skip, $count, $select, $expand, $resultFormat",
                        "未知的查询选项；可用 $filter、$orderby、$top、$skip、$count、$select、$expand、$resultFormat")
-    options = Options(filter=params.get("$filter") or None, result_format=params.get("$resultFormat"))
+    options = Options(filter=params.get("$filter") or None, result_format=params.get("$resultFormat"),
+                      given=dict(params))
     if options.filter:
         parse_filter(options.filter)  # refused now, before any query runs
     options.top = _integer(params, "$top", DEFAULT_TOP, MAX_TOP)

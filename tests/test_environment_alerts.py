@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -156,13 +157,19 @@ def test_staff_act_on_alerts_over_the_api_and_the_lifespan_thread_delivers(
         assert [(a["kind"], a["code"], a["state"]) for a in listed] == [("exceedance", "a21005", "open")]
         alert = listed[0]["id"]
         assert client.post(f"/api/v1/env/alerts/{alert}/close", headers=other).status_code == 403
-        assert client.post(f"/api/v1/env/alerts/{alert}/acknowledge", json={"note": "核查中"},
-                           headers=publisher).json()["state"] == "acknowledged"
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text).group(1)
+        client.post("/signin", data={"key": publisher["Authorization"].split()[1], "csrf": token})
+        centre = client.get("/env/centre").text  # the monitoring centre's page shows it, with its actions
+        assert "盐田港（YT0001）：CO 小时值 14 超过 GB 3095-2026 限值 10" in centre
+        token = re.search(r'name="csrf" value="([^"]+)"', centre).group(1)
+        assert client.post(f"/env/centre/alerts/{alert}/acknowledge", data={"csrf": "forged"}).status_code == 403
+        client.post(f"/env/centre/alerts/{alert}/acknowledge", data={"csrf": token})
+        assert client.get("/api/v1/env/alerts", headers=publisher).json()["results"][0]["state"] == "acknowledged"
         assert client.post(f"/api/v1/env/alerts/{alert}/close", headers=publisher).json()["state"] == "closed"
         assert client.post(f"/api/v1/env/alerts/{alert}/close", headers=publisher).status_code == 409
         audit = client.get("/api/v1/audit", headers=admin).json()
         entries = audit["results"] if isinstance(audit, dict) else audit
-        assert [e["action"] for e in entries if e["action"].startswith("env.")] == [
+        assert [e["action"] for e in entries if e["action"].startswith("env.")] == [  # who did what, kept
             "env.webhook", "env.acknowledge", "env.close"]
 
 

@@ -1,17 +1,18 @@
-"""The environment API: ``GET /api/v1/env/stations``, ``GET /api/v1/env/aqi`` (a station's or a city's AQI at a
-time). The router's lifespan runs the HJ 212 listener when ``ZHULIAN_HJ212_PORT`` is set, and the MQTT subscriber
+"""The environment API: ``/api/v1/env/…`` (stations, AQI, hourly series, alerts, webhooks, report status), the
+SensorThings API 1.1 at ``/sta/v1.1``, and the pages of the public platform and the monitoring centre. The router's
+lifespan runs the alert thread, the HJ 212 listener when ``ZHULIAN_HJ212_PORT`` is set, and the MQTT subscriber
 when ``ZHULIAN_MQTT_HOST`` is."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any
-
 import json
 import re
 import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
@@ -22,8 +23,10 @@ from fastapi.routing import APIRoute
 from zhulian.environment.alerts import AlertService, AlertWorker
 from zhulian.environment.ingest import Ingestor, IngestSettings, Listener, MqttIngest
 from zhulian.environment.public import PublicView, chart_parameter, line_chart, station_map
-from zhulian.environment.reports import FLOW, KINDS as REPORT_KINDS, MAX_PHOTO_BYTES, STATE_NAMES, ReportService
-from zhulian.environment.service import DAY, HOUR, EnvironmentService, china_day_start, china_time, parse_time
+from zhulian.environment.aqi import CHINA
+from zhulian.environment.reports import FLOW, MAX_PHOTO_BYTES, STATE_NAMES, ReportService
+from zhulian.environment.reports import KINDS as REPORT_KINDS
+from zhulian.environment.service import DAY, HOUR, EnvironmentService, china_day_start, parse_time
 from zhulian.environment.sta import SETS, SensorThings
 from zhulian.environment.sta_query import parse_options
 from zhulian.errors import Problem, ZhulianError, invalid
@@ -260,7 +263,7 @@ def pages(api: APIRouter, context: WebContext, service: EnvironmentService, aler
     @api.get("/env/daily", response_class=HTMLResponse, include_in_schema=False)
     def daily_page(request: Request, day: str = Query("", max_length=10)) -> HTMLResponse:
         yesterday = china_day_start(int(time.time())) - DAY
-        moment = parse_time(day + "T12:00") if day else parse_time(china_time(yesterday + 12 * HOUR)[:16])
+        moment = parse_time(day + "T12:00") if day else datetime.fromtimestamp(yesterday + 12 * HOUR, CHINA)
         rows = [service.aqi(station=s["mn"], at=moment, kind="daily")["results"][0]
                 for s in service.stations() if s["kind"] == "air"]
         return render(request, "env_daily.html", day=moment.date().isoformat(), rows=rows)

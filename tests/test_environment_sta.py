@@ -155,7 +155,8 @@ def test_stations_values_read_as_things_datastreams_and_observations(store: Stor
     assert normal["value"][0]["result"] == 21.0
     one = client.get(f"/sta/v1.1/Observations('{normal['value'][0]['@iot.id']}')/Datastream/Thing").json()
     assert one["name"] == "大梅沙"
-    array = client.get("/sta/v1.1/Observations", params={"$resultFormat": "dataArray", "$top": 2}).json()
+    array = client.get("/sta/v1.1/Observations", params={"$resultFormat": "dataArray", "$top": 2,
+                                                          "$filter": f"Datastream/id eq {pm['@iot.id']}"}).json()
     assert array["value"][0]["components"] == ["id", "phenomenonTime", "resultTime", "result"]
     assert array["value"][0]["dataArray@iot.count"] == 2 and "@iot.nextLink" in array
     first = client.get("/sta/v1.1/Observations", params={"$top": 1, "$expand": "Datastream($select=name)",

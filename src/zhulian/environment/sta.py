@@ -107,7 +107,7 @@ def observation_id(datastream_id: int, interval: str, time: int) -> str:
 def _observation_source() -> sa.Select[Any]:
     joined = values.join(datastreams, sa.and_(datastreams.c.station_id == values.c.station_id,
                                               datastreams.c.code == values.c.code))
-    return sa.select(datastreams.c.id.label("datastream_id"), values.c.station_id, values.c.time,
+    return sa.select(datastreams.c.id.label("datastream_id"), values.c.station_id, values.c.time, values.c.code,
                      values.c.interval, values.c.value.label("result"), values.c.flag, values.c.low, values.c.high,
                      values.c.count).select_from(joined)
 
@@ -149,7 +149,7 @@ SETS: dict[str, EntitySet] = {entity.name: entity for entity in (
         "Datastream/id": Field("datastream_id", "number"), "FeatureOfInterest/id": Field("station_id", "number")}, {
         "Datastream": Link("Datastreams", "datastream_id", "id", True),
         "FeatureOfInterest": Link("FeaturesOfInterest", "station_id", "id", True)},
-        _observation, order=("datastream_id", "time", "interval")),
+        _observation, order=("station_id", "time", "code", "interval")),  # the values' primary key order
 )}
 
 

@@ -16,7 +16,9 @@ CITY_STATIONS stations of one city (5 × 8,760 = 43,800 values, also folding int
 * one station's round trip (packet to data response) alone and while three connections flood bad packets;
 * the last 24 h of one station: its minute values (8,640 rows) and its hourly values;
 * a year of hourly PM2.5 for a city (all its stations): the city chart's series (``hourly_series``, what
-  ``GET /api/v1/env/hourly`` answers), beside the same rows fetched with the bare driver.
+  ``GET /api/v1/env/hourly`` answers), beside the same rows fetched with the bare driver;
+* a SensorThings page: one datastream's last 1,000 minutes of Observations ($filter, $orderby, $top=1000) through
+  the view, beside the same rows by bare SQL; and one alert check over every station.
 
 Figures are printed; nothing is asserted. PostgreSQL gets a fresh schema, dropped afterwards.
 """
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +43,13 @@ sys.path.insert(0, str(ROOT / "src"))
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from zhulian.environment.alerts import AlertService  # noqa: E402
 from zhulian.environment.aqi import CHINA  # noqa: E402
 from zhulian.environment.hj212 import AIR_CODES, Reading, build, parse  # noqa: E402
 from zhulian.environment.ingest import Ingestor, Listener  # noqa: E402
 from zhulian.environment.service import HOUR, EnvironmentService, epoch  # noqa: E402
+from zhulian.environment.sta import SensorThings  # noqa: E402
+from zhulian.environment.sta_query import parse_options  # noqa: E402
 from zhulian.store import Store  # noqa: E402
 
 START = datetime(2026, 3, 1, tzinfo=CHINA)
@@ -230,6 +235,25 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
                       repeat=10)
     bare_year = timed(bare_city_year, repeat=10)
     year_points = len(service.hourly_values(city_ids, ["a34004"], epoch(START), epoch(START) + 8760 * HOUR))
+    stream = datastream_of(store, station, "a34004")
+    window = last - 1000 * 60  # the last 1,000 minutes: one page of $top=1000
+    sta_options = parse_options({"$filter": f"phenomenonTime ge {datetime.fromtimestamp(window, timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
+                                 "$orderby": "phenomenonTime", "$top": "1000"})
+    sta_view = SensorThings(service)
+    sta_rows = len(sta_view.read("http://bench/sta/v1.1", [("Datastreams", str(stream)), ("Observations", None)],
+                                 sta_options)[0]["value"])
+    sta_page = timed(lambda: sta_view.read("http://bench/sta/v1.1", [("Datastreams", str(stream)),
+                                                                    ("Observations", None)], sta_options), repeat=10)
+
+    def bare_window() -> int:
+        with store.engine.connect() as connection:
+            return len(connection.execute(sa.text(
+                "SELECT time, value, flag FROM env_values WHERE station_id = :s AND code = 'a34004' AND time >= :a "
+                "ORDER BY time LIMIT 1001"), {"s": station, "a": window}).all())
+
+    bare_page = timed(bare_window, repeat=10)
+    alerts = AlertService(service)
+    check = timed(lambda: alerts.check(last + HOUR), repeat=5)
     print(f"\n{name}")
     print(f"  ingest {values:,} minute values ({args.stations} stations × 6 × {args.minutes} min, {args.batch} packets a "
           f"transaction): {ingest:,.0f} values/s with hourly aggregates | plain insert baseline {plain:,.0f} values/s "
@@ -246,7 +270,18 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
     print(f"  a year of hourly PM2.5 for a city ({year_points:,} points, {args.city_stations} stations): "
           f"{city_year[0]:.1f} ms median ({city_year[1]:.1f} max) | the same rows from the bare driver "
           f"{bare_year[0]:.1f} ms")
+    print(f"  SensorThings: a datastream's last 1,000 minutes ({sta_rows:,} Observations, $filter on phenomenonTime, "
+          f"$orderby, $top=1000): {sta_page[0]:.1f} ms median ({sta_page[1]:.1f} max) | the same rows by bare SQL "
+          f"{bare_page[0]:.1f} ms")
+    print(f"  alert check of one hour over {args.stations + args.city_stations} stations: {check[0]:.1f} ms median "
+          f"({check[1]:.1f} max)")
     store.close()
+
+
+def datastream_of(store: Store, station_id: int, code: str) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(sa.text("SELECT id FROM env_datastreams WHERE station_id = :s AND code = :c"),
+                                  {"s": station_id, "c": code}).scalar_one()
 
 
 def main() -> None:

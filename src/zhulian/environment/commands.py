@@ -99,7 +99,61 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             pass
 
+    alert_app = typer.Typer(help="告警 / Alerts of the monitoring centre", no_args_is_help=True)
+
+    @alert_app.command("check")
+    @bilingual_errors
+    def check_alerts(as_json: JsonFlag = False) -> None:
+        """检查上一个整点小时并投递 Webhook（serve 每分钟自动执行）/ Check the last complete hour and deliver
+        webhooks now (``zhulian serve`` does this every minute)."""
+        import time as clock
+
+        import httpx
+
+        from zhulian.environment.alerts import AlertService
+
+        alerts = AlertService(_service())
+        raised = alerts.check(clock.time())
+        with httpx.Client(timeout=5) as client:
+            sent = alerts.deliver_due(clock.time(), client)
+        if as_json:
+            print_json({"raised": raised, "delivered": sent})
+            return
+        for alert in raised:
+            out.print(f"[{alert['level']}] {alert['message_zh']} / {alert['message']}", highlight=False, markup=False)
+        out.print(f"{len(raised)} 条新增或升级 new or escalated, {sent} 次投递 delivered", highlight=False, markup=False)
+
+    @alert_app.command("list")
+    @bilingual_errors
+    def list_alerts(state: Annotated[str, typer.Option(help="active | open | acknowledged | closed")] = "active",
+                    as_json: JsonFlag = False) -> None:
+        """列出告警 / List alerts."""
+        from zhulian.access import CLI_ADMIN
+        from zhulian.environment.alerts import AlertService
+
+        found = AlertService(_service()).alerts(CLI_ADMIN, state)
+        if as_json:
+            print_json(found)
+            return
+        table = Table("#", "站点 station", "类型 kind", "等级 level", "状态 state", "说明 message",
+                      title=f"{len(found)} 条告警 alerts")
+        for a in found:
+            table.add_row(str(a["id"]), a["mn"], f"{a['kind_zh']} {a['kind']}", str(a["level"]), a["state_zh"],
+                          a["message_zh"])
+        out.print(table)
+
+    @alert_app.command("webhook")
+    @bilingual_errors
+    def add_webhook(url: Annotated[str, typer.Argument(help="接收告警的地址 the URL alerts are POSTed to")]) -> None:
+        """登记 Webhook / Register a webhook for alerts."""
+        from zhulian.access import CLI_ADMIN
+        from zhulian.environment.alerts import AlertService
+
+        made = AlertService(_service()).add_webhook(CLI_ADMIN, url)
+        out.print(f"已登记 added webhook {made['id']}: {made['url']}", highlight=False, markup=False)
+
     env_app.add_typer(station_app, name="station")
+    env_app.add_typer(alert_app, name="alerts")
     app.add_typer(env_app, name="env")
 
 

@@ -33,7 +33,8 @@ Done = Callable[[Exception | None], None]
 
 
 class IngestSettings(BaseSettings):
-    """``ZHULIAN_HJ212_PORT`` starts the listener with the web app; ``ZHULIAN_MQTT_HOST`` the MQTT subscriber."""
+    """``ZHULIAN_HJ212_PORT`` starts the listener with the web app; ``ZHULIAN_MQTT_HOST`` the MQTT subscriber;
+    ``ZHULIAN_ENV_ALERT_INTERVAL_S`` paces the alert thread."""
 
     model_config = SettingsConfigDict(env_prefix="ZHULIAN_")
 
@@ -42,6 +43,7 @@ class IngestSettings(BaseSettings):
     mqtt_host: str | None = None
     mqtt_port: int = 1883
     mqtt_topic: str = "zhulian/env"  # one topic per station beneath it: zhulian/env/<MN>
+    env_alert_interval_s: float = 60.0  # how often the web app checks alerts and delivers webhooks; 0: never
 
 
 @dataclass

@@ -15,10 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zhulian.access import Principal
 from zhulian.environment import aqi as hj633
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import AIR_CODES, POLLUTANT_CODES, VALID_FLAG, Packet, PacketError
-from zhulian.environment.tables import daily, hourly, stations
+from zhulian.environment.sta_catalogue import OBSERVATION_TYPE, unit_of
+from zhulian.environment.tables import HJ212_SENSOR, daily, datastreams, hourly, properties, stations
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.store import Store, now
 
@@ -38,6 +40,7 @@ _ADCODE = re.compile(r"^\d{6}$")
 # (station_id, time, code, interval, value, low, high, count, flag)
 ValueRow = tuple[int, int, str, str, float | None, float | None, float | None, float | None, str]
 _COLUMNS = "station_id, time, code, interval, value, low, high, count, flag"
+Learned = tuple[set[int], set[tuple[int, str]]]  # partitions (month starts) and (station id, code) datastreams
 WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
 _SQLITE_ROWS_PER_INSERT = 900  # nine parameters a row, under SQLite's 32,766
 
@@ -50,6 +53,16 @@ def hash_password(password: str) -> str:
 def password_matches(password: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
     return hmac.compare_digest(hashlib.sha256((salt + password).encode()).hexdigest(), digest)
+
+
+def require_staff(principal: Principal, work: str, work_zh: str) -> None:
+    """The monitoring centre's work (alerts, citizen reports) is for publishers and administrators."""
+    if principal.role not in ("admin", "publisher"):
+        anonymous = principal.role == "anonymous"
+        raise ZhulianError("unauthorized" if anonymous else "forbidden",
+                           f"This is for the monitoring centre's staff ({work}): sign in with a publisher's "
+                           "or an administrator's key.", f"{work_zh}仅限监控中心工作人员：请以发布者或管理员密钥登录。",
+                           401 if anonymous else 403)
 
 
 def epoch(moment: datetime) -> int:
@@ -83,24 +96,30 @@ class EnvironmentService:
         self._credentials: dict[str, tuple[int, str | None]] = {}  # MN -> (station id, password hash)
         self._unknown: dict[str, float] = {}  # MN -> when it was found unregistered (a flood asks the database once)
         self._months: set[int] = set()  # PostgreSQL partitions known to exist (start of month, UTC seconds)
+        self._series: set[tuple[int, str]] = set()  # (station id, code) pairs known to have a datastream
 
     # -- stations ----------------------------------------------------------------------------------
 
     def add_station(self, mn: str, *, name: str, city: str, lon: float, lat: float, kind: str = "air",
                     password: str | None = None, district: str | None = None, zone_class: str | None = None,
                     water_target: str | None = None) -> dict[str, Any]:
-        problems = _station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
+        problems = station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
         if problems:
             raise invalid(problems)
         row = {"mn": mn, "name": name.strip(), "kind": kind, "city": city, "district": district, "lon": lon,
                "lat": lat, "password_hash": hash_password(password) if password else None,
                "zone_class": zone_class, "water_target": water_target, "created": now()}
         with self.store.transaction() as writer:
-            if writer.connection.execute(sa.select(stations.c.id).where(stations.c.mn == mn)).first():
-                raise conflict(f"A station with MN {mn} already exists.", f"MN 为 {mn} 的站点已存在。")
-            writer.connection.execute(stations.insert().values(**row))
-        self._unknown.pop(mn, None)
+            self.insert_station(writer.connection, row)
         return self.station(mn)
+
+    def insert_station(self, connection: sa.Connection, row: dict[str, Any]) -> int:
+        """Insert a checked station row within the caller's transaction; its id."""
+        if connection.execute(sa.select(stations.c.id).where(stations.c.mn == row["mn"])).first():
+            raise conflict(f"A station with MN {row['mn']} already exists.", f"MN 为 {row['mn']} 的站点已存在。")
+        station_id = connection.execute(stations.insert().values(**row)).inserted_primary_key[0]
+        self._unknown.pop(row["mn"], None)
+        return int(station_id)
 
     def stations(self, city: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(stations).order_by(stations.c.city, stations.c.mn)
@@ -153,18 +172,58 @@ class EnvironmentService:
         stored (same station, time, code and interval) is kept as it was and not counted twice."""
         if not rows:
             return 0
-        new_months: set[int] = set()
-        stored = 0
         with self.store.transaction() as writer:
-            connection = writer.connection
-            if self.store.is_postgres:
-                new_months = self._ensure_partitions(connection, rows)
-            for start in range(0, len(rows), WRITE_CHUNK):  # one transaction, in pieces: a whole file fits in memory
-                inserted = self._insert(connection, rows[start:start + WRITE_CHUNK])
-                self._aggregate(connection, inserted)
-                stored += len(inserted)
-        self._months |= new_months
+            stored, learned = self.write_in(writer.connection, rows)
+        self.learn(learned)
         return stored
+
+    def write_in(self, connection: sa.Connection, rows: list[ValueRow]) -> tuple[int, Learned]:
+        """``write`` within the caller's transaction (a SensorThings deep insert stores its station and values
+        together): the values stored and the partitions and datastreams made, for ``learn`` once it commits."""
+        stored = 0
+        new_months = self._ensure_partitions(connection, rows) if self.store.is_postgres else set()
+        new_series = self._ensure_datastreams(connection, rows)
+        for start in range(0, len(rows), WRITE_CHUNK):  # one transaction, in pieces: a whole file fits in memory
+            inserted = self._insert(connection, rows[start:start + WRITE_CHUNK])
+            self._aggregate(connection, inserted)
+            stored += len(inserted)
+        return stored, (new_months, new_series)
+
+    def learn(self, learned: Learned) -> None:
+        """Remember what a committed write made, so later writes skip asking (a rolled-back one taught nothing)."""
+        self._months |= learned[0]
+        self._series |= learned[1]
+
+    def _ensure_datastreams(self, connection: sa.Connection, rows: list[ValueRow]) -> set[tuple[int, str]]:
+        """A SensorThings datastream for each station × code not seen before: found, or added with the code's
+        observed property and the HJ 212 sensor."""
+        pairs = {(row[0], row[2]) for row in rows} - self._series
+        if not pairs:
+            return pairs
+        known = {(r.station_id, r.code) for r in connection.execute(
+            sa.select(datastreams.c.station_id, datastreams.c.code).where(
+                datastreams.c.station_id.in_({station_id for station_id, _ in pairs})))}
+        for station_id, code in sorted(pairs - known):
+            self.add_datastream(connection, station_id, code)
+        return pairs
+
+    def add_datastream(self, connection: sa.Connection, station_id: int, code: str, *,
+                       described: dict[str, Any] | None = None) -> int:
+        """A station's datastream of one parameter code (the defaults describe HJ 212 values); its id."""
+        if existing := connection.execute(sa.select(datastreams.c.id).where(
+                datastreams.c.station_id == station_id, datastreams.c.code == code)).scalar():
+            return int(existing)
+        row = {"station_id": station_id, "code": code, "name": f"{AIR_CODES.get(code, code)}",
+               "description": f"HJ 212-2017 {code}", "unit": unit_of(code), "observation_type": OBSERVATION_TYPE,
+               "sensor_id": HJ212_SENSOR, "property_id": self.property_of(connection, code)} | (described or {})
+        return int(connection.execute(datastreams.insert().values(**row)).inserted_primary_key[0])
+
+    def property_of(self, connection: sa.Connection, code: str) -> int:
+        """The observed property of a parameter code, added (named by its code) when there is none."""
+        if found := connection.execute(sa.select(properties.c.id).where(properties.c.code == code)).scalar():
+            return int(found)
+        return int(connection.execute(properties.insert().values(
+            code=code, name=code, definition=f"HJ 212-2017 {code}", description=code)).inserted_primary_key[0])
 
     def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[tuple[Any, ...]]:
         """Insert what is new; return it as (station_id, time, code, interval, value, flag)."""
@@ -399,7 +458,7 @@ def _public(row: Any) -> dict[str, Any]:
     return station
 
 
-def _station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,
+def station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,
                       water_target: str | None) -> list[Problem]:
     checks = [
         ("mn", mn, bool(_MN.match(mn)), "MN must be 1–24 letters and digits (the HJ 212 device code)",

@@ -62,3 +62,105 @@ def _aggregate(name: str) -> sa.Table:
 
 hourly = _aggregate("env_hourly")  # from real-time and minute values; 2061 reports win
 daily = _aggregate("env_daily")  # from hourly values (2061 or imported); 2031 reports win
+
+# The SensorThings view (sta.py): a Datastream is a station's series of one parameter (its HJ 212 code); its
+# Observations are that station's env_values of the code. Sensors and ObservedProperties are what SensorThings
+# clients describe; values arriving over HJ 212 get the packaged HJ 212 instrument and their code's property.
+sensors = sa.Table(
+    "env_sensors", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("encoding_type", sa.String(100), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+)
+
+properties = sa.Table(
+    "env_properties", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),  # the parameter code its values are stored under
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("definition", sa.String(500), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+)
+
+datastreams = sa.Table(
+    "env_datastreams", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("station_id", sa.Integer, nullable=False),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("unit", sa.JSON, nullable=False),  # SensorThings unitOfMeasurement {name, symbol, definition}
+    sa.Column("observation_type", sa.String(200), nullable=False),
+    sa.Column("sensor_id", sa.Integer, nullable=False),
+    sa.Column("property_id", sa.Integer, nullable=False),
+    sa.UniqueConstraint("station_id", "code"),
+)
+HJ212_SENSOR = 1  # the migration's packaged sensor: the HJ 212 data acquisition and transmission instrument
+
+# Alerts (alerts.py): at most one open alert per station × kind × code (a partial unique index: state <> 'closed').
+alerts = sa.Table(
+    "env_alerts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("station_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),  # exceedance | rise | silent | fault
+    sa.Column("code", sa.String(16), nullable=False),  # the parameter; "" for a silent station
+    sa.Column("state", sa.String(12), nullable=False),  # open | acknowledged | closed
+    sa.Column("level", sa.Integer, nullable=False),  # 1, raised while the condition persists
+    sa.Column("opened", sa.BigInteger, nullable=False),  # the hour it was first seen (UTC seconds)
+    sa.Column("last_seen", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("message_zh", sa.Text, nullable=False),
+    sa.Column("acknowledged_by", sa.String(64)),
+    sa.Column("closed_by", sa.String(64)),
+    sa.Column("note", sa.Text),
+)
+
+webhooks = sa.Table(
+    "env_webhooks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(500), nullable=False, unique=True),
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+deliveries = sa.Table(
+    "env_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.Integer, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("due", sa.BigInteger, nullable=False),  # next attempt (UTC seconds); null once done
+    sa.Column("state", sa.String(10), nullable=False),  # pending | delivered | failed
+    sa.Column("last_error", sa.Text),
+)
+
+# Citizen reports (reports.py) and their public status history.
+reports = sa.Table(
+    "env_reports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tracking", sa.String(20), nullable=False, unique=True),
+    sa.Column("kind", sa.String(12), nullable=False),  # fumes | noise | waste_gas | water
+    sa.Column("place", sa.String(200), nullable=False),
+    sa.Column("lon", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("photo", sa.LargeBinary),
+    sa.Column("photo_type", sa.String(20)),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("hidden", sa.Boolean, nullable=False),
+    sa.Column("address", sa.String(64), nullable=False, index=True),  # sha256 of the sender's address
+    sa.Column("created", Timestamp, nullable=False),
+)
+
+report_events = sa.Table(
+    "env_report_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.Integer, nullable=False, index=True),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("reply", sa.Text),  # shown to the public
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+)

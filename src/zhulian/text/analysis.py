@@ -14,7 +14,7 @@ import operator
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import opencc
 import rjieba
@@ -33,6 +33,7 @@ _stem_lock = threading.Lock()
 
 # Frequency given to dictionary words from the store: high enough that jieba keeps the name whole.
 DOMAIN_FREQ = 50_000
+QUERY_CACHE = 10_000  # query chunks whose tokens an analyzer remembers
 
 
 # Variants OpenCC's t2s leaves alone because both forms are valid simplified text, but which mean the same
@@ -47,9 +48,14 @@ def _variant(match: re.Match[str]) -> str:
     return _VARIANT_WORD_MAP[match.group()]
 
 
+_VARIANTS_PRESENT = re.compile("[於裏祕綫麪]|座标|想像")
+
+
 def _convert(text: str) -> str:
     with _t2s_lock:  # the OpenCC converter is not documented as thread-safe
         converted = _t2s.convert(text)
+    if _VARIANTS_PRESENT.search(converted) is None:  # the usual case: str.translate walks every character in Python
+        return converted
     return _VARIANT_WORDS.sub(_variant, converted.translate(_VARIANT_CHARS))
 
 
@@ -82,26 +88,32 @@ def normalize_many(texts: list[str]) -> list[str]:
     return parts if len(parts) == len(texts) else [normalize(t) for t in texts]
 
 
-def normalize_many_with_map(texts: list[str]) -> list[tuple[str, list[int]]]:
-    """``normalize_with_map`` of each text; one OpenCC call for all when characters map one for one."""
-    joined = _SEPARATOR.join(texts)
-    folded = (joined if unicodedata.is_normalized("NFKC", joined) else unicodedata.normalize("NFKC", joined)).lower()
-    if len(folded) == len(joined):
-        converted = folded if folded.isascii() else _convert(folded)
-        parts = converted.split(_SEPARATOR)
-        if len(converted) == len(joined) and len(parts) == len(texts):
-            return [(part, list(range(len(part)))) for part in parts]
-    return [normalize_with_map(text) for text in texts]
+def normalize_many_with_map(texts: list[str]) -> list[tuple[str, Sequence[int]]]:
+    """``normalize_with_map`` of each text. The texts whose characters map one for one (nearly all) are converted
+    together in one OpenCC call; only a text that NFKC changes in length (``℃`` → ``°c``) takes the slow path."""
+    folded = [text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+              for text in texts]
+    simple = [n for n, (text, fold) in enumerate(zip(texts, folded, strict=True)) if len(fold) == len(text)]
+    out: list[tuple[str, Sequence[int]] | None] = [None] * len(texts)
+    joined = _SEPARATOR.join(folded[n] for n in simple).lower()
+    converted = joined if joined.isascii() else _convert(joined)
+    parts = converted.split(_SEPARATOR)
+    if len(parts) == len(simple):
+        for n, part in zip(simple, parts, strict=True):
+            if len(part) == len(texts[n]):  # lowercasing and OpenCC kept the length too: offsets carry over
+                out[n] = (part, range(len(part)))
+    return [done if done is not None else normalize_with_map(text) for done, text in zip(out, texts, strict=True)]
 
 
-def normalize_with_map(text: str) -> tuple[str, list[int]]:
+def normalize_with_map(text: str) -> tuple[str, Sequence[int]]:
     """``normalize`` (without trimming) together with, for each normalised character, the index of the
-    original character it came from; used to put highlights on the original text."""
+    original character it came from (a ``range`` when they map one for one); used to put highlights on the original
+    text."""
     folded = unicodedata.normalize("NFKC", text).lower()
     if len(folded) == len(text):  # the usual case: one character for one, so offsets carry over as they are
         converted = folded if folded.isascii() else _convert(folded)
         if len(converted) == len(text):
-            return converted, list(range(len(text)))
+            return converted, range(len(text))
     pieces, origin = [], []
     previous_space = False
     for index, char in enumerate(text):
@@ -181,6 +193,7 @@ class Analyzer:
     def __init__(self, words: Iterable[str] = ()) -> None:
         self._jieba = rjieba.Jieba()
         self._words: set[str] = set()
+        self._query_tokens: dict[str, list[tuple[str, str]]] = {}
         self._lock = threading.Lock()
         self.add_words(words)
 
@@ -201,6 +214,8 @@ class Analyzer:
                 self._jieba.add_word(word, DOMAIN_FREQ, None)
                 self._words.add(word)
                 added += 1
+            if added:
+                self._query_tokens = {}  # segmentation may differ now
         return added
 
     def index_text(self, normalized: str) -> str:
@@ -213,9 +228,16 @@ class Analyzer:
         return self.index_text(normalized).split()
 
     def query_tokens(self, normalized: str) -> list[tuple[str, str]]:
-        """Non-overlapping tokens of a query chunk as (indexed form, surface form)."""
-        words = self._jieba.cut(_NON_WORD.sub(" ", normalized), False)
-        return [(stem(word), word) for word in words if not word.isspace()]
+        """Non-overlapping tokens of a query chunk as (indexed form, surface form). Remembered until the dictionary
+        changes: one search asks for the same chunk's tokens to rank, to count groups and to highlight."""
+        tokens = self._query_tokens.get(normalized)
+        if tokens is None:
+            words = self._jieba.cut(_NON_WORD.sub(" ", normalized), False)
+            tokens = [(stem(word), word) for word in words if not word.isspace()]
+            if len(self._query_tokens) >= QUERY_CACHE:
+                self._query_tokens.clear()
+            self._query_tokens[normalized] = tokens
+        return list(tokens)
 
 
 _shared: Analyzer | None = None

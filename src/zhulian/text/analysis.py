@@ -4,7 +4,7 @@ Every text, at index time and at query time, goes through ``normalize``: NFKC (f
 lowercase, whitespace collapsed, then OpenCC traditional → simplified. Chinese is segmented by rjieba
 (jieba's dictionary and algorithm in Rust; about 20× faster than the Python jieba on CSL text) with
 a domain dictionary of organisation, platform and city names that keeps those names whole; English
-words are stemmed with the Snowball English stemmer. ``bigrams`` gives the character bigram stream
+words are stemmed with the Snowball English stemmer (compiled, PyStemmer). ``bigrams`` gives the character bigram stream
 that makes one- and two-character queries, partial names and phrases work whatever the segmentation.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import opencc
 import rjieba
-import snowballstemmer
+import Stemmer
 
 _t2s = opencc.OpenCC("t2s")
 _t2s_lock = threading.Lock()
@@ -28,7 +28,7 @@ _RUNS = re.compile(r"[^\W_]+")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9]*")
 _NON_WORD = re.compile(r"[\W_]+")  # punctuation and symbols: a break, never part of a token
 _STEMS: dict[str, str] = {}
-_stemmer = snowballstemmer.stemmer("english")
+_stemmer = Stemmer.Stemmer("english")  # Snowball English in C (PyStemmer)
 _stem_lock = threading.Lock()
 
 # Frequency given to dictionary words from the store: high enough that jieba keeps the name whole.
@@ -39,24 +39,19 @@ QUERY_CACHE = 10_000  # query chunks whose tokens an analyzer remembers
 # Variants OpenCC's t2s leaves alone because both forms are valid simplified text, but which mean the same
 # in titles and names (measured on CSL titles written in traditional characters): folded the same way at
 # index and at query time. Each replacement keeps the length, so highlight offsets stay right.
-_VARIANT_CHARS = str.maketrans({"於": "于", "裏": "里", "祕": "秘", "綫": "线", "麪": "面"})
-_VARIANT_WORDS = re.compile("座标|想像")
-_VARIANT_WORD_MAP = {"座标": "坐标", "想像": "想象"}
+_VARIANTS = {"於": "于", "裏": "里", "祕": "秘", "綫": "线", "麪": "面", "座标": "坐标", "想像": "想象"}
+# one regex pass in C, a Python call only where a variant is (str.translate calls back for every character)
+_VARIANT_PATTERN = re.compile("|".join(sorted(_VARIANTS, key=len, reverse=True)))
 
 
 def _variant(match: re.Match[str]) -> str:
-    return _VARIANT_WORD_MAP[match.group()]
-
-
-_VARIANTS_PRESENT = re.compile("[於裏祕綫麪]|座标|想像")
+    return _VARIANTS[match.group()]
 
 
 def _convert(text: str) -> str:
     with _t2s_lock:  # the OpenCC converter is not documented as thread-safe
         converted = _t2s.convert(text)
-    if _VARIANTS_PRESENT.search(converted) is None:  # the usual case: str.translate walks every character in Python
-        return converted
-    return _VARIANT_WORDS.sub(_variant, converted.translate(_VARIANT_CHARS))
+    return _VARIANT_PATTERN.sub(_variant, converted)
 
 
 def normalize(text: str) -> str:

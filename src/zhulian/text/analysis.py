@@ -4,8 +4,9 @@ Every text, at index time and at query time, goes through ``normalize``: NFKC (f
 lowercase, whitespace collapsed, then OpenCC traditional → simplified. Chinese is segmented by rjieba
 (jieba's dictionary and algorithm in Rust; about 20× faster than the Python jieba on CSL text) with
 a domain dictionary of organisation, platform and city names that keeps those names whole; English
-words are stemmed with the Snowball English stemmer (compiled, PyStemmer). ``bigrams`` gives the character bigram stream
-that makes one- and two-character queries, partial names and phrases work whatever the segmentation.
+words are stemmed with the Snowball English stemmer (compiled: PyStemmer). ``bigrams`` gives the character
+bigram stream that makes one- and two-character queries, partial names and phrases work whatever the
+segmentation.
 """
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ class Analyzer:
                 self._words.add(word)
                 added += 1
             if added:
-                self._query_tokens = {}  # segmentation may differ now
+                self._query_tokens = {}  # segmentation may differ now: tokens are found again
         return added
 
     def index_text(self, normalized: str) -> str:
@@ -225,13 +226,14 @@ class Analyzer:
     def query_tokens(self, normalized: str) -> list[tuple[str, str]]:
         """Non-overlapping tokens of a query chunk as (indexed form, surface form). Remembered until the dictionary
         changes: one search asks for the same chunk's tokens to rank, to count groups and to highlight."""
-        tokens = self._query_tokens.get(normalized)
+        remembered = self._query_tokens  # taken first: ``add_words`` replaces it once its words are in
+        tokens = remembered.get(normalized)
         if tokens is None:
             words = self._jieba.cut(_NON_WORD.sub(" ", normalized), False)
             tokens = [(stem(word), word) for word in words if not word.isspace()]
-            if len(self._query_tokens) >= QUERY_CACHE:
-                self._query_tokens.clear()
-            self._query_tokens[normalized] = tokens
+            if len(remembered) >= QUERY_CACHE:
+                self._query_tokens = remembered = {}
+            remembered[normalized] = tokens
         return list(tokens)
 
 

@@ -63,6 +63,11 @@ Second round (pyinstrument, 10,000-record corpus, load 10–14 on 2 cores; 60 na
 * the follower (2,000 edits): analysis 55 %, Tantivy's commit per 500-entry batch 31 %, the feed read 4 %;
   about 1,300–1,600 entries per CPU-second on one core, so ≥ 2,000 writes/s needs the analysis of a batch
   spread over both cores, as the build does.
+
+Measured after this round (``python bench/search_bench.py --records 100000``, load 2.4–4.4 on 2 cores): broad p50
+7.42 ms, p95 9.48 ms (raw Tantivy 1.08 / 1.85, FTS5 208.8 / 243.2); narrow p50 4.00 ms, p95 5.94 ms (raw 0.39 /
+0.74, FTS5 1.91 / 3.49); build 2,315 records/s (raw 13,558 docs/s); follower 1,719 writes/s; query process peak
+RSS 322 MB.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from zhulian.text import (
     pinyin_keys,
     stem,
 )
+from zhulian.text.analysis import normalize_many_with_map
 
 
 def test_traditional_full_width_and_case_fold_to_one_form() -> None:
@@ -22,7 +23,7 @@ def test_traditional_full_width_and_case_fold_to_one_form() -> None:
     assert normalize("ＡＳＴＲＩ　ＡＩ") == "astri ai"
     assert normalize("  Machine\t\nLearning ") == "machine learning"
     text, origin = normalize_with_map("中山大學 ＡＩ")
-    assert text == "中山大学 ai" and origin == list(range(7))
+    assert text == "中山大学 ai" and list(origin) == list(range(7))
 
 
 def test_domain_names_stay_whole_and_their_parts_are_indexed_too() -> None:
@@ -61,3 +62,24 @@ def test_highlights_escape_everything_but_em() -> None:
     (frag,) = fragments(long, ["量子"])
     assert frag.startswith("…") and frag.endswith("…") and "<em>量子</em>" in frag and len(frag) < 120
     assert fragments("nothing here", ["量子"]) == []
+
+
+def test_highlight_marks_in_the_text_itself_never_become_tags() -> None:
+    # the private-use characters the fragments mark matches with before escaping are dropped from the text
+    assert fragments("\ue001量子\ue002通信<b>", ["通信"]) == [" 量子 <em>通信</em>&lt;b&gt;"]
+
+
+def test_texts_folded_together_keep_each_texts_offsets() -> None:
+    texts = ["耐热 120℃ 的中山大學", "中山大學 ＡＩ", "", "Machine Learning", "基於座標"]
+    together = normalize_many_with_map(texts)
+    assert [(text, list(origin)) for text, origin in together] == \
+        [(text, list(origin)) for text, origin in map(normalize_with_map, texts)]
+    (frag,) = fragments(texts[0], ["中山大学"], normalized=together[0])  # ℃ became two characters before it
+    assert frag == "耐热 120℃ 的<em>中山大學</em>"
+
+
+def test_query_tokens_follow_words_added_to_the_dictionary() -> None:
+    analyzer = Analyzer()
+    assert len(analyzer.query_tokens("珠江口海洋装备创新中心")) > 1
+    analyzer.add_words(["珠江口海洋装备创新中心"])
+    assert analyzer.query_tokens("珠江口海洋装备创新中心") == [("珠江口海洋装备创新中心",) * 2]

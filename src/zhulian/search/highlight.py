@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from zhulian.text import normalize_with_map
 
 FRAGMENT_CHARS = 80
 MAX_FRAGMENTS = 3
+_OPEN, _CLOSE = "\ue001", "\ue002"  # where <em> and </em> go, put in before escaping (private-use characters)
 
 
 def spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]]:
@@ -39,12 +40,14 @@ def spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]]:
 
 
 def fragments(text: str, needles: Iterable[str], *, size: int = FRAGMENT_CHARS,
-              limit: int = MAX_FRAGMENTS, normalized: tuple[str, list[int]] | None = None) -> list[str]:
+              limit: int = MAX_FRAGMENTS, normalized: tuple[str, Sequence[int]] | None = None) -> list[str]:
     """Up to ``limit`` escaped fragments of ``text`` around the matches, or [] when nothing matches.
     ``normalized`` is ``normalize_with_map(text)`` when the caller already has it."""
     if not text:
         return []
     normalized, origin = normalized or normalize_with_map(text)
+    if _OPEN in text or _CLOSE in text:  # a text holding the marks themselves: they are dropped, never made tags
+        text = text.replace(_OPEN, " ").replace(_CLOSE, " ")
     found = spans(normalized, needles)
     if not found:
         return []
@@ -69,11 +72,12 @@ def fragments(text: str, needles: Iterable[str], *, size: int = FRAGMENT_CHARS,
             start, end = max(start, begin), min(end, finish)
             if start < cursor:
                 continue
-            pieces.append(html.escape(text[cursor:start]))
-            pieces.append("<em>" + html.escape(text[start:end]) + "</em>")
+            pieces += [text[cursor:start], _OPEN, text[start:end], _CLOSE]
             cursor = end
-        pieces.append(html.escape(text[cursor:finish]))
+        pieces.append(text[cursor:finish])
+        # escaped once per fragment, the marks turned into tags after: one escape per piece cost more than the search
+        marked = html.escape("".join(pieces))
         prefix = "…" if begin > 0 else ""
         suffix = "…" if finish < len(text) else ""
-        out.append(prefix + "".join(pieces) + suffix)
+        out.append(prefix + marked.replace(_OPEN, "<em>").replace(_CLOSE, "</em>") + suffix)
     return out

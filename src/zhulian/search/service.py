@@ -298,7 +298,7 @@ class SearchService:
                                      order=tantivy.Order.Desc if descending else tantivy.Order.Asc)
         # sorted by a field, Tantivy gives that field's value where the score would be: no relevance to show
         hits = [(score if order is None else None, searcher.doc(address)["id"][0]) for score, address in result.hits]
-        results = self._results(hits, parsed, highlights, access) if fetch else [
+        results = self._results(index, hits, parsed, highlights, access) if fetch else [
             {"id": record_id, "score": score} for score, record_id in hits]
         meta: dict[str, Any] = {"count": result.count, "page": page, "per_page": per_page, "q": parsed.text,
                                 "query_mode": "plain" if parsed.plain else "syntax",
@@ -319,10 +319,12 @@ class SearchService:
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
-    def _results(self, hits: list[tuple[float | None, str]], parsed: ParsedQuery, want_highlights: bool,
-                 access: tuple[str, ...]) -> list[dict]:
+    def _results(self, index: SearchIndex, hits: list[tuple[float | None, str]], parsed: ParsedQuery,
+                 want_highlights: bool, access: tuple[str, ...]) -> list[dict]:
+        if not hits:
+            return []
         records = self.store.get_many([record_id for _score, record_id in hits])
-        needles = _needles(self.index(), parsed) if want_highlights else []
+        needles = _needles(index, parsed) if want_highlights else []
         results = []
         for score, record_id in hits:
             record = records.get(record_id)

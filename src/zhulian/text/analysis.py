@@ -4,8 +4,9 @@ Every text, at index time and at query time, goes through ``normalize``: NFKC (f
 lowercase, whitespace collapsed, then OpenCC traditional → simplified. Chinese is segmented by rjieba
 (jieba's dictionary and algorithm in Rust; about 20× faster than the Python jieba on CSL text) with
 a domain dictionary of organisation, platform and city names that keeps those names whole; English
-words are stemmed with the Snowball English stemmer. ``bigrams`` gives the character bigram stream
-that makes one- and two-character queries, partial names and phrases work whatever the segmentation.
+words are stemmed with the Snowball English stemmer (compiled: PyStemmer). ``bigrams`` gives the character
+bigram stream that makes one- and two-character queries, partial names and phrases work whatever the
+segmentation.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import operator
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import opencc
 import rjieba
-import snowballstemmer
+import Stemmer
 
 _t2s = opencc.OpenCC("t2s")
 _t2s_lock = threading.Lock()
@@ -28,29 +29,30 @@ _RUNS = re.compile(r"[^\W_]+")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9]*")
 _NON_WORD = re.compile(r"[\W_]+")  # punctuation and symbols: a break, never part of a token
 _STEMS: dict[str, str] = {}
-_stemmer = snowballstemmer.stemmer("english")
+_stemmer = Stemmer.Stemmer("english")  # Snowball English in C (PyStemmer)
 _stem_lock = threading.Lock()
 
 # Frequency given to dictionary words from the store: high enough that jieba keeps the name whole.
 DOMAIN_FREQ = 50_000
+QUERY_CACHE = 10_000  # query chunks whose tokens an analyzer remembers
 
 
 # Variants OpenCC's t2s leaves alone because both forms are valid simplified text, but which mean the same
 # in titles and names (measured on CSL titles written in traditional characters): folded the same way at
 # index and at query time. Each replacement keeps the length, so highlight offsets stay right.
-_VARIANT_CHARS = str.maketrans({"於": "于", "裏": "里", "祕": "秘", "綫": "线", "麪": "面"})
-_VARIANT_WORDS = re.compile("座标|想像")
-_VARIANT_WORD_MAP = {"座标": "坐标", "想像": "想象"}
+_VARIANTS = {"於": "于", "裏": "里", "祕": "秘", "綫": "线", "麪": "面", "座标": "坐标", "想像": "想象"}
+# one regex pass in C, a Python call only where a variant is (str.translate calls back for every character)
+_VARIANT_PATTERN = re.compile("|".join(sorted(_VARIANTS, key=len, reverse=True)))
 
 
 def _variant(match: re.Match[str]) -> str:
-    return _VARIANT_WORD_MAP[match.group()]
+    return _VARIANTS[match.group()]
 
 
 def _convert(text: str) -> str:
     with _t2s_lock:  # the OpenCC converter is not documented as thread-safe
         converted = _t2s.convert(text)
-    return _VARIANT_WORDS.sub(_variant, converted.translate(_VARIANT_CHARS))
+    return _VARIANT_PATTERN.sub(_variant, converted)
 
 
 def normalize(text: str) -> str:
@@ -82,26 +84,32 @@ def normalize_many(texts: list[str]) -> list[str]:
     return parts if len(parts) == len(texts) else [normalize(t) for t in texts]
 
 
-def normalize_many_with_map(texts: list[str]) -> list[tuple[str, list[int]]]:
-    """``normalize_with_map`` of each text; one OpenCC call for all when characters map one for one."""
-    joined = _SEPARATOR.join(texts)
-    folded = (joined if unicodedata.is_normalized("NFKC", joined) else unicodedata.normalize("NFKC", joined)).lower()
-    if len(folded) == len(joined):
-        converted = folded if folded.isascii() else _convert(folded)
-        parts = converted.split(_SEPARATOR)
-        if len(converted) == len(joined) and len(parts) == len(texts):
-            return [(part, list(range(len(part)))) for part in parts]
-    return [normalize_with_map(text) for text in texts]
+def normalize_many_with_map(texts: list[str]) -> list[tuple[str, Sequence[int]]]:
+    """``normalize_with_map`` of each text. The texts whose characters map one for one (nearly all) are converted
+    together in one OpenCC call; only a text that NFKC changes in length (``℃`` → ``°c``) takes the slow path."""
+    folded = [text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+              for text in texts]
+    simple = [n for n, (text, fold) in enumerate(zip(texts, folded, strict=True)) if len(fold) == len(text)]
+    out: list[tuple[str, Sequence[int]] | None] = [None] * len(texts)
+    joined = _SEPARATOR.join(folded[n] for n in simple).lower()
+    converted = joined if joined.isascii() else _convert(joined)
+    parts = converted.split(_SEPARATOR)
+    if len(parts) == len(simple):
+        for n, part in zip(simple, parts, strict=True):
+            if len(part) == len(texts[n]):  # lowercasing and OpenCC kept the length too: offsets carry over
+                out[n] = (part, range(len(part)))
+    return [done if done is not None else normalize_with_map(text) for done, text in zip(out, texts, strict=True)]
 
 
-def normalize_with_map(text: str) -> tuple[str, list[int]]:
+def normalize_with_map(text: str) -> tuple[str, Sequence[int]]:
     """``normalize`` (without trimming) together with, for each normalised character, the index of the
-    original character it came from; used to put highlights on the original text."""
+    original character it came from (a ``range`` when they map one for one); used to put highlights on the original
+    text."""
     folded = unicodedata.normalize("NFKC", text).lower()
     if len(folded) == len(text):  # the usual case: one character for one, so offsets carry over as they are
         converted = folded if folded.isascii() else _convert(folded)
         if len(converted) == len(text):
-            return converted, list(range(len(text)))
+            return converted, range(len(text))
     pieces, origin = [], []
     previous_space = False
     for index, char in enumerate(text):
@@ -181,6 +189,7 @@ class Analyzer:
     def __init__(self, words: Iterable[str] = ()) -> None:
         self._jieba = rjieba.Jieba()
         self._words: set[str] = set()
+        self._query_tokens: dict[str, list[tuple[str, str]]] = {}
         self._lock = threading.Lock()
         self.add_words(words)
 
@@ -201,6 +210,8 @@ class Analyzer:
                 self._jieba.add_word(word, DOMAIN_FREQ, None)
                 self._words.add(word)
                 added += 1
+            if added:
+                self._query_tokens = {}  # segmentation may differ now: tokens are found again
         return added
 
     def index_text(self, normalized: str) -> str:
@@ -213,9 +224,17 @@ class Analyzer:
         return self.index_text(normalized).split()
 
     def query_tokens(self, normalized: str) -> list[tuple[str, str]]:
-        """Non-overlapping tokens of a query chunk as (indexed form, surface form)."""
-        words = self._jieba.cut(_NON_WORD.sub(" ", normalized), False)
-        return [(stem(word), word) for word in words if not word.isspace()]
+        """Non-overlapping tokens of a query chunk as (indexed form, surface form). Remembered until the dictionary
+        changes: one search asks for the same chunk's tokens to rank, to count groups and to highlight."""
+        remembered = self._query_tokens  # taken first: ``add_words`` replaces it once its words are in
+        tokens = remembered.get(normalized)
+        if tokens is None:
+            words = self._jieba.cut(_NON_WORD.sub(" ", normalized), False)
+            tokens = [(stem(word), word) for word in words if not word.isspace()]
+            if len(remembered) >= QUERY_CACHE:
+                self._query_tokens = remembered = {}
+            remembered[normalized] = tokens
+        return list(tokens)
 
 
 _shared: Analyzer | None = None

@@ -30,7 +30,7 @@ from zhulian.environment.hj212 import AIR_CODES, EXCLUDED_FLAGS
 from zhulian.environment.service import DAILY_MIN_HOURS, HOUR, EnvironmentService, require_staff
 from zhulian.environment.tables import alerts, datastreams, deliveries, hourly, stations, values, webhooks
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.store.store import now
+from zhulian.store import now
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,7 @@ from zhulian.access import Principal
 from zhulian.environment.service import require_staff
 from zhulian.environment.tables import report_events, reports
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.store import Store
-from zhulian.store.store import now
+from zhulian.store import Store, now
 
 KINDS = {"fumes": ("油烟", "cooking fumes"), "noise": ("噪声", "noise"), "waste_gas": ("废气", "waste gas"),
          "water": ("水体", "water body")}

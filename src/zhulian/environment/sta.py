@@ -24,7 +24,7 @@ from zhulian.environment.sta_catalogue import OBSERVATION_TYPE
 from zhulian.environment.sta_query import Field, Options, compile_filter, order_columns
 from zhulian.environment.tables import datastreams, properties, sensors, stations, values
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
-from zhulian.store.store import now
+from zhulian.store import now
 
 PERIODS = {"rtd": 0, "minute": 60, "hour": 3600, "day": 86400}
 _PERIOD_NAMES = {seconds: name for name, seconds in PERIODS.items() if seconds}

@@ -391,18 +391,21 @@ class Harvester:
         if not run:
             return
         by_position = {index: entry for index, entry in enumerate(run)}
+        by_id = {entry.id: entry for entry in run}
 
         owners: dict[str, str] = {}  # entry id -> the local record its identifiers belong to
 
         def same_record_only(record: Any, existing: dict[str, Any] | None) -> None:
             if existing is not None and existing["id"] != record.id:
+                if _same_fact(by_id[record.id].record, existing):
+                    raise ZhulianError(AGREES, "the same record is held here already", "本节点已有相同的记录", 409)
                 owners[record.id] = existing["id"]
                 raise conflict(f"its identifiers belong to {existing['id']} here",
                                f"其标识符在本节点属于 {existing['id']}")
 
         results = writer.upsert_many([content_of(entry.record) | {"id": entry.id} for entry in run],
                                      collect_errors=True, authorise=same_record_only)
-        refused = [r for r in results if r.error is not None and r.error.code != "conflict"]
+        refused = [r for r in results if r.error is not None and r.error.code not in ("conflict", AGREES)]
         if refused:
             first = refused[0]
             raise invalid([Problem(f"{by_position[first.index].id}.{p.field}", p.value, p.reason, p.reason_zh)
@@ -410,6 +413,10 @@ class Harvester:
                                                                      first.error.message, first.error.message_zh)])
         for result in results:
             entry = by_position[result.index]
+            if result.error is not None and result.error.code == AGREES:
+                applied.skipped += 1  # two nodes publish the same record (e.g. the demo's sample): they agree
+                held.pop(entry.id, None)
+                continue
             if result.error is not None:
                 applied.conflicts.append(_conflict_row(source, entry, result.error.message, result.error.message_zh,
                                                        owners.get(entry.id)))
@@ -493,6 +500,18 @@ def _conflict_row(source: str, entry: FeedEntry, reason: str, reason_zh: str,
     return {"at": now(), "source": source, "record_id": entry.id, "origin_node": entry.origin.node,
             "origin_revision": entry.origin.revision, "reason": reason, "reason_zh": reason_zh,
             "record": entry.record, "local_id": local_id or entry.id}
+
+
+AGREES = "agrees"  # the outcome of an entry whose identifiers name a local record with the same content
+# What differs between two nodes' copies of one record without making them different records.
+_ENVELOPE = frozenset({"id", "node", "revision", "created", "updated", "deleted"})
+
+
+def _same_fact(incoming: dict[str, Any], existing: dict[str, Any]) -> bool:
+    """Whether a harvested record says exactly what the local record its identifiers name says: then it is the
+    same fact published twice (two nodes that loaded the same data), not a conflict to settle."""
+    return ({k: v for k, v in incoming.items() if k not in _ENVELOPE}
+            == {k: v for k, v in existing.items() if k not in _ENVELOPE})
 
 
 def _reference_key(entry: FeedEntry) -> str | None:

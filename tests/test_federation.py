@@ -223,7 +223,8 @@ def hostile() -> str:
 
 
 @pytest.mark.parametrize(("mode", "expected"), [
-    ("bad_json", "did not answer JSON"),
+    ("bad_json", "did not answer usable JSON"),
+    ("deep_json", "nested deeper than"),
     ("wrong_schema", "does not follow zhulian-feed/1"),
     ("invalid_record", "nothing of it written"),
     ("foreign_origin", "claims origin 'gz'"),

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from zhulian import hooks
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
+from zhulian.exchange.formats import BadJSON, read_json
 from zhulian.federation.conflicts import list_conflicts
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
 from zhulian.federation.locks import NodeHarvestLock
@@ -294,10 +295,11 @@ class Harvester:
             raise HarvestError(f"{url} answered HTTP {reply.status_code}: {_said(body)}",
                                f"{url} 返回 HTTP {reply.status_code}：{_said(body)}",
                                transient=reply.status_code >= 500 or reply.status_code == 429)
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise HarvestError(f"{url} did not answer JSON ({error})", f"{url} 返回的不是 JSON（{error}）") from None
+        try:  # depth-limited: a page of 30,000 nested brackets is refused, not parsed (issue 20)
+            return read_json(body, max_bytes=limit)
+        except BadJSON as error:
+            raise HarvestError(f"{url} did not answer usable JSON ({error.reason})",
+                               f"{url} 返回的不是可用的 JSON（{error.reason_zh}）") from None
 
     def _checked(self, page: FeedPage, identity: NodeIdentity, last_seq: int) -> list[FeedEntry]:
         """A page's entries, once the page as a whole keeps the protocol."""

@@ -667,3 +667,23 @@ def test_export_filters_with_the_list_grammar(store: Store, tmp_path: Path) -> N
     assert names == {"中山大学", "广东工业大学"}
     with pytest.raises(ZhulianError):
         export_records(store, "organization", "csv", tmp_path / "x.csv", filter="colour:red")
+
+
+def test_city_names_clerks_type_are_stored_as_their_codes(store: Store, tmp_path: Path) -> None:
+    """Every Guangdong sheet says 广州市, not 440100: names, short names, English and district names all import."""
+    path = tmp_path / "机构.csv"
+    path.write_text("name.zh,kind,city\n广州测试所,institute,广州市\n深圳测试所,institute,深圳\n"
+                    "香港测试所,institute,香港\n番禺测试所,institute,番禺区\n英文测试所,institute,Guangzhou\n",
+                    encoding="utf-8")
+    report = import_file(store, path, type_name="organization")
+    assert report.committed and report.created == 5
+    cities = {r["name"]["zh"]: r["city"] for r in store.query("organization", limit=10).results}
+    assert cities == {"广州测试所": "440100", "深圳测试所": "440300", "香港测试所": "810000", "番禺测试所": "440113",
+                      "英文测试所": "440100"}
+
+
+def test_a_place_name_that_is_unknown_is_refused_with_what_to_write_instead() -> None:
+    with pytest.raises(ZhulianError) as refused:
+        validate_record({"type": "organization", "name": {"zh": "测试"}, "city": "火星市"})
+    [problem] = refused.value.details
+    assert problem.field == "city" and "440100" in problem.reason_zh and "广州市" in problem.reason_zh

@@ -9,7 +9,8 @@ import pytest
 
 from zhulian.errors import ZhulianError
 from zhulian.exchange.importer import import_file
-from zhulian.exchange.mapping import adcode_for, builtin_mappings, load_mapping
+from zhulian.exchange.mapping import builtin_mappings, load_mapping
+from zhulian.region.adcodes import adcode_for
 from zhulian.store import Store
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

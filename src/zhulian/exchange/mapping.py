@@ -38,6 +38,7 @@ from zhulian.errors import Problem, ZhulianError
 from zhulian.exchange.convert import unreadable
 from zhulian.exchange.flat import Layout, Leaf, cell_text, layout, split_items, unescape
 from zhulian.model import MODELS, resolve_type
+from zhulian.region.adcodes import PlaceNotFound, adcode_for
 
 RULE_KEYS = {"column", "columns", "value", "format", "split", "map", "lookup", "within", "default", "optional", "add"}
 
@@ -171,65 +172,6 @@ class _Cells(dict):
 
 
 # -- lookups -------------------------------------------------------------------------------------------------
-
-MUNICIPALITIES = ("11", "12", "31", "50")
-_SUFFIXES = re.compile(r"(自治州|地区|州|盟|市|县|区)$")
-
-
-@cache
-def _adcodes_by_name() -> dict[str, list[str]]:
-    from zhulian.region.adcodes import adcode_names
-
-    index: dict[str, list[str]] = {}
-    for code, name in adcode_names().items():
-        index.setdefault(name, []).append(code)
-    return index
-
-
-def _level(code: str) -> int:
-    """0 province, 1 prefecture (city), 2 county."""
-    if code.endswith("0000"):
-        return 0
-    return 1 if code.endswith("00") else 2
-
-
-def adcode_for(name: str, within: str = "") -> str:
-    """A place name (``广州市``, ``凉山州``, ``延边朝鲜族\\n自治州``) as its GB/T 2260 code, preferring codes in
-    the province ``within`` (a two-digit prefix or any code starting with it) and city-level codes; a
-    municipality (北京市) gives its city-level code (110100)."""
-    from zhulian.region.adcodes import adcode_names
-
-    key = re.sub(r"\s+", "", name)
-    if re.fullmatch(r"[1-9]\d{5}", key) and key in adcode_names():
-        return key
-    index = _adcodes_by_name()
-    candidates = list(index.get(key, ()))
-    if not candidates:
-        stem = _SUFFIXES.sub("", key)
-        if len(stem) >= 2:
-            candidates = [code for found, codes in index.items() if found.startswith(stem) for code in codes
-                          if _level(code) <= 1]
-    if not candidates:
-        raise PlaceNotFound(f"no GB/T 2260 code is named {name!r}", f"找不到名为“{name}”的行政区划代码")
-    province = re.sub(r"\D", "", within)[:2]
-    inside = [code for code in candidates if province and code.startswith(province)]
-    pool = inside or candidates
-    best = min(_level(code) if _level(code) else 1.5 for code in pool)
-    chosen = sorted(code for code in pool if (_level(code) if _level(code) else 1.5) == best)
-    if len(chosen) > 1:
-        raise PlaceNotFound(f"{name!r} names several places ({', '.join(chosen)})",
-                          f"“{name}”对应多个行政区划（{'、'.join(chosen)}）")
-    code = chosen[0]
-    if code[:2] in MUNICIPALITIES and _level(code) == 0:
-        code = code[:2] + "0100"
-    return code
-
-
-class PlaceNotFound(ValueError):
-    def __init__(self, reason: str, reason_zh: str) -> None:
-        super().__init__(reason)
-        self.reason, self.reason_zh = reason, reason_zh
-
 
 def _adcode_lookup(value: str, within: str) -> Any:
     try:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from zhulian.model.ids import parse_ref
-from zhulian.region.adcodes import is_adcode
+from zhulian.region.adcodes import PlaceNotFound, adcode_for, is_adcode
 
 MAX_SHORT = 500
 MAX_TEXT = 20_000
@@ -108,6 +108,21 @@ def _check_flex_date(value: Any) -> Any:
 FlexDate = Annotated[str, BeforeValidator(_check_flex_date)]
 
 
+def _place_code(value: Any) -> Any:
+    """A code as given, or the code of a place name people type (广州市, 深圳, 香港, Guangzhou, 番禺区)."""
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or is_adcode(value.strip()):
+        return value.strip() if isinstance(value, str) else value
+    try:
+        return adcode_for(value, within="44")  # a name several provinces share means the Guangdong one here
+    except PlaceNotFound as error:
+        raise PydanticCustomError("adcode", "{reason}: give a GB/T 2260 administrative division code (e.g. "
+                                  "440100) or a place name such as 广州市 or Guangzhou", {"reason": error.reason,
+                                                   "reason_zh": f"{error.reason_zh}：请填写 GB/T 2260 行政区划代码"
+                                                                "（如 440100）或地名（如 广州市）"}) from None
+
+
 def _check_adcode(value: str) -> str:
     if not is_adcode(value):
         raise PydanticCustomError("adcode", "not a GB/T 2260 administrative division code (e.g. 440100)",
@@ -115,8 +130,7 @@ def _check_adcode(value: str) -> str:
     return value
 
 
-Adcode = Annotated[str, BeforeValidator(lambda v: str(v).strip() if isinstance(v, int) else v),
-                   AfterValidator(_check_adcode)]
+Adcode = Annotated[str, BeforeValidator(_place_code), AfterValidator(_check_adcode)]
 
 
 def _check_ref(value: str) -> str:

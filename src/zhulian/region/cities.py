@@ -23,6 +23,7 @@ class City:
     lat: float
     role: str
     circle: str | None
+    aliases: tuple[str, ...] = ()  # other names people write: 穗, Canton, 香港, Macau …
 
     def as_dict(self) -> dict:
         return {
@@ -38,14 +39,15 @@ class City:
 
 def _city(entry: Any, position: int, roles: dict, circles: dict) -> City:
     where = f"cities.toml [[cities]] #{position}"
-    required = {f.name for f in fields(City)} - {"circle"}
-    if not isinstance(entry, dict) or not required <= entry.keys() or not entry.keys() <= required | {"circle"}:
-        raise ReferenceDataError(where, f"a city has exactly {sorted(required)} and optionally circle",
-                                 f"城市须有且只有 {sorted(required)}，circle 可选")
+    optional = {"circle", "aliases"}
+    required = {f.name for f in fields(City)} - optional
+    if not isinstance(entry, dict) or not required <= entry.keys() or not entry.keys() <= required | optional:
+        raise ReferenceDataError(where, f"a city has exactly {sorted(required)} and optionally circle and aliases",
+                                 f"城市须有且只有 {sorted(required)}，circle 与 aliases 可选")
     if entry["role"] not in roles or entry.get("circle", None) not in (None, *circles):
         raise ReferenceDataError(where, f"role must be one of {sorted(roles)} and circle one of {sorted(circles)}",
                                  f"role 须为 {sorted(roles)} 之一，circle 须为 {sorted(circles)} 之一")
-    return City(**{"circle": None, **entry})
+    return City(**{"circle": None, **entry, "aliases": tuple(entry.get("aliases", ()))})
 
 
 def _load() -> tuple[dict, dict, tuple[City, ...]]:

@@ -76,6 +76,16 @@ def test_observations_import_idempotently_and_filter_by_indicator_region_and_yea
     assert (group["key"], group["key_display_name"], group["count"]) == ("440100", "广州市", 7)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_observations_export_and_import_again_unchanged(store, tmp_path, fmt: str) -> None:
+    _import(store, tmp_path, GUANGZHOU_OBSERVATIONS)
+    exported = tmp_path / f"observations.{fmt}"
+    with exported.open("wb") as target:
+        ExchangeService(RecordService(store)).export(CLI_ADMIN, "observation", fmt, target)
+    again = ExchangeService(RecordService(store)).import_file(CLI_ADMIN, exported, type_name="observation")
+    assert (again.unchanged, again.invalid) == (7, 0)
+
+
 def test_observations_for_unknown_regions_indicators_units_or_far_years_are_refused(store, tmp_path) -> None:
     bad = ("type,indicator,region,year,value,unit\n"
            "observation,rd_gdp_ratio,440199,2016,2.1,%\n"

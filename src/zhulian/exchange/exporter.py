@@ -73,8 +73,8 @@ def columns_for(store: Any, type_name: str, filter: str | None) -> list[Leaf]:
     extra_pids = [pid_leaf(s) for s in schemes if f"pids.{s}" not in known_pids]
     if extra_pids:
         last_pid = max((i for i, leaf in enumerate(static) if leaf.kind == "pid"), default=None)
-        if last_pid is None:
-            last_pid = max(i for i, leaf in enumerate(static) if leaf.required == "one_of")
+        if last_pid is None:  # after the names, or first of all for a type with neither (observations)
+            last_pid = max((i for i, leaf in enumerate(static) if leaf.required == "one_of"), default=-1)
         static[last_pid + 1:last_pid + 1] = extra_pids
     columns = static
     for name, group in the_layout.groups.items():

@@ -121,6 +121,7 @@ def test_keys_are_created_listed_and_revoked(run) -> None:
     assert created["key"].startswith("zl_") and created["role"] == "publisher"
     listed = json.loads(run("keys", "list", "--json").output)
     assert [k["id"] for k in listed] == [created["id"]] and "key" not in listed[0]
+    assert created["id"] in run("keys", "list").output  # the table keeps the id whole, to paste into `revoke`
     assert "已吊销 revoked" in run("keys", "revoke", created["id"]).output
     refused = run("keys", "create", "--role", "publisher", code=2)
     assert "发布者密钥需要 --node" in refused.output

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.federation.cluster import Node, free_port, wait_until_up
+from tests.federation.cluster import Node, free_port
 from zhulian.access import CLI_ADMIN
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.tables import nodes as node_table

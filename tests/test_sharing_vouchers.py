@@ -17,8 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from zhulian.access import CLI_ADMIN, create_key
-from zhulian.access.keys import principal_by_id
+from zhulian.access import CLI_ADMIN
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
 from zhulian.records import RecordService

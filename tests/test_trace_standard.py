@@ -4,7 +4,6 @@ bad bytes refused with reasons."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

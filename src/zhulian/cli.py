@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN, CLI_ORIGIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
-from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json, stream_json_array
+from zhulian.console import JsonFlag, bilingual_errors, err, new_table, open_store, out, print_json, stream_json_array
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, record_label, resolve_type
 from zhulian.plugins import modules_with
 from zhulian.records import RecordService
@@ -85,7 +84,7 @@ def region_diff(as_json: JsonFlag = False) -> None:
     if not diffs:
         out.print("参考数据与本库一致 / the store holds the packaged reference data as it is")
         return
-    table = Table("记录 record", "字段 field", "本库 local", "参考数据 packaged", "处理 what happens")
+    table = new_table("记录 record", "字段 field", "本库 local", "参考数据 packaged", "处理 what happens")
     for diff in diffs:
         label = f"{diff.name} [ref:{diff.ref}]"
         if diff.missing:
@@ -123,7 +122,7 @@ def demo(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
     store = Store.from_settings(settings)
     _load_region(store)
     _load_sample(store)
-    table = Table("类型 type", "记录数 records", title="数据概况 / what is loaded")
+    table = new_table("类型 type", "记录数 records", title="数据概况 / what is loaded")
     for type_name, count in sorted(store.counts().items()):
         table.add_row(f"{TYPE_LABELS[type_name][0]} {type_name}", str(count))
     out.print(table)
@@ -170,7 +169,7 @@ def get(ref: Annotated[str, typer.Argument(help="记录编号或 方案:值，�
     if as_json:
         print_json(record)
         return
-    table = Table(show_header=False, title=f"{record_label(record)}  [{record['id']}]")
+    table = new_table(show_header=False, title=f"{record_label(record)}  [{record['id']}]")
     for key, value in record.items():
         if key != "relations":
             table.add_row(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
@@ -203,7 +202,7 @@ def list_records(type_name: Annotated[str, typer.Argument(metavar="TYPE", help=f
     if as_json:
         stream_json_array(records)
         return
-    table = Table("名称 name", "城市 city", "版本 rev", "编号 id")
+    table = new_table("名称 name", "城市 city", "版本 rev", "编号 id")
     for record in records:
         table.add_row(record_label(record), record.get("city", ""), str(record["revision"]), record["id"])
     out.print(table)
@@ -218,7 +217,7 @@ def history(ref: Annotated[str, typer.Argument(help="记录编号或 方案:值 
     if as_json:
         print_json(revisions)
         return
-    table = Table("版本 revision", "操作 op", "时间 at")
+    table = new_table("版本 revision", "操作 op", "时间 at")
     for item in revisions:
         table.add_row(str(item["revision"]), item["op"], item["at"])
     out.print(table)
@@ -234,7 +233,7 @@ def changes(since: Annotated[int, typer.Option(help="从此序号之后 / after 
     if as_json:
         print_json(feed)
         return
-    table = Table("序号 seq", "操作 op", "编号 id", "版本 rev", "时间 at")
+    table = new_table("序号 seq", "操作 op", "编号 id", "版本 rev", "时间 at")
     for entry in feed:
         table.add_row(str(entry["seq"]), entry["op"], entry["id"], str(entry["revision"]), entry["at"])
     out.print(table)
@@ -267,7 +266,7 @@ def keys_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(keys)
         return
-    table = Table("编号 id", "名称 name", "角色 role", "节点 node", "创建 created", "吊销 revoked", "最近使用 last used")
+    table = new_table("编号 id", "名称 name", "角色 role", "节点 node", "创建 created", "吊销 revoked", "最近使用 last used")
     for key in keys:
         table.add_row(*(str(key[k] or "") for k in ("id", "name", "role", "node", "created", "revoked", "last_used")))
     out.print(table)
@@ -293,7 +292,7 @@ def audit(since: Annotated[int, typer.Option(help="从此序号之后 / after th
     if as_json:
         print_json(entries)
         return
-    table = Table("序号 seq", "时间 at", "操作者 actor", "角色 role", "操作 action", "记录 record", "版本 rev", "来源 origin")
+    table = new_table("序号 seq", "时间 at", "操作者 actor", "角色 role", "操作 action", "记录 record", "版本 rev", "来源 origin")
     for entry in entries:
         table.add_row(*(str(entry[k] if entry[k] is not None else "")
                         for k in ("seq", "at", "actor", "role", "action", "record_id", "revision", "origin")))

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from zhulian.config import Settings
@@ -21,6 +22,22 @@ out = Console()
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")]
+
+
+ID_WIDTH = 30  # org_ + 26 ULID characters
+
+
+def new_table(*headers: str, **options: Any) -> Table:
+    """A Rich table that never cuts an id short: id columns keep their whole width on one line, so an id printed
+    by one command can be pasted into the next however narrow the terminal; other cells fold onto a second line
+    instead of ending in "…"."""
+    made = Table(*headers, **options)
+    for column in made.columns:
+        if "编号" in str(column.header) or " id" in f" {column.header}".lower():
+            column.no_wrap, column.min_width = True, ID_WIDTH
+        else:
+            column.overflow = "fold"
+    return made
 
 
 def bilingual_errors(command: Callable[..., Any]) -> Callable[..., Any]:

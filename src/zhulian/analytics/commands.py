@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.access.principal import CLI_ADMIN
-from zhulian.console import JsonFlag, bilingual_errors, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, new_table, open_store, out, print_json
 
 
 def _service() -> Any:
@@ -49,7 +48,7 @@ def register(app: typer.Typer) -> None:
         if not body["built"]:
             out.print("网络表尚未建立 not built yet；运行 run `zhulian network rebuild`。")
             return
-        table = Table(show_header=False, title="合作网络 collaboration network")
+        table = new_table(show_header=False, title="合作网络 collaboration network")
         for key, label in (("position", "变更流位置 feed position"), ("last_seq", "存储最新序号 store last seq"),
                            ("lag", "滞后 lag"), ("organisations", "机构 organisations"),
                            ("linked_organisations", "有合作的机构 with partners"), ("link_rows", "合作行 link rows"),
@@ -74,7 +73,7 @@ def register(app: typer.Typer) -> None:
             return
         names = [card["name"]["zh"].removesuffix("特别行政区").removesuffix("市") if card["key"] != "other" else "其他"
                  for card in body["cities"]]
-        table = Table("", *names, box=None, padding=(0, 1), title=f"城市间合作 total {body['total']}，跨市 "
+        table = new_table("", *names, box=None, padding=(0, 1), title=f"城市间合作 total {body['total']}，跨市 "
                       f"cross-city {body['cross_city']}，跨境 cross-border {body['cross_border']}")
         for name, row in zip(names, body["matrix"], strict=True):
             table.add_row(name, *(str(v) if v else "·" for v in row))
@@ -93,7 +92,7 @@ def register(app: typer.Typer) -> None:
             print_json(body)
             return
         me = body["organisation"]
-        table = Table("机构 organisation", "得分 score", "理由 reasons", "编号 id",
+        table = new_table("机构 organisation", "得分 score", "理由 reasons", "编号 id",
                       title=f"{me['label']}：合作伙伴 {me['degree']} partners — 推荐 recommended")
         for item in body["results"]:
             reasons = "；".join(r["zh"] + ("：" + "、".join(r["items"]) if r["items"] else "") for r in item["reasons"])

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from zhulian.console import JsonFlag, bilingual_errors, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, new_table, open_store, out, print_json
 from zhulian.environment.service import KINDS, EnvironmentService, parse_time
 
 
@@ -53,7 +52,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(found)
             return
-        table = Table("MN", "名称 name", "类型 kind", "城市 city", "经度 lon", "纬度 lat", "密码 PW",
+        table = new_table("MN", "名称 name", "类型 kind", "城市 city", "经度 lon", "纬度 lat", "密码 PW",
                       title=f"{len(found)} 个站点 stations")
         for s in found:
             table.add_row(s["mn"], s["name"], f"{s['kind_zh']} {s['kind']}", s["city"], f"{s['lon']:.5f}",
@@ -135,7 +134,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(found)
             return
-        table = Table("#", "站点 station", "类型 kind", "等级 level", "状态 state", "说明 message",
+        table = new_table("#", "站点 station", "类型 kind", "等级 level", "状态 state", "说明 message",
                       title=f"{len(found)} 条告警 alerts")
         for a in found:
             table.add_row(str(a["id"]), a["mn"], f"{a['kind_zh']} {a['kind']}", str(a["level"]), a["state_zh"],

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zhulian.console import bilingual_errors, err, open_store, out
+from zhulian.console import bilingual_errors, err, new_table, open_store, out
 from zhulian.model import TYPES
 
 
@@ -96,8 +96,6 @@ def import_(path: Annotated[Path, typer.Argument(help="要导入的文件：CSV�
 
 
 def _print_report(result: Any, report_path: Path | None) -> None:
-    from rich.table import Table
-
     from zhulian.exchange.importer import change_text
 
     out.print(f"文件 file: {result.path}", highlight=False, markup=False, soft_wrap=True)
@@ -111,7 +109,7 @@ def _print_report(result: Any, report_path: Path | None) -> None:
     if len(result.warnings) > 50:
         out.print(f"[yellow]… 另有 {len(result.warnings) - 50} 条警告 more warnings[/]")
     if result.errors.count:
-        table = Table("行 row", "列 column", "值 value", "原因 reason", title="问题 problems", show_lines=False)
+        table = new_table("行 row", "列 column", "值 value", "原因 reason", title="问题 problems", show_lines=False)
         for problem in result.errors.head[:30]:
             value = "" if problem.value is None else str(problem.value)
             table.add_row(str(problem.row or ""), problem.column, value[:40],

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from zhulian.config import Settings
-from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, err, new_table, open_store, out, print_json
 
 
 KEEP_ZH = {"local": "本地版本", "remote": "远端版本", "merged": "合并版本"}
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(found)
             return
-        table = Table("名称 name", "地址 url", "游标 cursor", "已采集 harvested", "滞后 lag", "最近成功 last success",
+        table = new_table("名称 name", "地址 url", "游标 cursor", "已采集 harvested", "滞后 lag", "最近成功 last success",
                       "最近错误 last error", "冲突 conflicts", title="采集的节点 / harvested nodes")
         for node in found:
             table.add_row(node["name"], node["url"], node["cursor"], str(node["harvested"]), str(node["lag"] or 0),
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(report.as_dict())
         else:
-            table = Table("检查 check", "结果 result", "说明 detail", title=f"节点检查 / node check: {url}")
+            table = new_table("检查 check", "结果 result", "说明 detail", title=f"节点检查 / node check: {url}")
             for check in report.checks:
                 table.add_row(check.name, "[green]通过 pass[/]" if check.ok else "[red]未通过 FAIL[/]",
                               f"{check.detail_zh}\n{check.detail}")
@@ -161,7 +161,7 @@ def _conflict_table(conflict: dict[str, Any]) -> Table:
     title = (f"#{conflict['seq']} {conflict['name']} ← {conflict['source']} ({conflict['origin_node']} "
              f"r{conflict['origin_revision']}, {conflict['at']})" + (f" [已处理 settled: {conflict['resolution']}]"
                                                                      if conflict["resolved"] else ""))
-    table = Table("字段 field", f"本地 local: {conflict['local_name'] or '–'} [{conflict['local_id']}]",
+    table = new_table("字段 field", f"本地 local: {conflict['local_name'] or '–'} [{conflict['local_id']}]",
                   f"远端 remote: {conflict['name']} [{conflict['record_id']}]",
                   title=title, caption=f"{conflict['reason_zh']} / {conflict['reason']}")
     for difference in conflict["differences"]:

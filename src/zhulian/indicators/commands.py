@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN
-from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, err, new_table, open_store, out, print_json
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.model.indicators import INDICATORS
 from zhulian.model.types import COMPARATORS
@@ -60,7 +59,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(extraction.as_dict())
             return
-        table = Table("#", "指标 indicator", "代码 code", "目标 target", "年份 year", "地区 region", "提示 notes",
+        table = new_table("#", "指标 indicator", "代码 code", "目标 target", "年份 year", "地区 region", "提示 notes",
                       title=f"提出 {len(extraction.proposals)} 个目标 / {len(extraction.proposals)} proposed")
         for number, p in enumerate(extraction.proposals):
             value = f"{p.value:g}" + (f"–{p.value_max:g}" if p.value_max is not None else "")
@@ -102,7 +101,7 @@ def register(app: typer.Typer) -> None:
             print_json([{"code": i.code, "zh": i.zh, "en": i.en, "unit": i.unit, "synonyms": list(i.synonyms)}
                         for i in INDICATORS.values()])
             return
-        table = Table("代码 code", "指标 indicator", "单位 unit")
+        table = new_table("代码 code", "指标 indicator", "单位 unit")
         for i in INDICATORS.values():
             table.add_row(i.code, f"{i.zh}\n{i.en}", i.unit)
         out.print(table)
@@ -120,7 +119,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(rows)
             return
-        table = Table("指标 indicator", "地区 region", "目标 target", "最新 latest", "差距 gap", "预测 projected",
+        table = new_table("指标 indicator", "地区 region", "目标 target", "最新 latest", "差距 gap", "预测 projected",
                       "状态 status", title="目标进展 / target progress")
         for row in rows:
             table.add_row(row["indicator"], row["region_name"] or "",

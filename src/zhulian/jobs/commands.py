@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN
-from zhulian.console import JsonFlag, bilingual_errors, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, new_table, open_store, out, print_json
 from zhulian.jobs.service import JobService
 
 
@@ -25,7 +24,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json([job.as_dict() for job in jobs])
             return
-        table = Table("编号 id", "类型 kind", "状态 state", "提交者 owner", "提交 created", "结束 finished")
+        table = new_table("编号 id", "类型 kind", "状态 state", "提交者 owner", "提交 created", "结束 finished")
         for job in jobs:
             table.add_row(job.id, job.kind, job.state, job.owner, job.created, job.finished or "")
         out.print(table)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN
 from zhulian.config import Settings
-from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, err, new_table, open_store, out, print_json
 from zhulian.model import TYPE_LABELS
 
 
@@ -85,7 +84,7 @@ def register(app: typer.Typer) -> None:
             return
         if body["meta"].get("notice_zh"):
             err.print(f"提示 note: {body['meta']['notice_zh']} / {body['meta']['notice']}", highlight=False, markup=False)
-        table = Table("#", "专家 expert", "单位 affiliation", "得分 score", "证据 evidence",
+        table = new_table("#", "专家 expert", "单位 affiliation", "得分 score", "证据 evidence",
                       title=f"{body['meta']['count']} 位专家 experts · {topic}")
         for rank, expert in enumerate(body["results"], 1):
             evidence = "\n".join(f"[{e['type']}] {e['title']}" for e in expert["evidence"][:5])
@@ -112,7 +111,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(found)
             return
-        table = Table("编号 id", "对象 target", "发送方 sender", "状态 state", "意向 message", "时间 created")
+        table = new_table("编号 id", "对象 target", "发送方 sender", "状态 state", "意向 message", "时间 created")
         for item in found:
             table.add_row(item["id"], item.get("target_name") or item["target_id"], item["sender_name"],
                           f"{item['state_display']['zh']} {item['state']}", item["message"][:60], item["created"][:19])

@@ -6,10 +6,9 @@ import socket
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN
-from zhulian.console import JsonFlag, bilingual_errors, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, new_table, open_store, out, print_json
 from zhulian.model import record_label
 
 
@@ -45,7 +44,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(body)
             return
-        table = Table("得分 score", "判定 decision", "名称 name", "编号 id", "理由 reasons",
+        table = new_table("得分 score", "判定 decision", "名称 name", "编号 id", "理由 reasons",
                       title=f"{name} → {'、'.join(body['keys'])}")
         for result in body["results"]:
             table.add_row(f"{result['score']:.3f}", result["decision"], record_label(result), result["id"],
@@ -63,7 +62,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(body)
             return
-        table = Table("候选 id", "得分 score", "关系 relation", "新记录 incoming", "已有记录 existing", "理由 reasons",
+        table = new_table("候选 id", "得分 score", "关系 relation", "新记录 incoming", "已有记录 existing", "理由 reasons",
                       title=f"共 {body['meta']['count']} 条 / {body['meta']['count']} candidate(s)")
         for row in body["results"]:
             table.add_row(str(row["id"]), f"{row['score']:.3f}", row["relation"],
@@ -117,7 +116,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(rows)
             return
-        table = Table("时间 at", "决定 kind", "主体 subject", "客体 object", "操作者 actor")
+        table = new_table("时间 at", "决定 kind", "主体 subject", "客体 object", "操作者 actor")
         for row in rows:
             table.add_row(row["at"], row["kind"], row["subject_id"], row["object_id"], row["actor"])
         out.print(table)

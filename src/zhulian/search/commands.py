@@ -6,10 +6,9 @@ import re
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.config import Settings
-from zhulian.console import JsonFlag, bilingual_errors, err, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, err, new_table, out, print_json
 from zhulian.model import record_label
 
 def _service() -> Any:
@@ -52,7 +51,7 @@ def register(app: typer.Typer) -> None:
         meta = body["meta"]
         if meta.get("notice_zh"):
             err.print(f"提示 note: {meta['notice_zh']} / {meta['notice']}", highlight=False, markup=False)
-        table = Table("名称 name", "类型 type", "城市 city", "命中 matched", "编号 id",
+        table = new_table("名称 name", "类型 type", "城市 city", "命中 matched", "编号 id",
                       title=f"共 {meta['count']} 条 / {meta['count']} found ({meta['took_ms']} ms)")
         for record in body["results"]:
             matched = "；".join(_plain(f) for frags in record.get("highlights", {}).values() for f in frags[:1])
@@ -99,7 +98,7 @@ def register(app: typer.Typer) -> None:
             out.print(f"索引尚未建立 no index yet at {body['path']}；运行 run `zhulian index rebuild`。"
                       f" 存储最新序号 store last seq: {body['last_seq']}")
             return
-        table = Table(show_header=False, title="检索索引 search index")
+        table = new_table(show_header=False, title="检索索引 search index")
         for key, label in (("path", "位置 path"), ("position", "变更流位置 feed position"),
                            ("last_seq", "存储最新序号 store last seq"), ("lag", "滞后 lag"),
                            ("documents", "文档数 documents"), ("size_bytes", "大小 size (bytes)"),

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN
-from zhulian.console import JsonFlag, bilingual_errors, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, new_table, open_store, out, print_json
 from zhulian.errors import Problem, invalid
 
 
@@ -117,7 +116,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(body)
             return
-        table = Table("城市 city", "仪器 instruments", "有效机时 hours", "对外机时 external", "占比 share",
+        table = new_table("城市 city", "仪器 instruments", "有效机时 hours", "对外机时 external", "占比 share",
                       "收入 income", "评分 rating", title=f"{year} 开放共享评价 open-sharing evaluation")
         for item in [*body["cities"], {**body["region"], "name": {"zh": "合计 total"}}]:
             table.add_row(item["name"]["zh"], str(item["instruments"]), f"{item['hours']:g}",

@@ -20,7 +20,7 @@ from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.model import record_label
 from zhulian.region.cities import CITIES, CITY_BY_ADCODE
 from zhulian.sharing.service import DONE_STATES, SharingService, is_number
-from zhulian.sharing.tables import bookings, programs, redemptions, vouchers
+from zhulian.sharing.tables import programs, redemptions, vouchers
 from zhulian.store import now
 
 SIZES = {"micro": ("微型", "micro"), "small": ("小型", "small"), "medium": ("中型", "medium"),

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from zhulian.access import CLI_ADMIN
 from zhulian.config import Settings
-from zhulian.console import JsonFlag, bilingual_errors, err, open_store, out, print_json
+from zhulian.console import JsonFlag, bilingual_errors, err, new_table, open_store, out, print_json
 from zhulian.errors import Problem, invalid
 
 
@@ -57,7 +56,7 @@ def register(app: typer.Typer) -> None:
             print_json(answer)
             return
         title = f"{'溯源 back' if direction == 'back' else '追踪 forward'} · {answer['id']} · {answer['count']} 个事件 events"
-        table = Table("时间 eventTime", "类型 type", "业务步骤 bizStep", "处置 disposition", "地点 location",
+        table = new_table("时间 eventTime", "类型 type", "业务步骤 bizStep", "处置 disposition", "地点 location",
                       "经由 via", title=title)
         for event in answer["events"]:
             table.add_row(event["eventTime"], event["type"], event["bizStep"] or "", event["disposition"] or "",
@@ -100,7 +99,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(case)
             return
-        table = Table("批次/产品 lot", "最近事件 last event", "最近地点 last location", "持有方 holders",
+        table = new_table("批次/产品 lot", "最近事件 last event", "最近地点 last location", "持有方 holders",
                       title=f"召回 recall {case['id']} · {len(case['lots'])} 个批次 lots")
         for lot in case["lots"]:
             table.add_row(lot["lot"], lot["lastEventTime"], lot["lastLocation"] or "", "、".join(lot["holders"]))

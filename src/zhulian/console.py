@@ -18,7 +18,10 @@ from zhulian.config import Settings
 from zhulian.errors import ZhulianError
 from zhulian.store import Store
 
-out = Console()
+# Output piped to a file or another program has no width to fit: tables print wide there rather than squeezed
+# into 80 columns (a terminal's own width applies when there is one).
+PIPED_WIDTH = 200
+out = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON")]

@@ -26,7 +26,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -134,21 +137,10 @@ def main() -> None:
 
 def run_all(folder: Path, args: argparse.Namespace) -> None:
     from zhulian.access import ANONYMOUS
-    from zhulian.config import Settings
-    from zhulian.exchange import import_file
     from zhulian.records import RecordService
-    from zhulian.records.reference import load_region
     from zhulian.search.service import SearchService
-    from zhulian.store import Store
 
-    settings = Settings(data_dir=folder / "data", rate_per_key=0, rate_per_address=0)
-    store = Store.from_settings(settings)
-    load_region(store)
-    papers = folder / "papers.tsv"
-    build(papers, args.records, csl_rows())
-    with stage("load"):
-        imported = import_file(store, papers, mapping="csl", skip_invalid=True)
-    print(f"loaded {imported.created:,} papers")
+    settings, store = loaded_papers(folder, args.records)
     search = SearchService(store, settings=settings)
     with stage("index build"):
         search.rebuild()
@@ -163,12 +155,33 @@ def run_all(folder: Path, args: argparse.Namespace) -> None:
         over_http(settings, workers, args, ids, local)
 
 
-def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str], local: dict) -> None:
+def loaded_papers(folder: Path, records: int) -> tuple[Any, Any]:
+    """Settings (no rate limits) and a store in ``folder`` holding the region and ``records`` CSL papers."""
+    from zhulian.config import Settings
+    from zhulian.exchange import import_file
+    from zhulian.records.reference import load_region
+    from zhulian.store import Store
+
+    settings = Settings(data_dir=folder / "data", rate_per_key=0, rate_per_address=0)
+    store = Store.from_settings(settings)
+    load_region(store)
+    papers = folder / "papers.tsv"
+    build(papers, records, csl_rows())
+    with stage("load"):
+        imported = import_file(store, papers, mapping="csl", skip_invalid=True)
+    print(f"loaded {imported.created:,} papers")
+    return settings, store
+
+
+@contextmanager
+def served(settings: Any, workers: int, **environment: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real ``zhulian serve`` on a free port over the settings' data folder, rate limits off, once every worker
+    answers; stopped with SIGTERM afterwards (a server that does not stop within 30 s fails the run)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "ZHULIAN_DATA_DIR": str(settings.data_dir), "ZHULIAN_RATE_PER_KEY": "0",
-           "ZHULIAN_RATE_PER_ADDRESS": "0"}
+           "ZHULIAN_RATE_PER_ADDRESS": "0", **environment}
     server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(port),
                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, start_new_session=True)
@@ -176,6 +189,20 @@ def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str], 
     try:
         wait_until_up(base, server)
         time.sleep(2 if workers > 1 else 0)  # every worker up, not only the first
+        yield base, server
+        if server.poll() is not None:
+            raise BenchFailed(f"the server exited ({server.returncode}) during the run")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            raise BenchFailed("the server did not stop within 30 s of SIGTERM") from None
+
+
+def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str], local: dict) -> None:
+    with served(settings, workers) as (base, server):
         record_paths = [f"/api/v1/papers/{i}" for i in ids]
         print(f"\n{workers} uvicorn worker(s), {args.clients} concurrent clients (httpx), {args.seconds:g} s a run, "
               f"{args.rounds} rounds alternating with the in-process baseline; medians; {machine()}")
@@ -200,15 +227,6 @@ def over_http(settings, workers: int, args: argparse.Namespace, ids: list[str], 
                 report(name, values, sorted(counts[name])[len(counts[name]) // 2] / args.seconds)
         print(f"  server: CPU {server_cpu_seconds(server.pid) - cpu:.1f} s during the HTTP runs, "
               f"peak RSS {server_peak_mb(server.pid):,.0f} MB over {workers} worker(s) and the supervisor")
-        if server.poll() is not None:
-            raise BenchFailed(f"the server exited ({server.returncode}) during the run")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            raise BenchFailed("the server did not stop within 30 s of SIGTERM") from None
 
 
 def wait_until_up(base: str, server: subprocess.Popen) -> None:

@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,9 +21,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import drive, report, server_cpu_seconds, server_peak_mb  # noqa: E402
-from common import BenchFailed, machine, percentile, stage, work_folder  # noqa: E402
-from import_bench import build, csl_rows  # noqa: E402
+from api_bench import drive, loaded_papers, report, served, server_cpu_seconds, server_peak_mb  # noqa: E402
+from common import BenchFailed, machine, percentile, work_folder  # noqa: E402
 
 
 def main() -> None:
@@ -47,33 +42,13 @@ def main() -> None:
 
 def run(folder: Path, args: argparse.Namespace) -> None:
     from zhulian.access import create_key
-    from zhulian.config import Settings
-    from zhulian.exchange import import_file
-    from zhulian.records.reference import load_region
-    from zhulian.store import Store
 
-    settings = Settings(data_dir=folder / "data", rate_per_key=0, rate_per_address=0)
-    store = Store.from_settings(settings)
-    load_region(store)
-    papers = folder / "papers.tsv"
-    build(papers, args.records, csl_rows())
-    with stage("load"):
-        import_file(store, papers, mapping="csl", skip_invalid=True)
+    settings, store = loaded_papers(folder, args.records)
     ids = [r["id"] for r in store.query("paper", limit=2000).results]
     secret = create_key(store, "admin", name="bench")[1]
     store.close()
     files = [organisations(folder / f"orgs-{n}.csv", args.rows, n) for n in range(args.rounds)]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "ZHULIAN_DATA_DIR": str(settings.data_dir), "ZHULIAN_RATE_PER_KEY": "0",
-           "ZHULIAN_RATE_PER_ADDRESS": "0", "ZHULIAN_MAX_UPLOAD_BYTES": str(1 << 30)}
-    server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(port), "--workers",
-                               str(args.workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        up(base, server)
+    with served(settings, args.workers, ZHULIAN_MAX_UPLOAD_BYTES=str(1 << 30)) as (base, server):
         urls = [f"{base}/api/v1/papers/{i}" for i in ids]
         print(f"\n{args.workers} worker(s), {args.clients} clients GETting single records; "
               f"imports of {args.rows:,} organisation rows; {machine()}")
@@ -94,14 +69,6 @@ def run(folder: Path, args: argparse.Namespace) -> None:
         print(f"  import job: {sorted(import_seconds)[len(import_seconds) // 2]:.1f} s median for {args.rows:,} rows"
               f" ({args.rows / sorted(import_seconds)[len(import_seconds) // 2]:,.0f} rows/s)")
         print(f"  server: CPU {server_cpu_seconds(server.pid):.1f} s, peak RSS {server_peak_mb(server.pid):,.0f} MB")
-        if server.poll() is not None:
-            raise BenchFailed(f"the server exited ({server.returncode}) during the run")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def reads_during_import(base: str, secret: str, path: Path, urls: list[str],
@@ -142,21 +109,6 @@ def organisations(path: Path, rows: int, round_no: int) -> Path:
         for n in range(rows):
             handle.write(f"基准企业{round_no}-{n:06d}有限公司,enterprise,440300,https://e{round_no}-{n}.example.cn\n")
     return path
-
-
-def up(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchFailed(f"the server exited ({server.returncode}): {server.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(base + "/api/v1/", timeout=5).status_code == 200:
-                time.sleep(2)  # every worker up, not only the first
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise BenchFailed("the server did not answer within 120 s")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.federation.cluster import Node, free_port
+from tests.federation.cluster import FeedGate, Node, free_port
 from zhulian.access import CLI_ADMIN
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.tables import nodes as node_table
@@ -78,12 +78,27 @@ def cities(tmp_path: Path):
         node.stop()
 
 
-def test_cities_to_circle_hub_to_province_with_kills_outages_updates_and_deletes(tmp_path: Path, cities) -> None:
+@pytest.fixture
+def feed_gate():
+    gates = []
+
+    def gate(upstream: str) -> FeedGate:
+        gates.append(FeedGate(upstream, pages=40))
+        return gates[-1]
+
+    yield gate
+    for opened in gates:
+        opened.close()
+
+
+def test_cities_to_circle_hub_to_province_with_kills_outages_updates_and_deletes(tmp_path: Path, cities,
+                                                                                  feed_gate) -> None:
     gz, sz, fs = (Node("gz", tmp_path / "gz", "440100"), Node("sz", tmp_path / "sz", "440300"),
                   Node("fs", tmp_path / "fs", "440600"))
     gfz = Node("gfz-hub", tmp_path / "gfz")
     gd = Node("gd-hub", tmp_path / "gd", extra_env={"ZHULIAN_HARVEST_PAGE": "5"})
     cities(gz, sz, fs, gfz, gd)
+    sz_gate = feed_gate(sz.url)
     publish = {city: city.key("publisher") for city in (gz, sz, fs)}
 
     # Cities publish: Guangzhou a centre with its lead units, Shenzhen enough to interrupt, Foshan a few.
@@ -110,14 +125,17 @@ def test_cities_to_circle_hub_to_province_with_kills_outages_updates_and_deletes
     assert [(o.created, o.updated, o.deleted) for o in again] == [(0, 0, 0), (0, 0, 0)]
 
     # The provincial hub harvests the circle hub and Shenzhen on its own schedule, five entries a page;
-    # it is killed (SIGKILL) in the middle of Shenzhen and restarted.
+    # it is killed (SIGKILL) in the middle of Shenzhen (a gate holds Shenzhen's feed after 40 pages) and restarted.
     gd.cli("nodes", "add", "gfz", gfz.url, "--key", gfz.key("harvester"), "--interval", "1")
-    gd.cli("nodes", "add", "sz", sz.url, "--key", sz.key("harvester"), "--interval", "1")
-    wait_for(lambda: 100 <= node_row(gd, "sz")["harvested"] < 500, 60, "the provincial hub to be mid-harvest")
+    gd.cli("nodes", "add", "sz", sz_gate.url, "--key", sz.key("harvester"), "--interval", "1")
+    wait_for(lambda: sz_gate.holding and node_row(gd, "sz")["harvested"] >= 100, 60,
+             "the provincial hub to be mid-harvest")
     gd.kill()
     interrupted = node_row(gd, "sz")
     sz_records = {i for i in gd.live() if i in sz.live()}
+    assert 100 <= interrupted["harvested"] < 600
     assert len(sz_records) == interrupted["harvested"]  # exactly what the committed pages hold, no more
+    sz_gate.open()
     gd.start()
     union = lambda: gz.live() | sz.live() | fs.live()  # noqa: E731
     wait_for(lambda: gd.live() == union(), 90, "the provincial hub to catch up after its restart")

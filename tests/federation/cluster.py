@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,3 +145,45 @@ class Node:
                            files={"file": ("records.json", body, "application/json")}, timeout=120)
         assert reply.status_code == 200, reply.text
         return reply.json()
+
+
+class FeedGate:
+    """A proxy in front of a node that forwards its first ``pages`` change-feed pages and holds every later one
+    until ``open()``: a harvest through it stops mid-way at a known point, however fast or loaded the machine."""
+
+    def __init__(self, upstream: str, pages: int) -> None:
+        self.upstream, self.pages = upstream, pages
+        self.served, self.holding = 0, False
+        self._opened = threading.Event()
+        gate = self
+
+        class Forward(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+                if self.path.startswith("/api/v1/changes"):
+                    gate.served += 1
+                    if gate.served > gate.pages:
+                        gate.holding = True
+                        gate._opened.wait()
+                reply = httpx.get(gate.upstream + self.path, headers={"Authorization": self.headers["Authorization"]},
+                                  timeout=30)
+                self.send_response(reply.status_code)
+                self.send_header("Content-Type", reply.headers.get("content-type", "application/json"))
+                self.send_header("Content-Length", str(len(reply.content)))
+                self.end_headers()
+                self.wfile.write(reply.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def open(self) -> None:
+        self._opened.set()
+
+    def close(self) -> None:
+        self.open()
+        self._server.shutdown()
+        self._server.server_close()

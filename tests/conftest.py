@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import psycopg
@@ -56,6 +57,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path, postgres_available: b
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     store = Store(database_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """For the tests over HTTP, which add the web layer to what the service tests run on both databases."""
+    store = Store(f"sqlite:///{tmp_path / 'zhulian.db'}")
     store.migrate()
     yield store
     store.close()

@@ -30,7 +30,6 @@ from zhulian.trace.recall import RecallService
 from zhulian.web.app import create_app
 
 from test_trace_chain import PACK_1, chain_document
-from test_trace_subscriptions import sqlite_store  # noqa: F401 — a fixture
 
 FARM, PLANT, MARKET = '"geo:23.55,113.59"', '"geo:23.13,113.26"', '"geo:22.54,114.06"'  # 从化、广州、深圳, quoted
 CHAIN = f"""环节,时间,批次,数量,单位,地点,投入品或原料批次,产出批次,收货地点,温度(℃),城市代码,产品类别,产品名称,公开

@@ -25,7 +25,6 @@ from zhulian.trace.recall import RecallService
 from zhulian.trace.service import TraceService
 from zhulian.web.app import create_app
 
-from test_trace_subscriptions import sqlite_store  # noqa: F401 — a fixture
 
 CHLORPYRIFOS = "https://identifiers.org/inchikey:SBPBAQFWLVIOKP-UHFFFAOYSA-N"  # 毒死蜱
 SALMONELLA = "https://www.ncbi.nlm.nih.gov/taxonomy/590"

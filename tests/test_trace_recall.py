@@ -29,7 +29,7 @@ from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.web.app import create_app
 
 from test_trace_chain import LOT_A, LOT_B, PACK_1, PACK_2, PALLET, chain_document
-from test_trace_subscriptions import Receiver, sqlite_store  # noqa: F401 — a fixture
+from test_trace_subscriptions import Receiver
 
 LOTS = {canonical(i) for i in (LOT_A, LOT_B, PACK_1, PACK_2)}  # not the pallet, not what it carried later
 HOLDERS = {canonical(f"urn:epc:id:pgln:4012345.0000{n}") for n in (3, 4, 5, 6)}

@@ -27,7 +27,6 @@ with warnings.catch_warnings():
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
-from zhulian.store import Store
 from zhulian.trace.service import TraceService
 from zhulian.trace.subscriptions import Notifier, SubscriptionService, next_run
 from zhulian.web.app import create_app
@@ -64,15 +63,6 @@ class Receiver:
 
     def documents(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.received]
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    """For the tests over HTTP, which add the web layer to what the service tests run on both databases."""
-    store = Store(f"sqlite:///{tmp_path / 'zhulian.db'}")
-    store.migrate()
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -261,16 +261,16 @@ class EnvironmentService:
     def _aggregate(self, connection: sa.Connection, inserted: list[tuple[Any, ...]]) -> None:
         hours: dict[tuple[int, str, int], list[Any]] = {}
         days: dict[tuple[int, str, int], list[Any]] = {}
-        for station_id, time, code, interval, value, flag in inserted:
+        for station_id, observed, code, interval, value, flag in inserted:
             if flag != VALID_FLAG or value is None:
                 continue  # flagged values are kept but not assessed
             if interval in ("rtd", "minute"):
-                _add(hours, (station_id, code, time // HOUR * HOUR), value)
+                _add(hours, (station_id, code, observed // HOUR * HOUR), value)
             elif interval == "hour":
-                _add(hours, (station_id, code, time // HOUR * HOUR), None, reported=value)
-                _add(days, (station_id, code, china_day_start(time)), value)
+                _add(hours, (station_id, code, observed // HOUR * HOUR), None, reported=value)
+                _add(days, (station_id, code, china_day_start(observed)), value)
             elif interval == "day":
-                _add(days, (station_id, code, china_day_start(time)), None, reported=value)
+                _add(days, (station_id, code, china_day_start(observed)), None, reported=value)
         self._upsert(connection, hourly, hours)
         self._upsert(connection, daily, days)
 

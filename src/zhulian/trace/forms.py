@@ -194,11 +194,11 @@ class ChainForms:
         nothing stored, each problem named by its row."""
         rows = _read_rows(content, filename)
         problems, found = [], []
-        for number, row in rows:
+        for line, row in rows:
             try:
                 found.append(step_event(row))
             except ZhulianError as error:  # a row's problems, named by the row
-                problems += [Problem(f"第 {number} 行 row {number} · {p.field}", p.value, p.reason, p.reason_zh)
+                problems += [Problem(f"第 {line} 行 row {line} · {p.field}", p.value, p.reason, p.reason_zh)
                              for p in error.details]
         if problems:
             raise invalid(problems, "file")
@@ -251,10 +251,10 @@ def _read_rows(content: bytes, filename: str) -> list[tuple[int, dict[str, Any]]
     if unknown:
         raise invalid([Problem("header", h, "a column of the template", "不是模板中的列") for h in unknown], "file")
     rows = []
-    for number, values in enumerate(table[1:], start=2):
+    for line, values in enumerate(table[1:], start=2):
         row = {key: _cell(value) for key, value in zip(keys, values, strict=False) if key}
         if any(v not in (None, "") for v in row.values()):
-            rows.append((number, row))
+            rows.append((line, row))
     return rows
 
 

@@ -89,3 +89,19 @@ def gone(ref: str, revision: int) -> ZhulianError:
 
 def conflict(message: str, message_zh: str, details: list[Problem] | None = None) -> ZhulianError:
     return ZhulianError("conflict", message, message_zh, 409, details or [])
+
+
+def check_listing(box: str, boxes: dict[str, str], state: str | None, states: tuple[str, ...], limit: int,
+                  most: int) -> None:
+    """The query of a list of a principal's items (which box, which state, how many), every problem at once;
+    ``boxes`` maps each box's name to its Chinese label."""
+    problems = []
+    if box not in boxes:
+        problems.append(Problem("box", box, " or ".join(boxes),
+                                "应为 " + " 或 ".join(f"{name}（{label}）" for name, label in boxes.items())))
+    if state is not None and state not in states:
+        problems.append(Problem("state", state, f"one of {', '.join(states)}", f"应为 {'、'.join(states)} 之一"))
+    if not 1 <= limit <= most:
+        problems.append(Problem("limit", limit, f"1 to {most}", f"应为 1 至 {most}"))
+    if problems:
+        raise invalid(problems, "query")

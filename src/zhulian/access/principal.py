@@ -52,6 +52,16 @@ def visibility(principal: Principal) -> Visibility:
     return Visibility(frozenset({"public", "registered"}), principal.node)
 
 
+def node_scope(principal: Principal, refusal: str, refusal_zh: str) -> str | None:
+    """Whose items a principal's "received" list holds: every node's for admins (None), a publisher's own node's;
+    anyone else is refused with the given reason."""
+    if principal.is_admin:
+        return None
+    if principal.role != "publisher" or not principal.node:
+        raise ZhulianError("forbidden", refusal, refusal_zh, 403)
+    return principal.node
+
+
 def check_write(principal: Principal, node: str | None, record_id: str | None = None) -> None:
     """Admins write anything; a publisher writes only records of its own node; no one else writes."""
     if principal.is_admin:

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from ulid import ULID
 
-from zhulian.access import Principal, visibility
-from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.access import Principal, node_scope, visibility
+from zhulian.errors import Problem, ZhulianError, check_listing, conflict, invalid
 from zhulian.match.tables import interests
 from zhulian.model import TYPE_LABELS, record_label
 from zhulian.store import now
@@ -70,23 +70,13 @@ class InterestService:
         if principal.role == "anonymous":
             raise ZhulianError("unauthorized", "Sign in or send an API key to see interests.",
                                "查看意向需要先登录或使用 API 密钥。", 401)
-        problems = []
-        if box not in ("inbox", "sent"):
-            problems.append(Problem("box", box, "inbox or sent", "应为 inbox（收到的）或 sent（发出的）"))
-        if state is not None and state not in STATES:
-            problems.append(Problem("state", state, f"one of {', '.join(STATES)}", f"应为 {'、'.join(STATES)} 之一"))
-        if not 1 <= limit <= MAX_LIST:
-            problems.append(Problem("limit", limit, f"1 to {MAX_LIST}", f"应为 1 至 {MAX_LIST}"))
-        if problems:
-            raise invalid(problems, "query")
+        check_listing(box, {"inbox": "收到的", "sent": "发出的"}, state, STATES, limit, MAX_LIST)
         statement = sa.select(interests).order_by(interests.c.created.desc(), interests.c.id.desc()).limit(limit)
         if box == "sent":
             statement = statement.where(interests.c.sender == principal.id)
-        elif not principal.is_admin:
-            if principal.role != "publisher" or not principal.node:
-                raise ZhulianError("forbidden", "The inbox belongs to the publishers of a node.",
-                                   "收到的意向仅对本节点的发布者可见。", 403)
-            statement = statement.where(interests.c.target_node == principal.node)
+        elif (node := node_scope(principal, "The inbox belongs to the publishers of a node.",
+                                 "收到的意向仅对本节点的发布者可见。")) is not None:
+            statement = statement.where(interests.c.target_node == node)
         if state:
             statement = statement.where(interests.c.state == state)
         with self.store.engine.connect() as connection:

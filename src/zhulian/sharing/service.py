@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from ulid import ULID
 
-from zhulian.access import Principal, check_write, visibility
-from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.access import Principal, check_write, node_scope, visibility
+from zhulian.errors import Problem, ZhulianError, check_listing, conflict, invalid
 from zhulian.model import record_label
 from zhulian.sharing.profile import CHINA, CLOSURE_KINDS, USER_CLASSES, Profile, parse_profile
 from zhulian.sharing.relay import call, pull, relay_for
@@ -156,23 +156,13 @@ class SharingService:
         instrument's for admins). Newest first; with ``since`` (a time), those changed after it, oldest change
         first, which is how a forwarding node pulls decisions back."""
         _check_signed_in(principal)
-        problems = []
-        if box not in ("mine", "host"):
-            problems.append(Problem("box", box, "mine or host", "应为 mine（我的预约）或 host（本节点仪器的预约）"))
-        if state is not None and state not in STATES:
-            problems.append(Problem("state", state, f"one of {', '.join(STATES)}", f"应为 {'、'.join(STATES)} 之一"))
-        if not 1 <= limit <= MAX_LIST:
-            problems.append(Problem("limit", limit, f"1 to {MAX_LIST}", f"应为 1 至 {MAX_LIST}"))
-        if problems:
-            raise invalid(problems, "query")
+        check_listing(box, {"mine": "我的预约", "host": "本节点仪器的预约"}, state, STATES, limit, MAX_LIST)
         statement = sa.select(bookings).order_by(bookings.c.start_at.desc(), bookings.c.id.desc()).limit(limit)
         if box == "mine":
             statement = statement.where(bookings.c.user_id == principal.id)
-        elif not principal.is_admin:
-            if principal.role != "publisher" or not principal.node:
-                raise ZhulianError("forbidden", "The bookings of a node's instruments are for the node's publishers.",
-                                   "本节点仪器的预约仅对本节点的发布者可见。", 403)
-            statement = statement.where(bookings.c.node == principal.node)
+        elif (node := node_scope(principal, "The bookings of a node's instruments are for the node's publishers.",
+                                 "本节点仪器的预约仅对本节点的发布者可见。")) is not None:
+            statement = statement.where(bookings.c.node == node)
         if state:
             statement = statement.where(bookings.c.state == state)
         if instrument:

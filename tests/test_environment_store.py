@@ -123,7 +123,7 @@ def test_postgres_values_are_partitioned_by_month_with_brin_on_time(env: Environ
         partitions = connection.execute(sa.text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'env_values' "
-            "AND c.relnamespace = p.relnamespace ORDER BY 1")).scalars().all()
+            "AND p.relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
         brin = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
                                           "AND schemaname = current_schema()")).scalars().all()
     assert partitions == ["env_values_p202602", "env_values_p202603"]

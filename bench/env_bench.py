@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from zhulian.access import CLI_ADMIN  # noqa: E402
 from zhulian.environment.alerts import AlertService  # noqa: E402
 from zhulian.environment.aqi import CHINA  # noqa: E402
 from zhulian.environment.hj212 import AIR_CODES, Reading, build, parse  # noqa: E402
@@ -181,9 +182,9 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
     store = Store(url)
     store.migrate()
     service = EnvironmentService(store)
-    ids = [service.add_station(f"AIR{i:04d}", name=f"站{i}", city="440300", lon=114 + i / 100, lat=22.5,
+    ids = [service.add_station(CLI_ADMIN, f"AIR{i:04d}", name=f"站{i}", city="440300", lon=114 + i / 100, lat=22.5,
                                password="pw")["id"] for i in range(args.stations)]
-    city_ids = [service.add_station(f"GZ{i:04d}", name=f"广州{i}", city="440100", lon=113.2 + i / 100, lat=23.1)["id"]
+    city_ids = [service.add_station(CLI_ADMIN, f"GZ{i:04d}", name=f"广州{i}", city="440100", lon=113.2 + i / 100, lat=23.1)["id"]
                 for i in range(args.city_stations)]
     batches = minute_rows(ids, args.minutes, args.batch)
     values = sum(map(len, batches))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from zhulian.access import CLI_ADMIN
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, frame, parse
 from zhulian.environment.ingest import Ingestor, Listener, MqttIngest
@@ -37,8 +38,8 @@ SPREAD = {"PM2.5": 5, "PM10": 5, "SO2": 2, "NO2": 5, "CO": 0.1, "O3": 5}
 @pytest.fixture
 def env(store: Store) -> EnvironmentService:
     service = EnvironmentService(store)
-    service.add_station("YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, password="secret")
-    service.add_station("YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59, password="other")
+    service.add_station(CLI_ADMIN, "YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, password="secret")
+    service.add_station(CLI_ADMIN, "YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59, password="other")
     return service
 
 

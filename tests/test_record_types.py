@@ -195,8 +195,9 @@ def test_a_type_cannot_take_a_prefix_or_collection_another_type_has(gauges) -> N
 
 def test_the_core_types_are_declared_like_a_modules() -> None:
     assert MODELS["observation"].__module__ == "zhulian.indicators.types"
-    assert {declared.model.__module__ for name, declared in RECORD_TYPES.items() if name != "observation"} == {
-        "zhulian.model.types"}
+    assert MODELS["station"].__module__ == "zhulian.environment.types"
+    assert {declared.model.__module__ for name, declared in RECORD_TYPES.items()
+            if name not in ("observation", "station", "gauge")} == {"zhulian.model.types"}
     # observation belongs to indicators: the core's model, search documents and templates never name it
     core = [*(REPO / "src/zhulian/model").glob("*.py"), REPO / "src/zhulian/search/documents.py",
             REPO / "src/zhulian/exchange/template.py"]

@@ -115,7 +115,7 @@ def test_a_city_gets_each_station_and_its_mean(env: EnvironmentService) -> None:
     assert body["city"]["concentrations"]["PM2.5"] == "50" and body["city"]["aqi"] == 80
 
 
-def test_postgres_values_are_partitioned_by_month_with_brin_on_time(env: EnvironmentService) -> None:
+def test_postgres_values_are_partitioned_by_month_with_brin_on_time_and_a_covering_key(env: EnvironmentService) -> None:
     if not env.store.is_postgres:
         pytest.skip("partitions are PostgreSQL's")
     store_packets(env, hour_packet("YT0001", datetime(2026, 2, 28, 23, tzinfo=CHINA), AIR),
@@ -125,10 +125,12 @@ def test_postgres_values_are_partitioned_by_month_with_brin_on_time(env: Environ
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'env_values' "
             "AND p.relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
-        brin = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
-                                          "AND schemaname = current_schema()")).scalars().all()
+        indexes = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
+                                             "AND schemaname = current_schema()")).scalars().all()
     assert partitions == ["env_values_p202602", "env_values_p202603"]
-    assert any("brin" in definition for definition in brin)
+    assert any("brin" in definition for definition in indexes)
+    # the key covers a station's raw values over a span: read by an index-only scan
+    assert any("(station_id, \"time\", code, \"interval\") INCLUDE (value, flag)" in d for d in indexes), indexes
 
 
 def beijing_slice(tmp_path: Path, rows: int = 48, edit: dict[str, str] | None = None) -> Path:

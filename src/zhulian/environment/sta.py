@@ -390,15 +390,13 @@ class SensorThings:
         return made["id"], self.service.write_in(connection, rows)[1]
 
     def _create_sensor(self, batch: Batch, principal: Principal, body: dict[str, Any]) -> tuple[int, Any]:
-        connection = batch.connection
         check_write(principal, principal.node)
-        return self._insert_sensor(connection, body, "(body)"), (set(), set())
+        return self._insert_sensor(batch.connection, body, "(body)"), (set(), set())
 
     def _create_property(self, batch: Batch, principal: Principal, body: dict[str, Any]
                          ) -> tuple[int, Any]:
-        connection = batch.connection
         check_write(principal, principal.node)
-        return self._insert_property(connection, body, "(body)"), (set(), set())
+        return self._insert_property(batch.connection, body, "(body)"), (set(), set())
 
     def _create_observation(self, batch: Batch, principal: Principal, body: dict[str, Any]
                             ) -> tuple[str, Any]:

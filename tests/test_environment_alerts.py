@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from zhulian.access import create_key
+from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.environment.alerts import LIMITS_FILE, AlertService, air_limit
 from zhulian.environment.service import HOUR, EnvironmentService
@@ -61,10 +61,10 @@ def receiver() -> Iterator[str]:
 @pytest.fixture
 def env(store: Store) -> EnvironmentService:
     service = EnvironmentService(store)
-    service.add_station("YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58)
-    service.add_station("YT0101", name="盐田河", city="440300", lon=114.24, lat=22.57, kind="water",
+    service.add_station(CLI_ADMIN, "YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58)
+    service.add_station(CLI_ADMIN, "YT0101", name="盐田河", city="440300", lon=114.24, lat=22.57, kind="water",
                         water_target="Ⅲ")
-    service.add_station("YT0201", name="海山街道", city="440300", lon=114.23, lat=22.56, kind="noise", zone_class="1")
+    service.add_station(CLI_ADMIN, "YT0201", name="海山街道", city="440300", lon=114.23, lat=22.56, kind="noise", zone_class="1")
     return service
 
 

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from zhulian.access import create_key
+from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.environment.hj212 import POLLUTANT_CODES
 from zhulian.environment.service import HOUR, EnvironmentService
@@ -43,8 +43,8 @@ def site(tmp_path_factory) -> Iterator[tuple[str, Store]]:
     store = Store.from_settings(settings)
     store.migrate()
     env = EnvironmentService(store)
-    air = env.add_station("YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, district="盐田区")
-    env.add_station("YT0101", name="盐田河口", city="440300", lon=114.24, lat=22.56, kind="water", water_target="Ⅲ")
+    air = env.add_station(CLI_ADMIN, "YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, district="盐田区")
+    env.add_station(CLI_ADMIN, "YT0101", name="盐田河口", city="440300", lon=114.24, lat=22.56, kind="water", water_target="Ⅲ")
     last = int(time.time()) // HOUR * HOUR - HOUR
     env.write([(air["id"], last - h * HOUR, POLLUTANT_CODES[p], "hour", value + (h % 24), None, None, None, "N")
                for h in range(30 * 24) for p, value in (("PM2.5", 40.0), ("PM10", 60.0), ("SO2", 8.0),

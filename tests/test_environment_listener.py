@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from zhulian.access import CLI_ADMIN
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, frame, parse
 from zhulian.environment.ingest import Ingestor, Listener, MqttIngest
@@ -25,14 +31,15 @@ AFTER = datetime(2026, 3, 1, 0, tzinfo=CHINA)
 # Minute values alternate either side of these hourly means: PM2.5 70 is 良 (94) under HJ 633-2012 and
 # 轻度污染 (110) under HJ 633-2026.
 AIR = {"PM2.5": 70, "PM10": 60, "SO2": 8, "NO2": 30, "CO": 0.6, "O3": 50}
+SOURCE = Path(__file__).resolve().parents[1] / "src"
 SPREAD = {"PM2.5": 5, "PM10": 5, "SO2": 2, "NO2": 5, "CO": 0.1, "O3": 5}
 
 
 @pytest.fixture
 def env(store: Store) -> EnvironmentService:
     service = EnvironmentService(store)
-    service.add_station("YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, password="secret")
-    service.add_station("YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59, password="other")
+    service.add_station(CLI_ADMIN, "YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, password="secret")
+    service.add_station(CLI_ADMIN, "YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59, password="other")
     return service
 
 
@@ -223,3 +230,52 @@ def test_a_station_resending_a_backlog_without_waiting_is_answered_in_order(env:
     answers, _ = with_listener(env, scenario)
     assert answers == [f"{AFTER + timedelta(hours=3, minutes=m):%Y%m%d%H%M%S}000" for m in range(60)]
     assert env.aqi(station="YT0001", at=AFTER + timedelta(hours=3))["results"][0]["aqi"] == 110
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def connect_when_listening(port: int, server: subprocess.Popen, seconds: float = 60) -> socket.socket:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=20)
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, f"nothing listened on port {port} within {seconds} s"
+            time.sleep(0.1)
+
+
+def test_serve_with_hj212_port_stores_a_packet_sent_to_that_port(env: EnvironmentService, database_url: str,
+                                                                 tmp_path) -> None:
+    hj212 = free_port()
+    environment = {**os.environ, "ZHULIAN_DATA_DIR": str(tmp_path / "data"), "ZHULIAN_DATABASE_URL": database_url,
+                   "ZHULIAN_ENV_ALERT_INTERVAL_S": "0", "PYTHONPATH": str(SOURCE)}
+    environment.pop("ZHULIAN_HJ212_PORT", None)
+    server = subprocess.Popen([sys.executable, "-m", "zhulian.cli", "serve", "--port", str(free_port()),
+                               "--hj212-port", str(hj212)], env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        with connect_when_listening(hj212, server) as station:
+            station.sendall(minute_packet("YT0001", "secret", AFTER, AIR))
+            answer = parse(station.makefile("rb").readline())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert answer.cn == "9014" and answer.mn == "YT0001"
+    stored = env.hourly_values([env.station("YT0001")["id"]], [POLLUTANT_CODES["PM2.5"]], 0, 2**40)
+    assert list(stored.values()) == [AIR["PM2.5"] - SPREAD["PM2.5"]]  # minute 0: the value below the mean
+
+
+def test_serve_refuses_the_hj212_port_with_several_workers(run) -> None:  # type: ignore[no-untyped-def]
+    refused = run("serve", "--workers", "2", "--hj212-port", "9212", code=2)
+    assert "--workers 1" in refused.output and "单个工作进程" in refused.output
+
+
+def test_serve_help_names_the_hj212_port_in_both_languages(run) -> None:  # type: ignore[no-untyped-def]
+    shown = " ".join(re.sub("[│╭╮╰╯─]", " ", run("serve", "--help").output).split())  # as read, unwrapped
+    assert "--hj212-port" in shown and "接收监测站点的 HJ 212-2017 数据" in shown
+    assert "take monitoring stations' HJ 212-2017 data on this TCP port" in shown

@@ -6,6 +6,7 @@ token."""
 from __future__ import annotations
 
 import io
+import random
 import re
 
 import pytest
@@ -18,6 +19,7 @@ from zhulian.environment.reports import MAX_PHOTO_BYTES, REPORTS_PER_HOUR, Repor
 from zhulian.errors import ZhulianError
 from zhulian.store import Store
 from zhulian.web.app import create_app
+from zhulian.web.limits import REPORT_PHOTO_CAP
 
 
 def image(kind: str = "PNG", size: tuple[int, int] = (64, 48)) -> bytes:
@@ -91,8 +93,6 @@ def test_photos_are_checked_and_senders_are_rate_limited(store: Store, client: T
         assert "class=\"error\"" in answer.text, why
     assert "PNG 或 JPEG" in refused["GIF"].text and "8000" in refused["too wide"].text
     assert submit(client, None, csrf="forged").status_code == 403
-    # the app's request-body limit (2 MiB by default) answers first over HTTP; the service holds 5 MB itself
-    assert submit(client, image("PNG") + bytes(3 * 1024 * 1024)).status_code == 413
     with pytest.raises(ZhulianError) as over:
         ReportService(store).submit(kind="noise", place="x", text="y", address="a",
                                     photo=image("PNG") + bytes(MAX_PHOTO_BYTES))
@@ -101,3 +101,30 @@ def test_photos_are_checked_and_senders_are_rate_limited(store: Store, client: T
         assert submit(client, None).status_code == 303
     limited = submit(client, None)
     assert limited.status_code == 429 and "每小时最多" in limited.text
+
+
+def noise_photo(size: int) -> bytes:
+    """A PNG of random pixels (it does not compress) of about ``size`` bytes."""
+    side = int((size / 3) ** 0.5)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), random.Random(18).randbytes(side * side * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_3_mib_photo_passes_the_app_body_limit_and_an_over_cap_one_gets_a_bilingual_413(client: TestClient) -> None:
+    photo = noise_photo(3 * 1024 * 1024)
+    assert 3 * 1024 * 1024 <= len(photo) < MAX_PHOTO_BYTES
+    sent = submit(client, photo)  # over the app's 2 MiB body limit, under the report's own cap
+    assert sent.status_code == 303
+    stored = client.get(sent.headers["location"] + "/photo")
+    assert stored.content == photo
+
+    over = submit(client, image("PNG") + bytes(REPORT_PHOTO_CAP))
+    assert over.status_code == 413
+    error = over.json()["error"]
+    assert error["code"] == "too_large" and f"{REPORT_PHOTO_CAP:,}" in error["message"]
+    assert "请求体超过" in error["message_zh"]
+
+
+def test_the_report_form_cap_holds_the_largest_photo_the_service_accepts() -> None:
+    assert MAX_PHOTO_BYTES + 16 * 1024 <= REPORT_PHOTO_CAP <= MAX_PHOTO_BYTES + 256 * 1024

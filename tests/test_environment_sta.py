@@ -19,7 +19,7 @@ from frost_sta_client.model.ext.data_array_value import DataArrayValue
 from frost_sta_client.model.ext.unitofmeasurement import UnitOfMeasurement
 from frost_sta_client.service.auth_handler import AuthHandler
 
-from zhulian.access import create_key
+from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.service import EnvironmentService
@@ -130,7 +130,7 @@ def test_a_sensorthings_client_creates_a_thing_with_a_datastream_and_observation
 
 def test_stations_values_read_as_things_datastreams_and_observations(store: Store, client: TestClient) -> None:
     env = EnvironmentService(store)
-    station = env.add_station("YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59)
+    station = env.add_station(CLI_ADMIN, "YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59)
     hour = int(HOUR0.timestamp())
     env.write([(station["id"], hour + m * 60, code, "minute", value + m, None, None, None, "N" if m < 2 else "D")
                for m in range(3) for code, value in (("a34004", 40.0), ("a21004", 20.0))])
@@ -243,7 +243,7 @@ def test_series_stored_before_the_sensorthings_tables_get_their_datastreams(stor
     from zhulian.store.migrate import alembic_config, upgrade
 
     env = EnvironmentService(store)
-    station = env.add_station("YT0003", name="沙头角", city="440300", lon=114.22, lat=22.55)
+    station = env.add_station(CLI_ADMIN, "YT0003", name="沙头角", city="440300", lon=114.22, lat=22.55)
     with store.engine.begin() as connection:
         command.downgrade(alembic_config(connection), "environment_0001")
         connection.exec_driver_sql(

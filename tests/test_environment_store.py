@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from zhulian.access import CLI_ADMIN
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import POLLUTANT_CODES, Reading, build, parse
 from zhulian.environment.history import import_history
@@ -33,8 +34,8 @@ def shared(*parts: str) -> Path:
 @pytest.fixture
 def env(store: Store) -> EnvironmentService:
     service = EnvironmentService(store)
-    service.add_station("YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, password="secret")
-    service.add_station("YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59)
+    service.add_station(CLI_ADMIN, "YT0001", name="盐田港", city="440300", lon=114.27, lat=22.58, password="secret")
+    service.add_station(CLI_ADMIN, "YT0002", name="大梅沙", city="440300", lon=114.31, lat=22.59)
     return service
 
 
@@ -50,10 +51,10 @@ def test_stations_are_checked_listed_and_unique(env: EnvironmentService) -> None
     assert [s["mn"] for s in env.stations("440300")] == ["YT0001", "YT0002"]
     assert env.station("YT0001")["has_password"] is True and env.station("YT0002")["kind_zh"] == "空气"
     with pytest.raises(ZhulianError) as duplicate:
-        env.add_station("YT0001", name="again", city="440300", lon=114, lat=22)
+        env.add_station(CLI_ADMIN, "YT0001", name="again", city="440300", lon=114, lat=22)
     assert duplicate.value.status == 409
     with pytest.raises(ZhulianError) as bad:
-        env.add_station("YT 3", name=" ", city="4403", lon=200, lat=22, kind="volcano", zone_class="9")
+        env.add_station(CLI_ADMIN, "YT 3", name=" ", city="4403", lon=200, lat=22, kind="volcano", zone_class="9")
     assert {p.field for p in bad.value.details} == {"mn", "name", "city", "lon", "kind", "zone_class"}
     with pytest.raises(ZhulianError) as missing:
         env.station("NOPE")
@@ -114,7 +115,7 @@ def test_a_city_gets_each_station_and_its_mean(env: EnvironmentService) -> None:
     assert body["city"]["concentrations"]["PM2.5"] == "50" and body["city"]["aqi"] == 80
 
 
-def test_postgres_values_are_partitioned_by_month_with_brin_on_time(env: EnvironmentService) -> None:
+def test_postgres_values_are_partitioned_by_month_with_brin_on_time_and_a_covering_key(env: EnvironmentService) -> None:
     if not env.store.is_postgres:
         pytest.skip("partitions are PostgreSQL's")
     store_packets(env, hour_packet("YT0001", datetime(2026, 2, 28, 23, tzinfo=CHINA), AIR),
@@ -123,11 +124,13 @@ def test_postgres_values_are_partitioned_by_month_with_brin_on_time(env: Environ
         partitions = connection.execute(sa.text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'env_values' "
-            "AND c.relnamespace = p.relnamespace ORDER BY 1")).scalars().all()
-        brin = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
-                                          "AND schemaname = current_schema()")).scalars().all()
+            "AND p.relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
+        indexes = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
+                                             "AND schemaname = current_schema()")).scalars().all()
     assert partitions == ["env_values_p202602", "env_values_p202603"]
-    assert any("brin" in definition for definition in brin)
+    assert any("brin" in definition for definition in indexes)
+    # the key covers a station's raw values over a span: read by an index-only scan
+    assert any("(station_id, \"time\", code, \"interval\") INCLUDE (value, flag)" in d for d in indexes), indexes
 
 
 def beijing_slice(tmp_path: Path, rows: int = 48, edit: dict[str, str] | None = None) -> Path:
@@ -146,7 +149,7 @@ def beijing_slice(tmp_path: Path, rows: int = 48, edit: dict[str, str] | None = 
 
 
 def test_the_uci_beijing_file_imports_by_station_name_with_co_in_mg(env: EnvironmentService, tmp_path: Path) -> None:
-    env.add_station("BJDS01", name="Dongsi", city="110000", lon=116.417, lat=39.929)
+    env.add_station(CLI_ADMIN, "BJDS01", name="Dongsi", city="110000", lon=116.417, lat=39.929)
     summary = import_history(env, beijing_slice(tmp_path))
     assert summary["rows"] == 48 and summary["from"] == "2013-03-01T00:00:00+08:00"
     assert summary["stored"] == summary["values"] > 250
@@ -159,7 +162,7 @@ def test_the_uci_beijing_file_imports_by_station_name_with_co_in_mg(env: Environ
 
 
 def test_a_bad_row_refuses_the_whole_file_with_its_reason(env: EnvironmentService, tmp_path: Path) -> None:
-    env.add_station("BJDS01", name="Dongsi", city="110000", lon=116.417, lat=39.929)
+    env.add_station(CLI_ADMIN, "BJDS01", name="Dongsi", city="110000", lon=116.417, lat=39.929)
     with pytest.raises(ZhulianError) as refused:
         import_history(env, beijing_slice(tmp_path, edit={"PM10": "lots", "SO2": "-3"}))
     assert [(p.field, p.reason) for p in refused.value.details] == [
@@ -178,7 +181,7 @@ def test_the_guangzhou_file_goes_to_stations_named_after_its_columns(env: Enviro
     with pytest.raises(ZhulianError, match="problem"):
         import_history(env, target)  # its sites are not stations yet: the refusal names them
     for name in ("City Station", "5th Middle School", "US Post"):
-        env.add_station(name.replace(" ", "")[:10].upper(), name=name, city="440100", lon=113.26, lat=23.13)
+        env.add_station(CLI_ADMIN, name.replace(" ", "")[:10].upper(), name=name, city="440100", lon=113.26, lat=23.13)
     summary = import_history(env, target)
     assert summary["rows"] == 24 and 0 < summary["stored"] <= 72
 
@@ -186,7 +189,7 @@ def test_the_guangzhou_file_goes_to_stations_named_after_its_columns(env: Enviro
 def test_xlsx_imports_like_csv(env: EnvironmentService, tmp_path: Path) -> None:
     from openpyxl import Workbook
 
-    env.add_station("BJDS01", name="Dongsi", city="110000", lon=116.417, lat=39.929)
+    env.add_station(CLI_ADMIN, "BJDS01", name="Dongsi", city="110000", lon=116.417, lat=39.929)
     workbook = Workbook()
     with open(beijing_slice(tmp_path, rows=24), encoding="utf-8") as file:
         for row in csv.reader(file):

@@ -35,6 +35,7 @@ MINIMAL = {
     "news": {"type": "news", "title": {"zh": "广深港澳科技创新走廊建设提速"}},
     "observation": {"type": "observation", "indicator": "rd_gdp_ratio", "region": "440100", "year": 2018,
                     "value": 2.63},
+    "station": {"type": "station", "name": {"zh": "盐田港"}, "kind": "air", "lon": 114.27, "lat": 22.58},
 }
 
 RICH = {
@@ -124,6 +125,11 @@ RICH = {
         "type": "observation", "indicator": "每万人发明专利拥有量", "region": 440100, "year": 2019, "value": 21.8,
         "unit": "件/万人", "source": "广州市统计局", "note": "年末数", "access": "public",
     },
+    "station": {
+        "type": "station", "name": {"zh": "大梅沙"}, "pids": {"mn": "YT0002"}, "kind": "噪声", "lon": 114.31,
+        "lat": 22.59, "city": "440300", "district": "盐田区", "zone_class": "1", "water_target": "Ⅲ",
+        "relations": [{"predicate": "operated_by", "object": "moe:4144010558"}],
+    },
 }
 
 
@@ -145,9 +151,9 @@ def by_field(problems: list[Problem]) -> dict[str, Problem]:
 # -- every type accepts a minimal and a rich record ----------------------------------------------
 
 
-def test_there_are_thirteen_types_each_with_its_id_prefix():
+def test_there_are_fourteen_types_each_with_its_id_prefix():
     assert set(TYPES) == set(MINIMAL) == set(RICH) == set(PREFIXES)
-    assert len(TYPES) == 13
+    assert len(TYPES) == 14
 
 
 @pytest.mark.parametrize("type_name", sorted(MINIMAL))

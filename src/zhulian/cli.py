@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from zhulian.access import CLI_ADMIN, CLI_ORIGIN, ROLES, create_key, list_keys, revoke_key
 from zhulian.config import Settings
 from zhulian.console import JsonFlag, bilingual_errors, err, new_table, open_store, out, print_json, stream_json_array
+from zhulian.errors import ZhulianError
 from zhulian.model import TYPE_LABELS, TYPES, json_schema, record_label, resolve_type
 from zhulian.plugins import modules_with
 from zhulian.records import RecordService
@@ -134,8 +136,21 @@ def demo(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
 @bilingual_errors
 def serve(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
           host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1",
-          workers: Annotated[int, typer.Option(min=1, max=64, help="工作进程数 / worker processes")] = 1) -> None:
+          workers: Annotated[int, typer.Option(min=1, max=64, help="工作进程数 / worker processes")] = 1,
+          hj212_port: Annotated[int | None, typer.Option(
+              "--hj212-port", min=1, max=65535,
+              help="同时在此 TCP 端口接收监测站点的 HJ 212-2017 数据（同 ZHULIAN_HJ212_PORT）/ also take monitoring "
+                   "stations' HJ 212-2017 data on this TCP port (as ZHULIAN_HJ212_PORT)")] = None) -> None:
     """启动 API 与门户 / Serve the JSON API and the portal."""
+    if hj212_port is not None:
+        # The environment module's lifespan reads its listener's port from the environment: the flag is that
+        # setting, so the core need not know the module.
+        os.environ["ZHULIAN_HJ212_PORT"] = str(hj212_port)
+    if workers > 1 and os.environ.get("ZHULIAN_HJ212_PORT"):
+        raise ZhulianError("bad_setting", "The HJ 212 listener (--hj212-port, ZHULIAN_HJ212_PORT) runs in one worker "
+                           "process: serve with --workers 1, or run `zhulian env listen --port N` beside the workers.",
+                           "HJ 212 监听（--hj212-port、ZHULIAN_HJ212_PORT）只能在单个工作进程中运行：请用 --workers 1，"
+                           "或在多进程服务之外另行运行 `zhulian env listen --port N`。", 400)
     _serve(Settings(), host, port, workers)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from zhulian.access import CLI_ADMIN
 from zhulian.console import JsonFlag, bilingual_errors, new_table, open_store, out, print_json
 from zhulian.environment.service import KINDS, EnvironmentService, parse_time
 
@@ -33,10 +34,13 @@ def register(app: typer.Typer) -> None:
             district: Annotated[str | None, typer.Option(help="区县 district")] = None,
             zone_class: Annotated[str | None, typer.Option(help="声环境功能区 noise zone 0|1|2|3|4a|4b")] = None,
             water_target: Annotated[str | None, typer.Option(help="水质目标 water class target Ⅰ..Ⅴ")] = None,
+            operator: Annotated[str | None, typer.Option(
+                help="运维单位（编号或 方案:值）/ operating organisation (id or scheme:value)")] = None,
             as_json: JsonFlag = False) -> None:
-        """登记站点 / Register a station."""
-        station = _service().add_station(mn, name=name, city=city, lon=lon, lat=lat, kind=kind, password=password,
-                                         district=district, zone_class=zone_class, water_target=water_target)
+        """登记站点（写入站点记录并审计）/ Register a station (its record is written and audited)."""
+        station = _service().add_station(CLI_ADMIN, mn, name=name, city=city, lon=lon, lat=lat, kind=kind,
+                                         password=password, district=district, zone_class=zone_class,
+                                         water_target=water_target, operator=operator)
         if as_json:
             print_json(station)
             return

@@ -7,11 +7,12 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from statistics import fmean
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -21,13 +22,19 @@ from zhulian.environment.aqi import CHINA
 from zhulian.environment.hj212 import AIR_CODES, POLLUTANT_CODES, VALID_FLAG, Packet, PacketError
 from zhulian.environment.sta_catalogue import OBSERVATION_TYPE, unit_of
 from zhulian.environment.tables import HJ212_SENSOR, daily, datastreams, hourly, properties, stations
+from zhulian.environment.types import NOISE_ZONES as ZONE_NAMES
+from zhulian.environment.types import STATION_KINDS
+from zhulian.environment.types import WATER_CLASSES as CLASS_NAMES
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.records import RecordService
 from zhulian.store import Store, now
 
-KINDS = {"air": "空气", "ions": "负氧离子", "water": "地表水", "precipitation": "降水", "noise": "噪声",
-         "fumes": "油烟", "source": "污染源", "waste_gas": "废气"}
-NOISE_ZONES = ("0", "1", "2", "3", "4a", "4b")
-WATER_CLASSES = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ")
+if TYPE_CHECKING:
+    from zhulian.records.service import Batch
+
+KINDS = {code: zh for code, (zh, _en) in STATION_KINDS.items()}
+NOISE_ZONES = tuple(ZONE_NAMES)
+WATER_CLASSES = tuple(CLASS_NAMES)
 HOUR, DAY = 3600, 86400
 CHINA_OFFSET = 8 * HOUR
 MAX_SERIES = timedelta(days=366)
@@ -43,6 +50,7 @@ _COLUMNS = "station_id, time, code, interval, value, low, high, count, flag"
 Learned = tuple[set[int], set[tuple[int, str]]]  # partitions (month starts) and (station id, code) datastreams
 WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
 _SQLITE_ROWS_PER_INSERT = 900  # nine parameters a row, under SQLite's 32,766
+FEED_PAGE = 1000  # change-feed entries read at a time when bringing the station rows up to the records
 
 
 def hash_password(password: str) -> str:
@@ -97,31 +105,99 @@ class EnvironmentService:
         self._unknown: dict[str, float] = {}  # MN -> when it was found unregistered (a flood asks the database once)
         self._months: set[int] = set()  # PostgreSQL partitions known to exist (start of month, UTC seconds)
         self._series: set[tuple[int, str]] = set()  # (station id, code) pairs known to have a datastream
+        self._synced: int | None = None  # the change feed's position the station rows were last brought up to
+        self._sync_lock = threading.Lock()
 
     # -- stations ----------------------------------------------------------------------------------
 
-    def add_station(self, mn: str, *, name: str, city: str, lon: float, lat: float, kind: str = "air",
-                    password: str | None = None, district: str | None = None, zone_class: str | None = None,
-                    water_target: str | None = None) -> dict[str, Any]:
+    def add_station(self, principal: Principal, mn: str, *, name: str, city: str, lon: float, lat: float,
+                    kind: str = "air", password: str | None = None, district: str | None = None,
+                    zone_class: str | None = None, water_target: str | None = None,
+                    operator: str | None = None) -> dict[str, Any]:
+        """A new station: its record, written as ``principal`` (audited), and its operational row with the HJ 212
+        password, in one transaction. ``operator`` names the operating organisation (id or scheme:value)."""
         problems = station_problems(mn, name, city, lon, lat, kind, zone_class, water_target)
         if problems:
             raise invalid(problems)
+        self.sync_stations()  # a station record of this MN made elsewhere is a station already
         row = {"mn": mn, "name": name.strip(), "kind": kind, "city": city, "district": district, "lon": lon,
                "lat": lat, "password_hash": hash_password(password) if password else None,
                "zone_class": zone_class, "water_target": water_target, "created": now()}
-        with self.store.transaction() as writer:
-            self.insert_station(writer.connection, row)
+        with RecordService(self.store).batch(principal) as batch:
+            self.record_station(batch, row, operator)
         return self.station(mn)
 
-    def insert_station(self, connection: sa.Connection, row: dict[str, Any]) -> int:
-        """Insert a checked station row within the caller's transaction; its id."""
-        if connection.execute(sa.select(stations.c.id).where(stations.c.mn == row["mn"])).first():
+    def record_station(self, batch: Batch, row: dict[str, Any], operator: str | None = None) -> int:
+        """Write a checked station's record through ``batch`` and its operational row in the same transaction;
+        the row's id (what its values are stored under)."""
+        if batch.connection.execute(sa.select(stations.c.id).where(stations.c.mn == row["mn"])).first():
             raise conflict(f"A station with MN {row['mn']} already exists.", f"MN 为 {row['mn']} 的站点已存在。")
-        station_id = connection.execute(stations.insert().values(**row)).inserted_primary_key[0]
+        record = batch.create(station_record(row, operator))
+        station_id = batch.connection.execute(stations.insert().values(**row, record_id=record["id"]))
         self._unknown.pop(row["mn"], None)
-        return int(station_id)
+        return int(station_id.inserted_primary_key[0])
+
+    def sync_stations(self) -> None:
+        """Bring the operational rows up to the station records changed since this process last looked, by any
+        path: the record API, an import, a harvest of a district's node (the hub then has every district's
+        stations). The first call looks at every station record; later ones read the change feed."""
+        with self._sync_lock:
+            last = self.store.last_seq()
+            if last == self._synced:
+                return
+            changed = self._station_records_since(self._synced)
+            if changed:
+                with self.store.transaction() as writer:
+                    for record_id in sorted(changed):
+                        self._project(writer.connection, record_id)
+                self._credentials.clear()  # an MN or password may belong to another row now
+                self._unknown.clear()
+            self._synced = last
+
+    def _station_records_since(self, seq: int | None) -> set[str]:
+        if seq is None:  # every live station record, and every row whose record may have gone
+            with self.store.engine.connect() as connection:
+                found = set(connection.execute(sa.select(stations.c.record_id).where(
+                    stations.c.record_id.is_not(None))).scalars())
+            offset = 0
+            while page := self.store.query("station", limit=FEED_PAGE, offset=offset).results:
+                found |= {record["id"] for record in page}
+                offset += len(page)
+            return found
+        found = set()
+        while entries := self.store.changes(seq, FEED_PAGE):
+            found |= {entry["id"] for entry in entries if entry["type"] == "station"}
+            seq = entries[-1]["seq"]
+        return found
+
+    def _project(self, connection: sa.Connection, record_id: str) -> None:
+        """One station record onto its operational row: created, updated, or removed with the record (its
+        values stay stored; its datastreams go with it)."""
+        record = self.store.get(record_id, include_deleted=True)
+        mn = (record.get("pids") or {}).get("mn")
+        current = connection.execute(sa.select(stations.c.id).where(stations.c.record_id == record_id)).scalar()
+        if record.get("deleted") or not mn:
+            if current is not None:
+                connection.execute(datastreams.delete().where(datastreams.c.station_id == current))
+                connection.execute(stations.delete().where(stations.c.id == current))
+                self._series = {pair for pair in self._series if pair[0] != current}
+            return
+        names = record.get("name") or {}
+        columns = {"mn": mn, "name": names.get("zh") or names.get("en") or mn, "kind": record.get("kind") or "air",
+                   "city": record.get("city") or "", "lon": record.get("lon"), "lat": record.get("lat"),
+                   **{key: record.get(key) for key in ("district", "zone_class", "water_target")}}
+        if current is None:  # a station added before stations were records has its MN and no record yet
+            current = connection.execute(sa.select(stations.c.id).where(
+                stations.c.mn == mn, stations.c.record_id.is_(None))).scalar()
+        if current is None:
+            connection.execute(stations.insert().values(**columns, record_id=record_id, password_hash=None,
+                                                        created=now()))
+        else:
+            connection.execute(stations.update().where(stations.c.id == current).values(**columns,
+                                                                                         record_id=record_id))
 
     def stations(self, city: str | None = None) -> list[dict[str, Any]]:
+        self.sync_stations()
         query = sa.select(stations).order_by(stations.c.city, stations.c.mn)
         if city:
             query = query.where(stations.c.city == city)
@@ -129,6 +205,7 @@ class EnvironmentService:
             return [_public(row) for row in connection.execute(query).mappings()]
 
     def station(self, mn: str) -> dict[str, Any]:
+        self.sync_stations()
         with self.store.engine.connect() as connection:
             row = connection.execute(sa.select(stations).where(stations.c.mn == mn)).mappings().first()
         if row is None:
@@ -142,6 +219,7 @@ class EnvironmentService:
         if known is None:
             if time.monotonic() - self._unknown.get(mn, -UNKNOWN_MN_TTL_S) < UNKNOWN_MN_TTL_S:
                 raise PacketError(f"unknown MN {mn}", f"未登记的 MN {mn}")
+            self.sync_stations()  # a station record made or harvested since
             with self.store.engine.connect() as connection:
                 row = connection.execute(sa.select(stations.c.id, stations.c.password_hash)
                                          .where(stations.c.mn == mn)).first()
@@ -333,18 +411,31 @@ class EnvironmentService:
             raise invalid(problems, "query")
         chosen = [self.station(station)] if station else self.stations(city)
         code = POLLUTANT_CODES[pollutant]
-        points: dict[int, list[list[float]]] = {s["id"]: [] for s in chosen}
-        query = sa.text("SELECT station_id, time, coalesce(reported, total / nullif(n, 0)) FROM env_hourly "
-                        "WHERE station_id IN :ids AND code = :code AND time >= :since AND time < :until "
-                        "ORDER BY station_id, time").bindparams(sa.bindparam("ids", expanding=True))
         with self.store.engine.connect() as connection:
-            rows = connection.execute(query, {"ids": list(points), "code": code, "since": epoch(since),
-                                              "until": epoch(until)})
-            for station_id, hour, value in rows:  # in key order: no sorting here
-                if value is not None:
-                    points[station_id].append([hour, value])
+            series = [{"station": s["mn"], "name": s["name"],
+                       "points": self._hour_points(connection, s["id"], code, epoch(since), epoch(until))}
+                      for s in chosen]
         return {"pollutant": pollutant, "code": code, "unit": "mg/m³" if pollutant == "CO" else "µg/m³",
-                "series": [{"station": s["mn"], "name": s["name"], "points": points[s["id"]]} for s in chosen]}
+                "series": series}
+
+    def _hour_points(self, connection: sa.Connection, station_id: int, code: str, since: int, until: int
+                     ) -> list[tuple[int, float]]:
+        """One station's ``(hour, value)`` pairs in key order, as the driver's own tuples: a year of a city's
+        stations is ~44,000 points, and SQLAlchemy's row objects plus a Python loop over them cost twice what
+        the query does (bench/env_bench.py). PostgreSQL answers in binary, which spares parsing numbers."""
+        sql = ("SELECT time, coalesce(reported, total / nullif(n, 0)) AS value FROM env_hourly WHERE station_id = ? "
+               "AND code = ? AND time >= ? AND time < ? AND coalesce(reported, total / nullif(n, 0)) IS NOT NULL "
+               "ORDER BY time")
+        params = (station_id, code, since, until)
+        driver = connection.connection.driver_connection
+        if self.store.is_postgres:
+            with driver.cursor(binary=True) as cursor:
+                return cursor.execute(sql.replace("?", "%s"), params).fetchall()
+        cursor = driver.cursor()
+        try:
+            return cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
 
     def aqi(self, *, station: str | None = None, city: str | None = None, at: datetime,
             kind: str = "hourly") -> dict[str, Any]:
@@ -455,7 +546,18 @@ def _public(row: Any) -> dict[str, Any]:
                                          "zone_class", "water_target", "created")}
     station["kind_zh"] = KINDS.get(row["kind"], row["kind"])
     station["has_password"] = row["password_hash"] is not None
+    station["record"] = row["record_id"]
     return station
+
+
+def station_record(row: dict[str, Any], operator: str | None = None) -> dict[str, Any]:
+    """The ``station`` record of a checked station row (types.py); ``operator``: the organisation's reference."""
+    record = {"type": "station", "name": {"zh": row["name"]}, "pids": {"mn": row["mn"]}, "kind": row["kind"],
+              "city": row["city"], "lon": row["lon"], "lat": row["lat"]}
+    record |= {key: row[key] for key in ("district", "zone_class", "water_target") if row.get(key)}
+    if operator:
+        record["relations"] = [{"predicate": "operated_by", "object": operator}]
+    return record
 
 
 def station_problems(mn: str, name: str, city: str, lon: float, lat: float, kind: str, zone_class: str | None,

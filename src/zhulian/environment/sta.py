@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -24,7 +24,11 @@ from zhulian.environment.sta_catalogue import OBSERVATION_TYPE
 from zhulian.environment.sta_query import Field, Options, compile_filter, order_columns
 from zhulian.environment.tables import datastreams, properties, sensors, stations, values
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
+from zhulian.records import RecordService
 from zhulian.store import now
+
+if TYPE_CHECKING:
+    from zhulian.records.service import Batch
 
 PERIODS = {"rtd": 0, "minute": 60, "hour": 3600, "day": 86400}
 _PERIOD_NAMES = {seconds: name for name, seconds in PERIODS.items() if seconds}
@@ -311,8 +315,8 @@ class SensorThings:
             raise ZhulianError("method_not_allowed", f"{name} are not created on their own here: a station's "
                                "Location, HistoricalLocation and FeatureOfInterest come with its Thing.",
                                f"此处不能单独创建 {name}：站点的位置、历史位置和观测对象随其 Thing 一同创建。", 405)
-        with self.store.transaction() as writer:
-            made, learned = makers[name](writer.connection, principal, body)
+        with RecordService(self.store).batch(principal) as batch:  # a Thing is a station: its record is written too
+            made, learned = makers[name](batch, principal, body)
         self.service.learn(learned)
         key = made if isinstance(made, int) else repr(made)
         return f"{base}/{name}({key})"
@@ -346,7 +350,8 @@ class SensorThings:
         self.service.learn(learned)
         return links
 
-    def _create_thing(self, connection: sa.Connection, principal: Principal, body: dict[str, Any]) -> tuple[int, Any]:
+    def _create_thing(self, batch: Batch, principal: Principal, body: dict[str, Any]) -> tuple[int, Any]:
+        connection = batch.connection
         details = body.get("properties") or {}
         locations = body.get("Locations") or []
         if not isinstance(details, dict) or not isinstance(locations, list):
@@ -364,7 +369,7 @@ class SensorThings:
         if problems:
             raise invalid(problems)
         check_write(principal, city)
-        station_id = self.service.insert_station(connection, {
+        station_id = self.service.record_station(batch, {
             "mn": mn, "name": name.strip(), "kind": kind, "city": city, "district": details.get("district"),
             "lon": lon, "lat": lat, "password_hash": None, "zone_class": details.get("zone_class"),
             "water_target": details.get("water_target"), "created": now()})
@@ -374,8 +379,9 @@ class SensorThings:
             rows += self._observation_rows(made, stream.get("Observations") or [], f"Datastreams[{index}]")
         return station_id, self.service.write_in(connection, rows)[1]
 
-    def _create_datastream(self, connection: sa.Connection, principal: Principal, body: dict[str, Any]
+    def _create_datastream(self, batch: Batch, principal: Principal, body: dict[str, Any]
                            ) -> tuple[int, Any]:
+        connection = batch.connection
         thing = body.get("Thing")
         station = self._station(connection, thing.get("@iot.id") if isinstance(thing, dict) else None)
         check_write(principal, station.city)
@@ -383,17 +389,18 @@ class SensorThings:
         rows = self._observation_rows(made, body.get("Observations") or [], "(body)")
         return made["id"], self.service.write_in(connection, rows)[1]
 
-    def _create_sensor(self, connection: sa.Connection, principal: Principal, body: dict[str, Any]) -> tuple[int, Any]:
+    def _create_sensor(self, batch: Batch, principal: Principal, body: dict[str, Any]) -> tuple[int, Any]:
         check_write(principal, principal.node)
-        return self._insert_sensor(connection, body, "(body)"), (set(), set())
+        return self._insert_sensor(batch.connection, body, "(body)"), (set(), set())
 
-    def _create_property(self, connection: sa.Connection, principal: Principal, body: dict[str, Any]
+    def _create_property(self, batch: Batch, principal: Principal, body: dict[str, Any]
                          ) -> tuple[int, Any]:
         check_write(principal, principal.node)
-        return self._insert_property(connection, body, "(body)"), (set(), set())
+        return self._insert_property(batch.connection, body, "(body)"), (set(), set())
 
-    def _create_observation(self, connection: sa.Connection, principal: Principal, body: dict[str, Any]
+    def _create_observation(self, batch: Batch, principal: Principal, body: dict[str, Any]
                             ) -> tuple[str, Any]:
+        connection = batch.connection
         stream = self._datastream_of(connection, principal, body.get("Datastream"))
         row = _value_row(stream, body, "(body)")
         stored, learned = self.service.write_in(connection, [row])

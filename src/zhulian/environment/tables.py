@@ -28,6 +28,9 @@ stations = sa.Table(
     sa.Column("zone_class", sa.String(4)),  # noise: GB 3096-2008 acoustic functional zone
     sa.Column("water_target", sa.String(4)),  # water: the GB 3838-2002 class the water body must keep
     sa.Column("created", Timestamp, nullable=False),
+    # The ``station`` record this row mirrors (types.py): the record is the truth for the descriptive columns
+    # above; none for a station added before stations were records.
+    sa.Column("record_id", sa.String(40), unique=True),
 )
 
 values = sa.Table(

@@ -23,7 +23,11 @@ from zhulian.exchange.formats import BadJSON, read_json
 
 Scope = dict[str, Any]
 
-UPLOAD_PATHS = ("/api/v1/import", "/data/import")
+# Paths that take files, and their body cap: None is the app's upload limit (``max_upload_bytes``); a number is
+# the route's own. The environment module's citizen report form takes one photo of at most 5 MiB
+# (``zhulian.environment.reports.MAX_PHOTO_BYTES``; a test keeps the two in step) and a few short fields.
+REPORT_PHOTO_CAP = 5 * 1024 * 1024 + 64 * 1024
+UPLOAD_PATHS: dict[str, int | None] = {"/api/v1/import": None, "/data/import": None, "/env/reports": REPORT_PHOTO_CAP}
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 INLINE_JSON = 64 * 1024  # bodies up to this are checked on the event loop (well under a millisecond); larger off it
 
@@ -62,8 +66,7 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        upload = scope["path"].startswith(UPLOAD_PATHS)
-        limit = self.max_upload if upload else self.max_body
+        upload, limit = self._limit(scope["path"])
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > limit:
@@ -71,6 +74,13 @@ class BodyLimit:
         if not upload and scope["method"] in BODY_METHODS and _is_json(headers):
             return await self._checked_json(scope, receive, send, limit)
         await self._counted(scope, receive, send, limit)
+
+    def _limit(self, path: str) -> tuple[bool, int]:
+        """Whether the path takes files, and how large its body may be."""
+        for prefix, cap in UPLOAD_PATHS.items():
+            if path.startswith(prefix):
+                return True, self.max_upload if cap is None else cap
+        return False, self.max_body
 
     async def _checked_json(self, scope: Scope, receive: Any, send: Any, limit: int) -> None:
         """Reads the (bounded) body whole and checks it with the one JSON reader, then hands it on."""

@@ -1,21 +1,21 @@
-"""``zhulian stations [--json]``: thin over the module's service."""
+"""``zhulian gauges [--json]``: thin over the module's service."""
 
 from __future__ import annotations
 
 import typer
 
-from tests.modules.stations.service import StationService
+from tests.modules.gauges.service import GaugeService
 from zhulian.access import CLI_ADMIN
 from zhulian.console import JsonFlag, bilingual_errors, open_store, out, print_json
 from zhulian.records import RecordService
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("stations")
+    @app.command("gauges")
     @bilingual_errors
-    def stations(as_json: JsonFlag = False) -> None:
-        """监测站点按级别统计 / Monitoring stations counted by level."""
-        levels = StationService(RecordService(open_store())).levels(CLI_ADMIN)
+    def gauges(as_json: JsonFlag = False) -> None:
+        """空气质量测点按级别统计 / Air-quality gauges counted by level."""
+        levels = GaugeService(RecordService(open_store())).levels(CLI_ADMIN)
         if as_json:
             print_json(levels)
             return

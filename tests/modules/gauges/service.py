@@ -1,4 +1,4 @@
-"""What the module adds over the record service: its stations counted by level, as a principal may see them."""
+"""What the module adds over the record service: its gauges counted by level, as a principal may see them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from zhulian.access import Principal
 from zhulian.records import RecordService
 
 
-class StationService:
+class GaugeService:
     def __init__(self, records: RecordService) -> None:
         self.records = records
 
     def levels(self, principal: Principal) -> list[dict[str, Any]]:
-        return self.records.group_by(principal, "station", "level")
+        return self.records.group_by(principal, "gauge", "level")

@@ -126,6 +126,9 @@ def register(app: typer.Typer) -> None:
                     out.print(f"{o.node}: 新建 created {o.created}, 更新 updated {o.updated}, 删除 deleted {o.deleted}, "
                               f"未变 unchanged {o.unchanged + o.skipped}, 冲突 conflicts {o.conflicts} "
                               f"({o.pages} 页 pages, cursor {o.cursor})")
+                    for feed, taken in o.feeds.items():
+                        out.print(f"  {feed}: 存入 stored {taken['stored']}, 已有 already held {taken['skipped']} "
+                                  f"({taken['pages']} 页 pages)")
                 else:
                     err.print(f"{o.node}: 失败 failed — {o.error}", highlight=False)
         if not all(o.ok for o in outcomes):

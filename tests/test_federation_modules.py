@@ -1,6 +1,6 @@
 """Module feeds on both databases: trace events captured on two city nodes (served in-process, each its own
 SQLite store) are harvested by a hub (this test's store, SQLite and PostgreSQL), whose trace back and forward
-and recall follow the chain across both cities. The chain is test_trace_chain's: the farms and the processor
+and recall follow the chain across both cities; and once with real served processes. The chain is test_trace_chain's: the farms and the processor
 are in Zhaoqing (e1 … e6), the distributor and the retailers in Guangzhou (e7 … e15)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from tests.federation.cluster import Node
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.federation.harvester import Harvester
@@ -200,3 +201,28 @@ def test_validate_node_checks_the_module_feeds(cities) -> None:
     failed = next(check for check in broken.checks if check.name == f"feed {FEED}")
     assert not broken.ok and not failed.ok and "after seq" in failed.detail and "序号" in failed.detail_zh
     assert json.dumps(broken.as_dict(), ensure_ascii=False)
+
+
+def test_served_cities_federate_their_trace_events_to_a_hub(tmp_path) -> None:
+    """Real ``zhulian serve`` processes: each city captures its part of the chain over /epcis/capture; the hub
+    harvests both over HTTP and traces the retail pack back to both farms."""
+    zq, gz = Node("zq", tmp_path / "zq", "441200"), Node("gz", tmp_path / "gz", "440100")
+    hub = Store.from_settings(Settings(data_dir=tmp_path / "hub"))
+    harvester = Harvester(hub, Settings(data_dir=tmp_path / "hub", node_name="hub"))
+    try:
+        for city, names in ((zq, list(FARM_SIDE)), (gz, [n for n in chain_events() if n not in FARM_SIDE])):
+            city.start()
+            captured = httpx.post(f"{city.url}/epcis/capture", json=document(names), timeout=60,
+                                  headers={"Authorization": f"Bearer {city.key('publisher')}"})
+            assert captured.status_code == 202, captured.text
+            harvester.add(city.name, city.url, city.key("harvester"))
+        outcomes = harvester.harvest_many()
+        assert [(o.node, o.ok, o.feeds[FEED]["stored"]) for o in outcomes] == [("gz", True, 9), ("zq", True, 7)]
+        assert names_of(TraceService(hub).trace(CLI_ADMIN, PACK_1, "back")) == BACK_FROM_PACK_1
+        report = validate_node(zq.url, zq.key("harvester"))
+        assert report.ok and any(check.name == f"feed {FEED}" and check.ok for check in report.checks)
+    finally:
+        harvester.close()
+        hub.close()
+        zq.stop()
+        gz.stop()

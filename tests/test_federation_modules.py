@@ -1,7 +1,8 @@
 """Module feeds on both databases: trace events captured on two city nodes (served in-process, each its own
 SQLite store) are harvested by a hub (this test's store, SQLite and PostgreSQL), whose trace back and forward
-and recall follow the chain across both cities; and once with real served processes. The chain is test_trace_chain's: the farms and the processor
-are in Zhaoqing (e1 … e6), the distributor and the retailers in Guangzhou (e7 … e15)."""
+and recall follow the chain across both cities; and once with real served processes. The chain is
+test_trace_chain's: the farms and the processor are in Zhaoqing (e1 … e6), the distributor and the retailers in
+Guangzhou (e7 … e15)."""
 
 from __future__ import annotations
 
@@ -161,6 +162,11 @@ def test_an_event_reaching_the_hub_twice_is_stored_once_and_keeps_its_first_orig
     assert direct.ok and direct.feeds[FEED] == {"pages": 2, "stored": 0, "skipped": 7}
     served = module_feed_page(store, "hub", module_feeds()[FEED], limit=1000)["results"]
     assert {e["origin"]["node"] for e in served if e["key"] == chain_events()["e1"]["eventID"]} == {"zq"}
+    listing = Harvester(store, Settings(data_dir=tmp_path / "hub"))
+    progress = {node["name"]: node["feeds"][FEED] for node in listing.list()}
+    listing.close()
+    assert (progress["zq"]["harvested"], progress["zq"]["stored"]) == (7, 0)  # all seven held already
+    assert (progress["gz"]["harvested"], progress["gz"]["stored"]) == (16, 16)
 
 
 def test_a_refused_page_writes_nothing_and_a_node_without_the_feed_is_no_error(store, tmp_path, cities) -> None:

@@ -63,8 +63,10 @@ def register(app: typer.Typer) -> None:
         table = new_table("名称 name", "地址 url", "游标 cursor", "已采集 harvested", "滞后 lag", "最近成功 last success",
                       "最近错误 last error", "冲突 conflicts", title="采集的节点 / harvested nodes")
         for node in found:
-            table.add_row(node["name"], node["url"], node["cursor"], str(node["harvested"]), str(node["lag"] or 0),
-                          node["last_success"] or "–", node["last_error"] or "–", str(node["conflicts"]))
+            taken = "".join(f"\n{feed}: {progress['harvested']}" for feed, progress in node["feeds"].items())
+            table.add_row(node["name"], node["url"], node["cursor"], f"{node['harvested']}{taken}",
+                          str(node["lag"] or 0), node["last_success"] or "–", node["last_error"] or "–",
+                          str(node["conflicts"]))
         out.print(table)
 
     @nodes_app.command("remove")

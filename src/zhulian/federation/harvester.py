@@ -149,10 +149,16 @@ class Harvester:
         return found[0]
 
     def list(self) -> list[dict[str, Any]]:
-        """Every harvested node with its progress: cursor, last success, last error, lag (never the key)."""
+        """Every harvested node with its progress: cursor, last success, last error, lag, and per module feed its
+        cursor and what it took (never the key)."""
         with self.store.engine.connect() as connection:
             rows = connection.execute(sa.select(nodes).order_by(nodes.c.name)).mappings().all()
-        return [{k: v for k, v in row.items() if k != "key"} for row in rows]
+            cursors = connection.execute(sa.select(feed_cursors).order_by(feed_cursors.c.feed)).mappings().all()
+        feeds: dict[str, dict[str, Any]] = {}
+        for cursor in cursors:
+            feeds.setdefault(cursor["node"], {})[cursor["feed"]] = {k: v for k, v in cursor.items()
+                                                                    if k not in ("node", "feed")}
+        return [{**{k: v for k, v in row.items() if k != "key"}, "feeds": feeds.get(row["name"], {})} for row in rows]
 
     def conflicts(self, *, limit: int = 100, settled: bool = False) -> list[dict[str, Any]]:
         """Open conflicts (and settled ones with ``settled``), newest first, with both versions side by side."""

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -21,6 +22,7 @@ with warnings.catch_warnings():
 
 from tests.federation.cluster import Node
 from zhulian.access import CLI_ADMIN, create_key
+from zhulian.cli import app
 from zhulian.config import Settings
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.module_feeds import module_feed_page, module_feeds
@@ -209,26 +211,33 @@ def test_validate_node_checks_the_module_feeds(cities) -> None:
     assert json.dumps(broken.as_dict(), ensure_ascii=False)
 
 
-def test_served_cities_federate_their_trace_events_to_a_hub(tmp_path) -> None:
+def test_served_cities_federate_their_trace_events_to_a_hub(tmp_path, monkeypatch) -> None:
     """Real ``zhulian serve`` processes: each city captures its part of the chain over /epcis/capture; the hub
-    harvests both over HTTP and traces the retail pack back to both farms."""
+    registers and harvests both with the commands an operator types, and traces the retail pack to both farms."""
     zq, gz = Node("zq", tmp_path / "zq", "441200"), Node("gz", tmp_path / "gz", "440100")
-    hub = Store.from_settings(Settings(data_dir=tmp_path / "hub"))
-    harvester = Harvester(hub, Settings(data_dir=tmp_path / "hub", node_name="hub"))
+    monkeypatch.setenv("ZHULIAN_DATA_DIR", str(tmp_path / "hub"))
+    monkeypatch.setenv("ZHULIAN_NODE_NAME", "hub")
+    monkeypatch.delenv("ZHULIAN_DATABASE_URL", raising=False)
+
+    def zhulian(*args: str) -> str:  # the hub's commands, in this process: only the cities pay a start-up
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output + str(result.exception or "")
+        return result.output
+
     try:
         for city, names in ((zq, list(FARM_SIDE)), (gz, [n for n in chain_events() if n not in FARM_SIDE])):
             city.start()
             captured = httpx.post(f"{city.url}/epcis/capture", json=document(names), timeout=60,
                                   headers={"Authorization": f"Bearer {city.key('publisher')}"})
             assert captured.status_code == 202, captured.text
-            harvester.add(city.name, city.url, city.key("harvester"))
-        outcomes = harvester.harvest_many()
-        assert [(o.node, o.ok, o.feeds[FEED]["stored"]) for o in outcomes] == [("gz", True, 9), ("zq", True, 7)]
-        assert names_of(TraceService(hub).trace(CLI_ADMIN, PACK_1, "back")) == BACK_FROM_PACK_1
+            zhulian("nodes", "add", city.name, city.url, "--key", city.key("harvester"), "--interval", "0")
+        harvested = zhulian("harvest")
+        assert "trace.events: 存入 stored 7, 已有 already held 0" in harvested
+        assert "trace.events: 存入 stored 9, 已有 already held 0" in harvested
+        assert "trace.events: 7" in zhulian("nodes", "list")
+        assert names_of(json.loads(zhulian("trace", "back", PACK_1, "--json"))) == BACK_FROM_PACK_1
         report = validate_node(zq.url, zq.key("harvester"))
         assert report.ok and any(check.name == f"feed {FEED}" and check.ok for check in report.checks)
     finally:
-        harvester.close()
-        hub.close()
         zq.stop()
         gz.stop()

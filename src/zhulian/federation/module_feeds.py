@@ -10,6 +10,7 @@ to store a harvested page idempotently. Cursors, origins, paging, access and the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +27,7 @@ from zhulian.plugins import modules_with
 from zhulian.store import Store, Writer
 
 MODULE_PROTOCOL = "zhulian-module-feed/1"
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,48}\.[a-z][a-z0-9_]{0,48}")  # a path segment and a cursor's name
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ def module_feeds() -> dict[str, ModuleFeed]:
     found: dict[str, ModuleFeed] = {}
     for module in modules_with("federation"):
         for feed in getattr(module, "FEEDS", ()):
+            if not _NAME.fullmatch(feed.name):
+                raise ImportError(f"{module.__name__} declares a feed named {feed.name!r}: name it <module>.<what> in "
+                                  f"lowercase letters, digits and _ / {module.__name__} 的数据流名称 {feed.name!r} 不合规："
+                                  "应为 <模块>.<内容>，只含小写字母、数字和 _")
             if feed.name in found:
                 raise ImportError(f"two modules declare the feed {feed.name!r} / 两个模块声明了同名的联邦数据流 {feed.name!r}")
             found[feed.name] = feed

@@ -19,6 +19,7 @@ from zhulian.federation.conflicts import KEEP, resolve, shown
 from zhulian.federation.feed import MAX_LIMIT, describe, feed_page, parse_sets, parse_until
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.locks import FileLock
+from zhulian.federation.module_feeds import check_reader, feed_named, module_feed_page, module_feeds
 from zhulian.federation.oai import SCHEMA_XSD, Repository
 from zhulian.web.context import WebContext
 from zhulian.web.portal import render
@@ -45,7 +46,7 @@ def router(context: WebContext) -> APIRouter:
     @api.get("/api/v1/node", tags=["federation"])
     def node_description() -> dict[str, Any]:
         """这个节点是谁、提供什么 / Who this node is and what its feed offers (protocol zhulian-feed/1)."""
-        return describe(store, node)
+        return describe(store, node, [feed.offer() for feed in module_feeds().values()])
 
     @api.get("/api/v1/changes", tags=["federation"])
     def changes(request: Request, since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
@@ -58,6 +59,16 @@ def router(context: WebContext) -> APIRouter:
         # would walk every value of it first.
         return JSONResponse(feed_page(store, node, since=since, sets=parse_sets(set), until=parse_until(until),
                                       limit=limit))
+
+    @api.get("/api/v1/feeds/{name}", tags=["federation"])
+    def module_feed(request: Request, name: str,
+                    since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
+                    limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> JSONResponse:
+        """模块数据流（如溯源事件），附来源 / A module's feed (trace events, …) in order, with origins
+        (protocol zhulian-module-feed/1; the feeds are listed by GET /api/v1/node)."""
+        feed = feed_named(name)
+        check_reader(feed, principal_of(request))
+        return JSONResponse(module_feed_page(store, node, feed, since=since, limit=limit))
 
     @api.api_route("/oai", methods=["GET", "POST"], include_in_schema=False)
     async def oai(request: Request) -> Response:

@@ -63,8 +63,10 @@ def register(app: typer.Typer) -> None:
         table = new_table("名称 name", "地址 url", "游标 cursor", "已采集 harvested", "滞后 lag", "最近成功 last success",
                       "最近错误 last error", "冲突 conflicts", title="采集的节点 / harvested nodes")
         for node in found:
-            table.add_row(node["name"], node["url"], node["cursor"], str(node["harvested"]), str(node["lag"] or 0),
-                          node["last_success"] or "–", node["last_error"] or "–", str(node["conflicts"]))
+            taken = "".join(f"\n{feed}: {progress['harvested']}" for feed, progress in node["feeds"].items())
+            table.add_row(node["name"], node["url"], node["cursor"], f"{node['harvested']}{taken}",
+                          str(node["lag"] or 0), node["last_success"] or "–", node["last_error"] or "–",
+                          str(node["conflicts"]))
         out.print(table)
 
     @nodes_app.command("remove")
@@ -126,6 +128,9 @@ def register(app: typer.Typer) -> None:
                     out.print(f"{o.node}: 新建 created {o.created}, 更新 updated {o.updated}, 删除 deleted {o.deleted}, "
                               f"未变 unchanged {o.unchanged + o.skipped}, 冲突 conflicts {o.conflicts} "
                               f"({o.pages} 页 pages, cursor {o.cursor})")
+                    for feed, taken in o.feeds.items():
+                        out.print(f"  {feed}: 存入 stored {taken['stored']}, 已有 already held {taken['skipped']} "
+                                  f"({taken['pages']} 页 pages)")
                 else:
                     err.print(f"{o.node}: 失败 failed — {o.error}", highlight=False)
         if not all(o.ok for o in outcomes):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from zhulian.errors import Problem, invalid
-from zhulian.federation.tables import origin_revisions, origins
+from zhulian.federation.tables import feed_origins, origin_revisions, origins
 from zhulian.model import TYPES, resolve_type
 from zhulian.store import Store, records, revisions
 
@@ -49,10 +49,19 @@ class FeedPage(BaseModel):
     results: list[FeedEntry]
 
 
+class FeedOffer(BaseModel):
+    """A module feed as the node description lists it (``zhulian.federation.module_feeds``)."""
+
+    name: str
+    version: int
+    path: str
+
+
 class NodeIdentity(BaseModel):
     node: str
     protocol: str
     origins: list[str]
+    feeds: list[FeedOffer] = []  # a node of before module feeds lists none
 
 
 def encode_cursor(seq: int) -> str:
@@ -134,16 +143,17 @@ def _entry(row: sa.Row, node: str) -> dict[str, Any]:
 
 
 def served_origins(store: Store, node: str) -> list[str]:
-    """The origins whose records this node serves: its own and every origin it has harvested."""
+    """The origins whose records and module-feed entries this node serves: its own and every one it harvested."""
+    either = sa.union(sa.select(origins.c.origin_node), sa.select(feed_origins.c.origin_node))
     with store.engine.connect() as connection:
-        harvested = connection.execute(sa.select(origins.c.origin_node).distinct()).scalars().all()
+        harvested = connection.execute(either).scalars().all()
     return sorted({node, *harvested})
 
 
-def describe(store: Store, node: str) -> dict[str, Any]:
-    """What ``GET /api/v1/node`` answers: who this node is and what its feed offers."""
+def describe(store: Store, node: str, feeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``GET /api/v1/node`` answers: who this node is, what its feed offers, and its module ``feeds``."""
     with store.engine.connect() as connection:
         live = connection.execute(sa.select(sa.func.count()).select_from(records)
                                   .where(records.c.deleted.is_(None))).scalar_one()
     return {"node": node, "protocol": PROTOCOL, "origins": served_origins(store, node), "sets": list(TYPES),
-            "max_limit": MAX_LIMIT, "records": live, "feed": "/api/v1/changes", "oai": "/oai"}
+            "max_limit": MAX_LIMIT, "records": live, "feed": "/api/v1/changes", "oai": "/oai", "feeds": feeds}

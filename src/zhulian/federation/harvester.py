@@ -32,7 +32,9 @@ from zhulian.exchange.formats import BadJSON, read_json
 from zhulian.federation.conflicts import list_conflicts
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
 from zhulian.federation.locks import NodeHarvestLock
-from zhulian.federation.tables import conflicts, nodes, origin_revisions, origins
+from zhulian.federation.module_feeds import (MODULE_PROTOCOL, Change, ModuleEntry, ModuleFeed, ModulePage,
+                                             module_feeds, record_origins)
+from zhulian.federation.tables import conflicts, feed_cursors, nodes, origin_revisions, origins
 from zhulian.region import reference_ids
 from zhulian.store import Store, WriteResult, Writer, content_of, now, pids, records
 
@@ -67,6 +69,7 @@ class Outcome:
     conflicts: int = 0
     cursor: str = ""
     error: str | None = None
+    feeds: dict[str, dict[str, int]] = field(default_factory=dict)  # per module feed: pages, stored, skipped
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +140,7 @@ class Harvester:
         with self.store.transaction() as writer:
             if not writer.connection.execute(nodes.delete().where(nodes.c.name == name)).rowcount:
                 raise _no_node(name)
+            writer.connection.execute(feed_cursors.delete().where(feed_cursors.c.node == name))
 
     def describe(self, name: str) -> dict[str, Any]:
         found = [n for n in self.list() if n["name"] == name]
@@ -145,10 +149,16 @@ class Harvester:
         return found[0]
 
     def list(self) -> list[dict[str, Any]]:
-        """Every harvested node with its progress: cursor, last success, last error, lag (never the key)."""
+        """Every harvested node with its progress: cursor, last success, last error, lag, and per module feed its
+        cursor and what it took (never the key)."""
         with self.store.engine.connect() as connection:
             rows = connection.execute(sa.select(nodes).order_by(nodes.c.name)).mappings().all()
-        return [{k: v for k, v in row.items() if k != "key"} for row in rows]
+            cursors = connection.execute(sa.select(feed_cursors).order_by(feed_cursors.c.feed)).mappings().all()
+        feeds: dict[str, dict[str, Any]] = {}
+        for cursor in cursors:
+            feeds.setdefault(cursor["node"], {})[cursor["feed"]] = {k: v for k, v in cursor.items()
+                                                                    if k not in ("node", "feed")}
+        return [{**{k: v for k, v in row.items() if k != "key"}, "feeds": feeds.get(row["name"], {})} for row in rows]
 
     def conflicts(self, *, limit: int = 100, settled: bool = False) -> list[dict[str, Any]]:
         """Open conflicts (and settled ones with ``settled``), newest first, with both versions side by side."""
@@ -253,7 +263,69 @@ class Harvester:
                 outcome.cursor = cursor
                 self._mark(node["name"], lag=max(0, (page.meta.last_seq or last_seq) - last_seq))
                 if not page.meta.has_more:
-                    return
+                    break
+            else:  # stopped after max_pages: the module feeds wait for the harvest that ends the records
+                return
+        self._harvest_module_feeds(node, identity, outcome)
+
+    # -- module feeds (after the records: the master data their entries name) ------------------------
+
+    def _harvest_module_feeds(self, node: dict[str, Any], identity: NodeIdentity, outcome: Outcome) -> None:
+        offered = {offer.name: offer.version for offer in identity.feeds}
+        for name, feed in module_feeds().items():
+            if offered.get(name) == feed.version:  # a node without the feed, or at another version, is no error
+                self._harvest_module_feed(node, identity, feed, outcome)
+
+    def _harvest_module_feed(self, node: dict[str, Any], identity: NodeIdentity, feed: ModuleFeed,
+                             outcome: Outcome) -> None:
+        cursor, last_seq = self._feed_cursor(node["name"], feed.name)
+        taken = outcome.feeds.setdefault(feed.name, {"pages": 0, "stored": 0, "skipped": 0})
+        while True:
+            body = self._get(f"{node['url']}{feed.path}", node["key"],
+                             {"since": cursor, "limit": str(self.settings.harvest_page)})
+            page = _module_page(body, feed)
+            entries = _checked_entries(page, feed, identity, last_seq)
+            stored = self._apply_module_page(node["name"], feed, entries, page.meta.next_cursor, last_seq)
+            taken["pages"] += 1
+            taken["stored"] += len(stored)
+            taken["skipped"] += len(entries) - len(stored)
+            cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
+            if not page.meta.has_more:
+                return
+
+    def _feed_cursor(self, source: str, feed: str) -> tuple[str, int]:
+        """Where the harvest of ``source``'s ``feed`` stands (its row made at the first harvest)."""
+        where = (feed_cursors.c.node == source, feed_cursors.c.feed == feed)
+        with self.store.transaction() as writer:
+            row = writer.connection.execute(sa.select(feed_cursors.c.cursor, feed_cursors.c.last_seq)
+                                            .where(*where)).first()
+            if row is None:
+                writer.connection.execute(feed_cursors.insert().values(node=source, feed=feed, cursor="", last_seq=0,
+                                                                       harvested=0, stored=0))
+                return "", 0
+        return row.cursor, row.last_seq
+
+    def _apply_module_page(self, source: str, feed: ModuleFeed, entries: list[ModuleEntry], cursor: str,
+                           after_seq: int) -> list[str]:
+        """A module-feed page, the origins of what it stored and the cursor it ends at, in one transaction."""
+        changes = [Change(entry.seq, entry.key, entry.at, entry.data) for entry in entries]
+        try:
+            with self.store.transaction() as writer:
+                stored = feed.apply(writer, source, changes) if changes else []
+                record_origins(writer, feed.name, source, entries, stored, now())
+                moved = writer.connection.execute(feed_cursors.update().where(
+                    feed_cursors.c.node == source, feed_cursors.c.feed == feed.name,
+                    feed_cursors.c.last_seq == after_seq).values(
+                        cursor=cursor, last_seq=entries[-1].seq if entries else after_seq,
+                        harvested=feed_cursors.c.harvested + len(entries),
+                        stored=feed_cursors.c.stored + len(stored)))
+                if not moved.rowcount:  # another harvest of this node committed meanwhile; its pages stand
+                    raise ZhulianError("busy", f"another harvest of {source} is running",
+                                       f"{source} 正在被另一个采集进程采集", 409)
+        except ZhulianError as error:
+            raise HarvestError(f"a page of {feed.name} was refused and nothing of it written: {_detail(error)}",
+                               f"{feed.name} 的一页被拒绝，未写入任何内容：{_detail(error, zh=True)}") from None
+        return stored
 
     # -- talking to a node --------------------------------------------------------------------------
 
@@ -480,6 +552,42 @@ class Harvester:
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
         self._mark(name, last_error=message, failures=failures,
                    next_attempt=retry_at.isoformat(timespec="microseconds").replace("+00:00", "Z"))
+
+
+def _module_page(body: Any, feed: ModuleFeed) -> ModulePage:
+    try:
+        page = ModulePage.model_validate(body)
+    except ValidationError as error:
+        raise HarvestError(f"the {feed.name} page does not follow {MODULE_PROTOCOL}: {_first(error)}",
+                           f"{feed.name} 的页面不符合 {MODULE_PROTOCOL}：{_first(error)}") from None
+    if page.meta.feed != feed.name or page.meta.version != feed.version:
+        raise HarvestError(f"asked for {feed.name} v{feed.version}, the node answered {page.meta.feed} "
+                           f"v{page.meta.version}", f"请求 {feed.name} 第 {feed.version} 版，节点返回 "
+                           f"{page.meta.feed} 第 {page.meta.version} 版")
+    return page
+
+
+def _checked_entries(page: ModulePage, feed: ModuleFeed, identity: NodeIdentity, last_seq: int) -> list[ModuleEntry]:
+    """A module-feed page's entries, once the page as a whole keeps the protocol and the module takes each."""
+    previous, allowed = last_seq, set(identity.origins)
+    for entry in page.results:
+        where, where_zh = f"{feed.name} seq {entry.seq} ({entry.key})", f"{feed.name} 序号 {entry.seq}（{entry.key}）"
+        if entry.seq <= previous:
+            raise HarvestError(f"the feed went backwards: {where} after seq {previous}",
+                               f"数据流序号倒退：{where_zh} 出现在序号 {previous} 之后")
+        previous = entry.seq
+        if entry.origin.node not in allowed:
+            raise HarvestError(f"{where} claims origin {entry.origin.node!r}, which node {identity.node!r} does not "
+                               f"serve (it serves {sorted(allowed)})", f"{where_zh} 声称来源于 {entry.origin.node!r}，"
+                               f"但节点 {identity.node!r} 并不提供该来源的数据（其来源为 {sorted(allowed)}）")
+        problems = feed.check(Change(entry.seq, entry.key, entry.at, entry.data))
+        if problems:
+            first = problems[0]
+            raise HarvestError(f"{where} is refused: {first.field}: {first.reason} ({len(problems)} problem(s))",
+                               f"{where_zh} 被拒绝：{first.field}：{first.reason_zh}（共 {len(problems)} 个问题）")
+    if page.results and page.meta.next_cursor == "":
+        raise HarvestError("the page has entries but no next_cursor", "页面有条目却没有 next_cursor")
+    return page.results
 
 
 def _held(connection: sa.Connection, ids: list[str]) -> dict[str, tuple[str, int, bool]]:

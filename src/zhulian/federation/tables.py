@@ -68,3 +68,25 @@ conflicts = sa.Table(
     sa.Column("resolved_by", sa.String(200)),
     sa.Index("ix_fed_conflicts_record", "record_id"),
 )
+
+# Module feeds (``zhulian.federation.module_feeds``): how far each harvested node's feed has been taken, committed
+# with each page; and the origin of every entry a hub stored, so its own feed serves the entry onwards with it.
+feed_cursors = sa.Table(
+    "fed_feed_cursors", metadata,
+    sa.Column("node", sa.String(64), primary_key=True),  # the harvested node (fed_nodes.name)
+    sa.Column("feed", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.String(200), nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("harvested", sa.BigInteger, nullable=False),  # entries taken, stored or already held
+    sa.Column("stored", sa.BigInteger, nullable=False),
+)
+
+feed_origins = sa.Table(
+    "fed_feed_origins", metadata,
+    sa.Column("feed", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column("origin_node", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),  # the harvested node it arrived from
+    sa.Column("harvested", Timestamp, nullable=False),
+    sa.Index("ix_fed_feed_origins_origin", "origin_node"),  # the node description lists the origins served
+)

@@ -11,7 +11,8 @@ import httpx
 from pydantic import ValidationError
 
 from zhulian.errors import ZhulianError
-from zhulian.federation.feed import MAX_LIMIT, PROTOCOL, FeedPage, NodeIdentity
+from zhulian.federation.feed import MAX_LIMIT, PROTOCOL, FeedOffer, FeedPage, NodeIdentity
+from zhulian.federation.module_feeds import Change, ModulePage, module_feeds
 from zhulian.model import COLLECTIONS, validate_record
 from zhulian.model.ids import is_id, type_of_id
 
@@ -72,7 +73,8 @@ def validate_node(url: str, key: str | None, *, page_size: int = 200, max_entrie
     report = Report(url)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     with httpx.Client(timeout=30, transport=transport, headers=headers) as client:
-        if not _identity(client, url, report):
+        identity = _identity(client, url, report)
+        if identity is None:
             return report
         _authorisation(client, url, report)
         _paging(client, url, report)
@@ -89,6 +91,8 @@ def validate_node(url: str, key: str | None, *, page_size: int = 200, max_entrie
         report.add("relations", walk.relations, "every relation points to a record published before it",
                    "每个关系都指向此前已发布的记录")
         _read_back(client, url, report, walk)
+        for offer in identity.feeds:
+            _module_feed(client, url, report, offer, set(identity.origins), page_size)
     return report
 
 
@@ -113,13 +117,13 @@ class _NotJson:
     text: str
 
 
-def _identity(client: httpx.Client, url: str, report: Report) -> bool:
+def _identity(client: httpx.Client, url: str, report: Report) -> NodeIdentity | None:
     try:
         status, body = _get(client, f"{url}/api/v1/node")
     except _Unreachable as error:
         report.add("reachable", [(f"cannot connect: {error}", f"无法连接：{error}")], "", "")
-        return False
-    problems = []
+        return None
+    problems, identity = [], None
     if status != 200 or isinstance(body, _NotJson):
         problems.append((f"GET /api/v1/node answered HTTP {status}, not a JSON description",
                          f"GET /api/v1/node 返回 HTTP {status}，而非 JSON 描述"))
@@ -135,7 +139,7 @@ def _identity(client: httpx.Client, url: str, report: Report) -> bool:
             problems.append((f"the description lacks {error.errors()[0]['loc']}",
                              f"描述缺少 {error.errors()[0]['loc']}"))
     report.add("identity", problems, f"speaks {PROTOCOL}", f"使用协议 {PROTOCOL}")
-    return not problems
+    return None if problems else identity
 
 
 def _authorisation(client: httpx.Client, url: str, report: Report) -> None:
@@ -274,6 +278,61 @@ def _read_back(client: httpx.Client, url: str, report: Report, walk: _Walk) -> N
                              f"读取已删除的 {record_id} 返回 HTTP {status}，而非 410"))
     report.add("read back", problems, "records read by id match the feed; deleted ones answer 410",
                "按编号读取的记录与变更流一致；已删除的返回 410")
+
+
+def _module_feed(client: httpx.Client, url: str, report: Report, offer: FeedOffer, origins: set[str],
+                 page_size: int) -> None:
+    """A module feed the node lists: it needs a key, pages in seq order and resumes from its cursors, every
+    origin is one the node serves, and (when this Zhulian has the same feed) the module takes every entry."""
+    path, problems = f"/api/v1/feeds/{offer.name}", []
+    status, body = _get(client, f"{url}{path}", headers={"Authorization": ""})
+    if status != 401 or not _is_error_envelope(body):
+        problems.append((f"{path} without a key answered HTTP {status}, not a 401 error",
+                         f"不带密钥读取 {path} 返回 HTTP {status}，而非 401 错误"))
+    local = module_feeds().get(offer.name)
+    checks_content = local is not None and local.version == offer.version
+    cursor, last_seq, entries = "", 0, 0
+    while len(problems) < 5:  # the report shows five problems; walking on would only find more
+        page, refusal = _module_page(client, f"{url}{path}", cursor, page_size)
+        if page is None:
+            problems.append(refusal)
+            break
+        for entry in page.results:
+            where, where_zh = f"{offer.name} seq {entry.seq}", f"{offer.name} 序号 {entry.seq}"
+            if entry.seq <= last_seq:
+                problems.append((f"{where} after seq {last_seq}", f"{where_zh} 出现在序号 {last_seq} 之后"))
+            if entry.origin.node not in origins:
+                problems.append((f"{where}: origin {entry.origin.node!r} is not among the node's origins",
+                                 f"{where_zh}：来源 {entry.origin.node!r} 不在节点的来源列表中"))
+            for problem in local.check(Change(entry.seq, entry.key, entry.at, entry.data)) if checks_content else []:
+                problems.append((f"{where}: {problem.field}: {problem.reason}",
+                                 f"{where_zh}：{problem.field}：{problem.reason_zh}"))
+            last_seq, entries = max(last_seq, entry.seq), entries + 1
+        if not page.meta.has_more:
+            break
+        if not page.results or page.meta.next_cursor == cursor:
+            problems.append((f"{path}: has_more but the page after {cursor!r} does not advance",
+                             f"{path}：has_more 为真，但游标 {cursor!r} 之后的页面没有前进"))
+            break
+        cursor = page.meta.next_cursor
+    what = "entries checked by this Zhulian's module" if checks_content else "entries (content not known here)"
+    report.add(f"feed {offer.name}", problems, f"{entries} {what}, in order, origins served, needs a key",
+               f"{entries} 条，顺序正确，来源均在列，需要密钥" + ("，内容已由本地模块检查" if checks_content else ""))
+
+
+def _module_page(client: httpx.Client, url: str, cursor: str, page_size: int
+                 ) -> tuple[ModulePage | None, tuple[str, str]]:
+    """A module-feed page, or why there is none (English, Chinese)."""
+    status, body = _get(client, url, {"since": cursor, "limit": page_size})
+    if status != 200:
+        return None, (f"{url} after cursor {cursor!r} answered HTTP {status}: {_said(body)}",
+                      f"{url} 游标 {cursor!r} 之后返回 HTTP {status}：{_said(body)}")
+    try:
+        return ModulePage.model_validate(body), ("", "")
+    except ValidationError as error:
+        problem = error.errors()[0]
+        return None, (f"{url} after cursor {cursor!r} breaks the page schema at {problem['loc']}: {problem['msg']}",
+                      f"{url} 游标 {cursor!r} 之后的页面不符合页面格式，位置 {problem['loc']}：{problem['msg']}")
 
 
 def _is_error_envelope(body: Any) -> bool:

@@ -67,7 +67,7 @@ class EpcisRoute(APIRoute):
 
 def router(context: WebContext) -> APIRouter:
     service = TraceService(context.store)
-    standing = SubscriptionService(context.store)
+    standing = SubscriptionService(context.store, context.settings.trace_webhook_hosts)
     recalls = RecallService(context.store)
     forms = ChainForms(context.store)
     consumer = ConsumerService(context.store)
@@ -346,7 +346,7 @@ def router(context: WebContext) -> APIRouter:
         """溯源（back）与追踪（forward）/ Trace back (sources) or forward (destinations) from an identifier."""
         return service.trace(principal_of(request), id, direction)
 
-    notifier = Notifier(context.store)
+    notifier = Notifier(context.store, webhook_hosts=context.settings.trace_webhook_hosts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.records import RecordService
+from zhulian.store import pids
 from zhulian.region.adcodes import PlaceNotFound, adcode_for, adcode_name
 from zhulian.region.cities import city_of
 from zhulian.trace.identifiers import canonical, check_digit
@@ -37,6 +38,10 @@ _GLN = re.compile(r"^https://id\.gs1\.org/(?:414|417)/(\d{13})(?:/254/.+)?$")
 COLUMNS = (("id", "GLN 或地点标识", "GLN or location identifier", "urn:epc:id:sgln:6901234.00001.0"),
            ("name", "名称", "name", "广州某某食品有限公司"), ("city", "城市", "city", "广州市"),
            ("latitude", "纬度", "latitude", "23.1291"), ("longitude", "经度", "longitude", "113.2644"))
+# Built once (a trace names its places on every answer): the identifiers are expanding parameters.
+_NAMED = sa.select(locations).where(locations.c.identifier.in_(sa.bindparam("identifiers", expanding=True)))
+_OWNERS = sa.select(pids.c.value, pids.c.record_id).where(
+    pids.c.scheme == "gln", pids.c.value.in_(sa.bindparam("glns", expanding=True)))
 _ATTRIBUTES = {"name": "name", "city": "city", "latitude": "latitude", "longitude": "longitude"}
 
 
@@ -65,12 +70,17 @@ class MasterData:
     def places(self, principal: Principal, identifiers: Iterable[str]) -> dict[str, Place]:
         """What names each of ``identifiers`` (canonical), for those something names."""
         wanted = {i for i in identifiers if _GLN.match(i or "")}
+        if not wanted:
+            return {}
         bases = {i: gln_uri(i) for i in wanted}
+        glns = {_GLN.match(i).group(1) for i in wanted}
         with self.store.engine.connect() as connection:
             rows = {row.identifier: _place(row) for row in connection.execute(
-                sa.select(locations).where(locations.c.identifier.in_(wanted | set(bases.values()))))}
-        organisations = {gln: self._organisation(principal, gln) for gln in
-                         {_GLN.match(i).group(1) for i in wanted if i not in rows}}
+                _NAMED, {"identifiers": sorted(wanted | set(bases.values()))})}
+            # Which GLNs an organisation has, in one query of the read model; each is then read through the
+            # record service, so that only what this principal may see is named.
+            owners = dict(connection.execute(_OWNERS, {"glns": sorted(glns)}).all())
+        organisations = {gln: self._organisation(principal, owner) for gln, owner in owners.items()}
         found = {i: rows.get(i) or organisations.get(_GLN.match(i).group(1)) or rows.get(bases[i]) for i in wanted}
         return {i: place for i, place in found.items() if place}
 
@@ -87,10 +97,10 @@ class MasterData:
     def labels(self, principal: Principal, identifiers: Iterable[str]) -> dict[str, str]:
         return {i: place.label for i, place in self.places(principal, identifiers).items()}
 
-    def _organisation(self, principal: Principal, gln: str) -> Place | None:
+    def _organisation(self, principal: Principal, record_id: str) -> Place | None:
         try:
-            record = self.records.get(principal, f"gln:{gln}")
-        except ZhulianError:  # no organisation has this GLN, or not one this principal may see
+            record = self.records.get(principal, record_id)
+        except ZhulianError:  # not a record this principal may see
             return None
         if record.get("type") != "organization":
             return None

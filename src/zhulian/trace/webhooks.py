@@ -98,7 +98,13 @@ class _PinnedBackend(httpcore.NetworkBackend):
             addresses = self.guard.addresses(host, port)
         except DestinationRefused as refused:
             raise httpcore.ConnectError(f"refused: {refused.english}") from None
-        return self.plain.connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:  # every one checked: the first that answers
+            try:
+                return self.plain.connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as error:
+                failure = error
+        raise failure or httpcore.ConnectError(f"{host} has no address")
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None
                             ) -> httpcore.NetworkStream:

@@ -11,7 +11,6 @@ import time
 import warnings
 from pathlib import Path
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -45,7 +44,7 @@ def chain(store) -> TraceService:
 
 def test_a_recall_reaches_every_lot_and_holder_and_captures_recalled_for_each(chain, store) -> None:
     receiver = Receiver()
-    standing = SubscriptionService(store)
+    standing = SubscriptionService(store, "127.0.0.1")  # the admin lets reports reach the local receiver
     standing.create_query(CLI_ADMIN, "retailer2", {"MATCH_anyEPC": [PACK_2]})  # a holder's subscription
     subscription = standing.subscribe(CLI_ADMIN, "retailer2", {"dest": receiver.url, "stream": True})
     standing.create_query(CLI_ADMIN, "elsewhere", {"MATCH_anyEPC": ["urn:epc:id:sgtin:4012345.054321.P9"]})
@@ -63,8 +62,8 @@ def test_a_recall_reaches_every_lot_and_holder_and_captures_recalled_for_each(ch
     recalled, _ = chain.query(CLI_ADMIN, {"EQ_disposition": "recalled"})
     assert len(recalled) == len(LOTS) and {e["eventID"] for e in recalled} == {
         lot["recallEventID"] for lot in case["lots"]}
-    with httpx.Client(timeout=5) as client:
-        assert Notifier(store).run_once(client) == 1
+    with standing.webhook_client(5) as client:
+        assert Notifier(store, webhook_hosts="127.0.0.1").run_once(client) == 1
     [document] = receiver.documents()
     [event] = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert (event["disposition"], event["eventID"]) == ("recalled", pack_2["recallEventID"])

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     threads: int = 8  # worker threads for the web handlers
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
+    # Hosts that trace webhook reports may reach although they resolve to loopback or private addresses.
+    trace_webhook_hosts: str = ""
 
     def secret(self) -> str:
         """The key that signs portal sessions: made once, kept in the data folder, readable by us only."""

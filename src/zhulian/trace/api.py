@@ -21,6 +21,7 @@ from zhulian.trace import rapid
 from zhulian.trace.consumer import ConsumerService, qr
 from zhulian.trace.forms import COLUMNS as STEP_COLUMNS
 from zhulian.trace.forms import STEPS, ChainForms, template
+from zhulian.trace import masterdata
 from zhulian.trace.recall import MAX_REASON, RecallService
 from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.subscriptions import Notifier, SubscriptionService
@@ -67,10 +68,11 @@ class EpcisRoute(APIRoute):
 
 def router(context: WebContext) -> APIRouter:
     service = TraceService(context.store)
-    standing = SubscriptionService(context.store)
+    standing = SubscriptionService(context.store, context.settings.trace_webhook_hosts)
     recalls = RecallService(context.store)
     forms = ChainForms(context.store)
     consumer = ConsumerService(context.store)
+    master = masterdata.MasterData(context.store)
     upload_limit = context.settings.max_upload_bytes
     principal_of = context.principal_of
     file_limit = context.settings.max_body_bytes
@@ -286,6 +288,30 @@ def router(context: WebContext) -> APIRouter:
         return Response(content, media_type=media_type,
                         headers={"Content-Disposition": f'attachment; filename="trace-steps.{format}"'})
 
+    @trace_api.post("/api/v1/trace/locations/import", status_code=201)
+    async def import_locations(request: Request, file: UploadFile) -> dict[str, Any]:
+        """地点与参与方主数据（GLN → 名称、城市）从 CSV/XLSX 导入（全部或全不）/ Location and party master data
+        (GLN → name, city) from a CSV or XLSX (all rows or none)."""
+        content = await file.read(upload_limit + 1)
+        if len(content) > upload_limit:
+            raise ZhulianError("too_large", f"The file is over {upload_limit:,} bytes.",
+                               f"文件超过 {upload_limit:,} 字节。", 413)
+        return await anyio.to_thread.run_sync(lambda: master.import_rows(
+            principal_of(request), content, file.filename or ""))
+
+    @trace_api.get("/api/v1/trace/locations/template")
+    def location_template(format: str = Query("xlsx", pattern="^(xlsx|csv)$")) -> Response:
+        """地点主数据模板 / The location master-data template: Chinese headers and an example row."""
+        content, media_type = masterdata.template(format)
+        return Response(content, media_type=media_type,
+                        headers={"Content-Disposition": f'attachment; filename="trace-locations.{format}"'})
+
+    @trace_api.get("/api/v1/trace/locations")
+    def locations(request: Request, id: list[str] = Query(..., description="GLN、SGLN/PGLN 或 GS1 数字链接")
+                  ) -> dict[str, Any]:
+        """GLN 对应的名称与城市 / What each GLN names (master data, then organisations by their gln pid)."""
+        return {"places": master.lookup(principal_of(request), id)}
+
     @trace_api.get("/api/v1/trace/rapid-tests/supervision")
     def supervision(request: Request, since: str | None = Query(None, max_length=30),
                     until: str | None = Query(None, max_length=30)) -> dict[str, Any]:
@@ -346,7 +372,7 @@ def router(context: WebContext) -> APIRouter:
         """溯源（back）与追踪（forward）/ Trace back (sources) or forward (destinations) from an identifier."""
         return service.trace(principal_of(request), id, direction)
 
-    notifier = Notifier(context.store)
+    notifier = Notifier(context.store, webhook_hosts=context.settings.trace_webhook_hosts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -59,13 +59,29 @@ def register(app: typer.Typer) -> None:
         table = new_table("时间 eventTime", "类型 type", "业务步骤 bizStep", "处置 disposition", "地点 location",
                       "经由 via", title=title)
         for event in answer["events"]:
+            place = event["bizLocation"] or event["readPoint"] or ""
             table.add_row(event["eventTime"], event["type"], event["bizStep"] or "", event["disposition"] or "",
-                          event["bizLocation"] or event["readPoint"] or "",
+                          answer["names"].get(place, place),
                           f"{event['via']['role']} {event['via']['identifier']}")
         out.print(table)
         out.print(f"标识 identifiers {len(answer['identifiers'])} · 参与方 parties {len(answer['parties'])} · "
                   f"地点 locations {len(answer['locations'])} · 合并重复 merged {answer['merged']}",
                   highlight=False, markup=False)
+
+    @trace_app.command("locations")
+    @bilingual_errors
+    def locations(file: Annotated[Path, typer.Argument(help="地点主数据 CSV/XLSX 文件 file (列 columns: GLN 或地点标识, "
+                                                           "名称, 城市, 纬度, 经度)")],
+                  as_json: JsonFlag = False) -> None:
+        """导入地点与参与方主数据（GLN → 名称、城市），全部或全不 / Location and party master data from a CSV or
+        XLSX (GLN → name, city), all rows or none."""
+        from zhulian.trace.masterdata import MasterData
+
+        stored = MasterData(open_store()).import_rows(CLI_ADMIN, file.read_bytes(), file.name)
+        if as_json:
+            print_json(stored)
+            return
+        out.print(f"地点主数据 locations: 保存 stored {stored['stored']}", highlight=False, markup=False)
 
     @trace_app.command("back")
     @bilingual_errors

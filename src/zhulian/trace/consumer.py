@@ -20,10 +20,12 @@ import segno
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from zhulian.access import Principal
+from zhulian.access import ANONYMOUS, Principal
 from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.region.cities import city_of
 from zhulian.trace.forms import STEPS, TRACE_CODE_PREFIX, lot_uri
 from zhulian.trace.identifiers import canonical
+from zhulian.trace.masterdata import MasterData, Place
 from zhulian.trace.rapid import extension
 from zhulian.trace.rights import check_capture_rights
 from zhulian.trace.service import TraceService, utc_millis_now
@@ -81,7 +83,9 @@ class ConsumerService:
             raise _unknown(code)
         recalled = [d for d in documents if d.get("disposition") == "recalled"]
         shown = [d for d in documents if extension(d, "public") is True]
-        journey = [_stop(d) for d in shown if d.get("bizStep") != "inspecting"]
+        stops = [d for d in shown if d.get("bizStep") != "inspecting"]
+        places = MasterData(self.store).places(ANONYMOUS, {canonical(_place_of(d)) for d in stops if _place_of(d)})
+        journey = [_stop(d, places) for d in stops]
         tests = [_result(d) for d in shown if d.get("bizStep") in ("inspecting", "sampling")]
         product = next((extension(d, "product") for d in reversed(shown) if extension(d, "product")), None)
         return {"code": code, "identifier": start, "product": product, "journey": journey, "tests": tests,
@@ -105,16 +109,33 @@ def _unknown(code: str) -> ZhulianError:
                         f"没有溯源码为 {code!r} 的产品，请核对后重试。", 404)
 
 
-def _stop(document: dict[str, Any]) -> dict[str, Any]:
-    place = (document.get("bizLocation") or document.get("readPoint") or {}).get("id")
+def _place_of(document: dict[str, Any]) -> str | None:
+    return (document.get("bizLocation") or document.get("readPoint") or {}).get("id")
+
+
+def _stop(document: dict[str, Any], places: dict[str, Place]) -> dict[str, Any]:
+    """One stop of the journey: its place by name where master data names it, on the map where a ``geo:`` URI,
+    the master data or, failing both, the centre of the named place's city gives coordinates."""
+    place = _place_of(document)
+    named = places.get(canonical(place)) if place else None
     temperatures = [r.get("value") for element in document.get("sensorElementList", [])
                     for r in element.get("sensorReport", []) if r.get("type") == "Temperature"]
     found = _GEO.match(place or "")
+    lat, lng = (float(found.group(1)), float(found.group(2))) if found else _coordinates(named)
     step = document.get("bizStep") or ""
     return {"stage": extension(document, "step") or _STAGE.get(step, step or "记录"),
-            "time": _local(document["eventTime"]), "place": place,
+            "time": _local(document["eventTime"]), "place": named.label if named else place,
             "product": extension(document, "product"), "temperature": temperatures[0] if temperatures else None,
-            "lat": float(found.group(1)) if found else None, "lng": float(found.group(2)) if found else None}
+            "lat": lat, "lng": lng}
+
+
+def _coordinates(place: Place | None) -> tuple[float | None, float | None]:
+    if place is None:
+        return None, None
+    if place.latitude is not None and place.longitude is not None:
+        return place.latitude, place.longitude
+    city = city_of(place.city)
+    return (city.lat, city.lng) if city else (None, None)
 
 
 def _result(document: dict[str, Any]) -> dict[str, Any]:

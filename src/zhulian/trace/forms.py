@@ -7,22 +7,18 @@ URN or a GS1 Digital Link is taken as it is."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
-
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.exchange.flat import unneutralise
 from zhulian.trace.rapid import ZL, number, rapid_test_event
 from zhulian.trace.service import EPCIS_CONTEXT, TraceService
+from zhulian.trace.spreadsheets import blank, read_rows
 from zhulian.trace.tables import recalls
 
 TRACE_CODE_PREFIX = "urn:zhulian:trace:"
@@ -66,7 +62,6 @@ COLUMNS = (
     ("limit", "限量", "limit", ""), ("method", "检测方法", "method", ""), ("device", "检测设备", "device", ""),
     ("verdict", "判定", "verdict", ""),
 )
-_BY_HEADER = {h: key for key, zh, en, _ in COLUMNS for h in (zh, en, key)}
 _VERDICT_WORDS = {"合格": "conformant", "不合格": "non_conformant"}
 _UOM = re.compile(r"^[A-Z0-9]{2,3}$")
 
@@ -192,7 +187,7 @@ class ChainForms:
                     ) -> dict[str, Any]:
         """A CSV or XLSX of steps (``template``'s columns, Chinese or English headers): every row valid or
         nothing stored, each problem named by its row."""
-        rows = _read_rows(content, filename)
+        rows = read_rows(content, filename, COLUMNS)
         problems, found = [], []
         for line, row in rows:
             try:
@@ -209,57 +204,10 @@ class ChainForms:
 
 
 def template(kind: str) -> tuple[bytes, str]:
-    """A blank sheet with Chinese headers, English ones under them and an example row: (content, media type)."""
-    headers = [zh for _, zh, _, _ in COLUMNS]
-    example = [ex for _, _, _, ex in COLUMNS]
-    if kind == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerow(example)
-        return ("\ufeff" + buffer.getvalue()).encode(), "text/csv; charset=utf-8"
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "溯源记录"
-    sheet.append(headers)
-    sheet.append(example)
-    notes = book.create_sheet("说明")
-    notes.append(["环节 step", "CBV 业务步骤 bizStep", "说明 meaning"])
-    for word, step in STEPS.items():
-        notes.append([word, step.biz_step, f"{step.zh} / {step.en}"])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _read_rows(content: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
-    """Rows by their number in the sheet (the header is row 1), as ``{column key: value}``."""
-    if filename.lower().endswith(".xlsx"):
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
-        except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-            raise invalid([Problem("file", filename, "not a readable XLSX workbook", "不是可读取的 XLSX 文件")],
-                          "file") from None
-        table = [list(row) for row in sheet.iter_rows(values_only=True)]
-    else:
-        text = content.decode("utf-8-sig", errors="replace")
-        table = list(csv.reader(io.StringIO(text)))
-    if not table:
-        return []
-    keys = [_BY_HEADER.get(str(h or "").strip()) for h in table[0]]
-    unknown = [str(h) for h, k in zip(table[0], keys, strict=True) if h not in (None, "") and k is None]
-    if unknown:
-        raise invalid([Problem("header", h, "a column of the template", "不是模板中的列") for h in unknown], "file")
-    rows = []
-    for line, values in enumerate(table[1:], start=2):
-        row = {key: _cell(value) for key, value in zip(keys, values, strict=False) if key}
-        if any(v not in (None, "") for v in row.values()):
-            rows.append((line, row))
-    return rows
-
-
-def _cell(value: Any) -> Any:
-    return unneutralise(value.strip()) if isinstance(value, str) else value
+    """A blank sheet with Chinese headers, an example row and the steps explained: (content, media type)."""
+    notes = [["环节 step", "CBV 业务步骤 bizStep", "说明 meaning"]]
+    notes += [[word, step.biz_step, f"{step.zh} / {step.en}"] for word, step in STEPS.items()]
+    return blank(kind, COLUMNS, "溯源记录", notes)
 
 
 def _document(found: list[dict[str, Any]]) -> dict[str, Any]:

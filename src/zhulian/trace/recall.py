@@ -24,6 +24,7 @@ from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.exchange.flat import neutralise
 from zhulian.trace.identifiers import canonical
+from zhulian.trace.masterdata import MasterData
 from zhulian.trace.rights import check_capture_rights
 from zhulian.trace.service import EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.subscriptions import SubscriptionService
@@ -86,14 +87,22 @@ class RecallService:
 
     def case(self, principal: Principal, case_id: str) -> dict[str, Any]:
         check_capture_rights(principal)
-        return _shown(self._case(case_id))
+        return self._named(principal, [_shown(self._case(case_id))])[0]
 
     def cases(self, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
         """Recall cases, newest first."""
         check_capture_rights(principal)
         with self.store.engine.connect() as connection:
-            return [_shown(dict(row)) for row in connection.execute(
+            shown = [_shown(dict(row)) for row in connection.execute(
                 sa.select(recalls).order_by(recalls.c.created.desc(), recalls.c.id.desc()).limit(limit)).mappings()]
+        return self._named(principal, shown)
+
+    def _named(self, principal: Principal, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each case with ``names``: what its holders' and locations' GLNs name (master data)."""
+        names = MasterData(self.store).labels(principal, {i for case in shown
+                                                         for i in case["holders"] + case["locations"]})
+        return [case | {"names": {i: names[i] for i in case["holders"] + case["locations"] if i in names}}
+                for case in shown]
 
     def spreadsheet(self, principal: Principal, case_id: str) -> bytes:
         """The recall list as XLSX: Chinese headers with filters on every column (sortable), the English

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from zhulian.store import now
 from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link
+from zhulian.trace.masterdata import MasterData, save, vocabulary_rows
 from zhulian.trace.rapid import project as project_rapid_tests
 from zhulian.trace.rights import check_capture_rights, check_read_rights
 from zhulian.trace.tables import captures, declarations, event_ids, events, sensor_reports
@@ -97,7 +98,8 @@ class TraceService:
             raise invalid(problems, "file")
         prepared = [self._prepare(event, document, f"/epcisBody/eventList/{index}")
                     for index, event in enumerate(found) if index not in by_event]
-        return self._store(principal, prepared, len(found), behaviour, problems, origin)
+        return self._store(principal, prepared, len(found), behaviour, problems, origin,
+                           master=vocabulary_rows(document))
 
     def add_event(self, principal: Principal, event: Any, *, origin: str | None = None) -> dict[str, Any]:
         """``POST /epcis/events``: one event; its eventID (its hash when it has none)."""
@@ -134,7 +136,9 @@ class TraceService:
                 "declaration": event.get("errorDeclaration")}
 
     def _store(self, principal: Principal, prepared: list[dict[str, Any]], total: int, behaviour: str,
-               problems: list[Problem], origin: str | None) -> dict[str, Any]:
+               problems: list[Problem], origin: str | None, *, master: Sequence[dict[str, Any]] = ()
+               ) -> dict[str, Any]:
+        """Store the prepared events, and ``master``: the document's named locations and parties."""
         capture_id = f"cap_{ULID()}"
         stamp = utc_millis_now()
         try:
@@ -146,6 +150,7 @@ class TraceService:
                                    f"{len(duplicates)} 个事件此前已采集，未保存任何事件。", duplicates)
                 problems = problems + duplicates
                 self._insert(connection, kept, capture_id, stamp, principal.id)
+                save(connection, master, "epcis")
                 job = {"id": capture_id, "running": False, "success": not problems, "behaviour": behaviour,
                        "event_count": total, "stored": len(kept), "errors": [p.as_dict() for p in problems],
                        "actor": principal.id, "created": stamp, "finished": utc_millis_now()}
@@ -303,6 +308,8 @@ class TraceService:
         if not answer["count"]:
             raise ZhulianError("not_found", f"No stored event names {identifier!r}.",
                                f"没有任何已保存的事件涉及 {identifier!r}。", 404)
+        # What people read for the URNs: "广州某某食品有限公司 (广州市)"
+        answer["names"] = MasterData(self.store).labels(principal, answer["locations"] + answer["parties"])
         return answer
 
     def distinct(self, principal: Principal, resource: str) -> list[str]:

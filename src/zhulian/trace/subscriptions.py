@@ -19,7 +19,6 @@ import logging
 import re
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -32,6 +31,7 @@ from zhulian.trace.rights import check_read_rights
 from zhulian.trace.service import EPCIS_CONTEXT, MAX_PER_PAGE, TraceService, checked_conditions, utc_millis_now
 from zhulian.trace.tables import deliveries, queries, subscriptions
 from zhulian.trace.validation import text_problems
+from zhulian.trace.webhooks import WebhookGuard
 
 log = logging.getLogger("zhulian.trace")
 
@@ -43,9 +43,11 @@ MAX_ATTEMPTS = 6
 
 
 class SubscriptionService:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, webhook_hosts: str = "") -> None:
+        """``webhook_hosts``: the admin's list of hosts reports may reach although they are not public."""
         self.store = store
         self.trace = TraceService(store)
+        self.guard = WebhookGuard(webhook_hosts)
 
     # -- named queries -------------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class SubscriptionService:
             raise invalid([Problem("/", None, "a JSON object with dest and stream or schedule",
                                    "应为包含 dest 以及 stream 或 schedule 的 JSON 对象")], "query")
         stream, schedule = body.get("stream"), body.get("schedule")
-        problems = _subscription_problems(body)
+        problems = _subscription_problems(body, self.guard)
         if problems:
             raise invalid(problems, "query")
         stamp = utc_millis_now()
@@ -210,6 +212,10 @@ class SubscriptionService:
                 attempts=0, next_attempt=_stamp(at), created=_stamp(at)))
         return 1
 
+    def webhook_client(self, timeout_s: float) -> httpx.Client:
+        """The client reports are sent with: it connects only to addresses the guard checked at that moment."""
+        return httpx.Client(transport=self.guard.transport(), timeout=timeout_s, follow_redirects=False)
+
     def deliver_due(self, client: httpx.Client, at: dt.datetime, backoff_s: float) -> int:
         """Send every report whose time has come; a failure is retried after ``backoff_s`` × 2^(tries − 1),
         up to ``MAX_ATTEMPTS`` tries. Returns how many were delivered."""
@@ -249,8 +255,9 @@ class SubscriptionService:
 class Notifier:
     """The thread that queues and sends subscription reports while the web app serves."""
 
-    def __init__(self, store: Any, poll_s: float = 0.5, backoff_s: float = 2.0, timeout_s: float = 10.0) -> None:
-        self.service = SubscriptionService(store)
+    def __init__(self, store: Any, poll_s: float = 0.5, backoff_s: float = 2.0, timeout_s: float = 10.0,
+                 webhook_hosts: str = "") -> None:
+        self.service = SubscriptionService(store, webhook_hosts)
         self.poll_s, self.backoff_s, self.timeout_s = poll_s, backoff_s, timeout_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -269,7 +276,7 @@ class Notifier:
         return self.service.deliver_due(client, _now(), self.backoff_s)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+        with self.service.webhook_client(self.timeout_s) as client:
             while not self._stop.wait(self.poll_s):
                 try:
                     self.run_once(client)
@@ -335,13 +342,11 @@ def _schedule_values(schedule: dict[str, Any], field: str) -> set[int]:
     return values
 
 
-def _subscription_problems(body: dict[str, Any]) -> list[Problem]:
+def _subscription_problems(body: dict[str, Any], guard: WebhookGuard) -> list[Problem]:
     problems = text_problems(body)
-    dest = body.get("dest")
-    parts = urlsplit(dest) if isinstance(dest, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        problems.append(Problem("dest", dest, "an http or https URL of the webhook",
-                                "应为接收推送的 http 或 https 网址"))
+    refused = guard.problem(body.get("dest"))
+    if refused:
+        problems.append(refused)
     token = body.get("signatureToken")
     if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= 500):
         problems.append(Problem("signatureToken", None, "a string of 1–500 characters", "应为 1–500 个字符的字符串"))

@@ -165,3 +165,15 @@ codes = sa.Table(
     sa.Column("identifier", sa.String(500), nullable=False, unique=True),  # canonical
     sa.Column("created", Timestamp, nullable=False),
 )
+
+# What GLNs name (master data): from captured documents' epcisMasterData and from uploads; organisations with a
+# ``gln`` pid are read live from the records, not copied here (``masterdata``).
+locations = sa.Table(
+    "trace_locations", metadata,
+    sa.Column("identifier", sa.String(500), primary_key=True),  # canonical: https://id.gs1.org/414/… or /417/…
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("city", sa.String(12)),  # adcode
+    sa.Column("latitude", sa.Float),
+    sa.Column("longitude", sa.Float),
+    sa.Column("source", sa.String(10), nullable=False),  # epcis | upload
+)

@@ -76,6 +76,17 @@ def follow(connection: sa.Connection, start: str, direction: str) -> dict[str, A
     return _answer(start, direction, reached, members, details, identifiers, raw, truncated)
 
 
+# Every identifier row of every event naming one of the identifiers, with the event's own fields. Built once:
+# building and keying the statement anew cost more than running it (the identifiers are an expanding parameter).
+_NAMING_ROWS = (
+    sa.select(event_ids.c.event_seq, event_ids.c.role, event_ids.c.identifier, event_ids.c.kind, events.c.event_id,
+              events.c.event_type, events.c.action, events.c.event_time, events.c.biz_step, events.c.disposition,
+              events.c.read_point, events.c.biz_location)
+    .join(events, events.c.seq == event_ids.c.event_seq)
+    .where(event_ids.c.event_seq.in_(sa.select(event_ids.c.event_seq).where(
+        event_ids.c.identifier.in_(sa.bindparam("identifiers", expanding=True))))))
+
+
 def _load(connection: sa.Connection, identifiers: set[str], members: dict[int, list[Any]],
           details: dict[int, Any]) -> dict[str, list[Hit]]:
     """One query per step: every identifier row of every event naming one of ``identifiers``, with the
@@ -84,14 +95,9 @@ def _load(connection: sa.Connection, identifiers: set[str], members: dict[int, l
     hits: dict[str, list[Hit]] = defaultdict(list)
     ordered = sorted(identifiers)
     for start in range(0, len(ordered), 500):
-        naming = sa.select(event_ids.c.event_seq).where(event_ids.c.identifier.in_(ordered[start:start + 500]))
-        statement = (sa.select(event_ids.c.event_seq, event_ids.c.role, event_ids.c.identifier, event_ids.c.kind,
-                               events.c.event_id, events.c.event_type, events.c.action, events.c.event_time,
-                               events.c.biz_step, events.c.disposition, events.c.read_point, events.c.biz_location)
-                     .join(events, events.c.seq == event_ids.c.event_seq)
-                     .where(event_ids.c.event_seq.in_(naming)))
+        found = connection.execute(_NAMING_ROWS, {"identifiers": ordered[start:start + 500]})
         loaded: dict[int, list[Any]] = defaultdict(list)
-        for row in connection.execute(statement):
+        for row in found:
             loaded[row.event_seq].append(row)
             if row.identifier in identifiers:
                 hits[row.identifier].append(Hit(row.event_seq, row.role, row.identifier, row.event_time,

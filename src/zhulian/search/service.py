@@ -324,16 +324,15 @@ class SearchService:
         if not hits:
             return []
         records = self.store.get_many([record_id for _score, record_id in hits])
-        needles = _needles(index, parsed) if want_highlights else []
         results = []
         for score, record_id in hits:
             record = records.get(record_id)
             if record is None or record.get("access", "public") not in access:
                 continue  # deleted since the index last caught up
-            item = {**record, "score": None if score is None else round(float(score), 4)}
-            if want_highlights:
-                item["highlights"] = _highlights(record, needles)
-            results.append(item)
+            results.append({**record, "score": None if score is None else round(float(score), 4)})
+        if want_highlights:
+            for item, found in zip(results, _highlights(results, _needles(index, parsed)), strict=True):
+                item["highlights"] = found
         return results
 
     # -- query building ----------------------------------------------------------------------------
@@ -561,11 +560,27 @@ def _needles(index: SearchIndex, parsed: ParsedQuery) -> list[str]:
     return sorted(set(needles), key=len, reverse=True)
 
 
-def _highlights(record: dict[str, Any], needles: list[str]) -> dict[str, list[str]]:
-    """Escaped fragments per field (name/title, aliases, keywords, abstract/description/body/specs)."""
-    found: dict[str, list[str]] = {}
+def _highlights(records: list[dict[str, Any]], needles: list[str]) -> list[dict[str, list[str]]]:
+    """Each record's escaped fragments per field (name/title, aliases, keywords, abstract/description/body/specs).
+    The whole page's texts are folded in one call: folding them record by record was most of a search's
+    highlighting (bench/search_bench.py)."""
     if not needles:
-        return found
+        return [{} for _record in records]
+    texts = [_highlighted_texts(record) for record in records]
+    folded = iter(normalize_many_with_map([text for own in texts for _field, text in own]))
+    pages = []
+    for own in texts:
+        found: dict[str, list[str]] = {}
+        for field, text in own:
+            frags = highlight.fragments(text, needles, normalized=next(folded))
+            if frags:
+                found.setdefault(field, []).extend(frags)
+        pages.append({field: frags[:highlight.MAX_FRAGMENTS] if field not in ("keywords", "aliases") else frags
+                      for field, frags in found.items()})
+    return pages
+
+
+def _highlighted_texts(record: dict[str, Any]) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for field in docs.NAME_FIELDS + ("aliases", "keywords") + docs.BODY_FIELDS:
         value = record.get(field)
@@ -575,14 +590,7 @@ def _highlights(record: dict[str, Any], needles: list[str]) -> dict[str, list[st
             texts += [(field, v) for v in value if isinstance(v, str) and v]
         elif isinstance(value, str) and value:
             texts.append((field, value))
-    if not texts:
-        return found
-    for (field, text), normalized in zip(texts, normalize_many_with_map([t for _f, t in texts]), strict=True):
-        frags = highlight.fragments(text, needles, normalized=normalized)
-        if frags:
-            found.setdefault(field, []).extend(frags)
-    return {field: frags[:highlight.MAX_FRAGMENTS] if field not in ("keywords", "aliases") else frags
-            for field, frags in found.items()}
+    return texts
 
 
 def _regex_escape(text: str) -> str:

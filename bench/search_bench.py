@@ -68,6 +68,33 @@ Measured after this round (``python bench/search_bench.py --records 100000``, lo
 7.42 ms, p95 9.48 ms (raw Tantivy 1.08 / 1.85, FTS5 208.8 / 243.2); narrow p50 4.00 ms, p95 5.94 ms (raw 0.39 /
 0.74, FTS5 1.91 / 3.49); build 2,315 records/s (raw 13,558 docs/s); follower 1,719 writes/s; query process peak
 RSS 322 MB.
+
+Third round (pyinstrument on this bench's 100,000-record corpus, load 11–18 on 2 cores, so the shares matter more
+than the times):
+
+* the page's store read: ``Store.get_many`` for 20 ids took about 2.0 ms, a compiled statement on the driver
+  connection 0.6 ms, of which 0.3 ms is decoding the JSON (the same 300 pages, alternated, in one process). It
+  now runs one statement compiled once per dialect, visibility and number of ids, with no BEGIN: 9 % of a narrow
+  search here, where the second round found 33 %.
+* a narrow query after that: highlights 46 % (folding 21 %, called once per record; fragment search 19 %),
+  Tantivy's search 16 %, facets 13 %, query building 7 %. The page's texts are now folded in one call.
+* a broad query: the facet aggregation 35 %. The single ``facet`` field of field=value pairs made every count
+  read all of a match's values (8 a paper) to keep the two asked for. A JSON fast field (``groups``) keeps one
+  column per field, and the terms aggregations read only those: over 100,000 synthetic documents, 31 ms →
+  0.35 ms for type and city.
+* the build, per stage on 3,000–5,000 of the corpus's records (CPU time, one process): analysis 2,100–2,600
+  records per CPU-second (rjieba 26 %, bigrams 16 %, folding with OpenCC 17 %, the autocomplete card's JSON 7 %,
+  unigrams 6 %, field extraction 10 %); Tantivy indexing our documents 2,300–3,000 records per CPU-second, half
+  of it the ``body_b`` bigrams with positions (dropping that field alone nearly doubles Tantivy's rate); reading the
+  store 17,500/s, pickling records and fields to and from the workers 27,000/s, building ``tantivy.Document``
+  68,000/s. A record costs about 450 µs of analysis and 350 µs of Tantivy: about 2,500 records/s on two idle
+  cores, whatever the scheduling. 10,000 records/s needs the bigram fields gone from Python and cheaper to index
+  (Tantivy's n-gram tokenizer with correct positions), not a better pipeline around them.
+
+Measured after this round, the same session as the round before it, on a machine at load 11–23 (so only the
+same-run ratios compare): ``--records 100000`` before, load 11–14: broad p50 98.9 ms = 11.2× raw Tantivy, narrow
+p50 67.5 ms = 58.9× raw and 2.05× FTS5; after, load 18–23: broad p50 43.5 ms = 4.1× raw, narrow p50 31.2 ms =
+30.9× raw and 1.42× FTS5; build and follower unchanged (0.32–0.35× raw's speed); query process peak RSS 332 MB.
 """
 
 from __future__ import annotations

@@ -94,6 +94,7 @@ def test_filters_and_group_by_counts_are_exact_and_internal_records_stay_hidden(
     assert body["meta"]["count"] == 3 == len(body["results"])  # the internal one is not visible
     assert {g["key"]: g["count"] for g in body["group_by"]} == {"440100": 2, "440300": 1}
     assert {g["key"]: g["count"] for g in body["groups"]["category"]} == {"工学": 2, "理学": 1}
+    assert {g["key"]: g["count"] for g in body["groups"]["year"]} == {"2015": 1, "2018": 1, "2020": 1}
     assert body["group_by"][0]["key_display_name"] == "广州市"
     # the access level is in the index: a caller allowed more (keys and roles, later) is one argument away
     assert service.search("石墨烯", type="paper", access=("public", "internal"))["meta"]["count"] == 4

@@ -324,16 +324,15 @@ class SearchService:
         if not hits:
             return []
         records = self.store.get_many([record_id for _score, record_id in hits])
-        needles = _needles(index, parsed) if want_highlights else []
         results = []
         for score, record_id in hits:
             record = records.get(record_id)
             if record is None or record.get("access", "public") not in access:
                 continue  # deleted since the index last caught up
-            item = {**record, "score": None if score is None else round(float(score), 4)}
-            if want_highlights:
-                item["highlights"] = _highlights(record, needles)
-            results.append(item)
+            results.append({**record, "score": None if score is None else round(float(score), 4)})
+        if want_highlights:
+            for item, found in zip(results, _highlights(results, _needles(index, parsed)), strict=True):
+                item["highlights"] = found
         return results
 
     # -- query building ----------------------------------------------------------------------------
@@ -449,19 +448,17 @@ class SearchService:
 
 def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_name: str | None,
             count: int) -> dict[str, list[dict[str, Any]]]:
-    """Exact counts per value of each field over the matches: one pass of Tantivy's terms aggregation over the
-    ``facet`` fast field counts every field's values at once (not one evaluation of the query per value, and
-    without ``include`` patterns, which cost more than counting everything), then split by field here."""
-    spec = {"facet": {"terms": {"field": "facet", "size": MAX_GROUP_VALUES, "segment_size": MAX_GROUP_VALUES}}}
-    buckets = searcher.aggregate(query, spec)["facet"]["buckets"]
-    wanted = {f"{field}=": field for field in fields}
-    values: dict[str, list[dict[str, Any]]] = {field: [] for field in fields}
-    for bucket in buckets:
-        field_, _, value = bucket["key"].partition("=")
-        if f"{field_}=" in wanted and bucket["doc_count"] > 0:
-            values[field_].append({"key": value, "key_display_name": display_name(type_name, field_, value),
-                                   "count": bucket["doc_count"]})
+    """Exact counts per value of each field over the matches: one pass of Tantivy's terms aggregations over the
+    ``groups`` fast columns of the fields asked for (not one evaluation of the query per value, and not the
+    columns of fields nobody asked about)."""
+    spec = {field: {"terms": {"field": f"groups.{field}", "size": MAX_GROUP_VALUES,
+                              "segment_size": MAX_GROUP_VALUES}} for field in fields}
+    counted = searcher.aggregate(query, spec)
+    values: dict[str, list[dict[str, Any]]] = {}
     for field in fields:
+        values[field] = [{"key": bucket["key"], "key_display_name": display_name(type_name, field, bucket["key"]),
+                          "count": bucket["doc_count"]} for bucket in counted[field]["buckets"]
+                         if bucket["doc_count"] > 0]
         if field in ("city", "node", "year", "access", "type", "revision"):  # one value per record
             missing = count - sum(g["count"] for g in values[field])
             if missing > 0:
@@ -561,11 +558,27 @@ def _needles(index: SearchIndex, parsed: ParsedQuery) -> list[str]:
     return sorted(set(needles), key=len, reverse=True)
 
 
-def _highlights(record: dict[str, Any], needles: list[str]) -> dict[str, list[str]]:
-    """Escaped fragments per field (name/title, aliases, keywords, abstract/description/body/specs)."""
-    found: dict[str, list[str]] = {}
+def _highlights(records: list[dict[str, Any]], needles: list[str]) -> list[dict[str, list[str]]]:
+    """Each record's escaped fragments per field (name/title, aliases, keywords, abstract/description/body/specs).
+    The whole page's texts are folded in one call: folding them record by record was most of a search's
+    highlighting (bench/search_bench.py)."""
     if not needles:
-        return found
+        return [{} for _record in records]
+    texts = [_highlighted_texts(record) for record in records]
+    folded = iter(normalize_many_with_map([text for own in texts for _field, text in own]))
+    pages = []
+    for own in texts:
+        found: dict[str, list[str]] = {}
+        for field, text in own:
+            frags = highlight.fragments(text, needles, normalized=next(folded))
+            if frags:
+                found.setdefault(field, []).extend(frags)
+        pages.append({field: frags[:highlight.MAX_FRAGMENTS] if field not in ("keywords", "aliases") else frags
+                      for field, frags in found.items()})
+    return pages
+
+
+def _highlighted_texts(record: dict[str, Any]) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for field in docs.NAME_FIELDS + ("aliases", "keywords") + docs.BODY_FIELDS:
         value = record.get(field)
@@ -575,14 +588,7 @@ def _highlights(record: dict[str, Any], needles: list[str]) -> dict[str, list[st
             texts += [(field, v) for v in value if isinstance(v, str) and v]
         elif isinstance(value, str) and value:
             texts.append((field, value))
-    if not texts:
-        return found
-    for (field, text), normalized in zip(texts, normalize_many_with_map([t for _f, t in texts]), strict=True):
-        frags = highlight.fragments(text, needles, normalized=normalized)
-        if frags:
-            found.setdefault(field, []).extend(frags)
-    return {field: frags[:highlight.MAX_FRAGMENTS] if field not in ("keywords", "aliases") else frags
-            for field, frags in found.items()}
+    return texts
 
 
 def _regex_escape(text: str) -> str:

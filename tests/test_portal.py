@@ -242,6 +242,8 @@ def test_the_demo_sample_is_small_licensed_and_shows_real_results(store, tmp_pat
         assert "锂电池正极材料" in found
         matched = client.get("/match", params={"q": "我们需要电池热失控预警相关技术"}).text
         assert matched.count('class="hit-title"') >= 5
+        for_demand = client.post("/api/v1/match", json={"demand": "ref:demand-seed-nanhai-robots"}).json()["results"]
+        assert len(for_demand) >= 5 and any("机器人" in hit["name"] for hit in for_demand[:3])
         home = client.get("/", params={"type": "organization"}).text
         guangzhou = re.search(r'data-adcode="440100" data-value="(\d+)"', home)[1]
         assert int(guangzhou) > 50  # the PRD universities join the seed's organisations on the map

@@ -17,7 +17,7 @@ from zhulian.config import Settings
 from zhulian.region.cities import CITIES
 from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
-from zhulian.web.portal import pinyin_order
+from zhulian.text import pinyin_sort_key
 
 
 @pytest.fixture
@@ -221,7 +221,7 @@ def test_a_signed_in_reader_sends_an_expression_of_interest_from_a_patent_page(c
 def test_collaboration_centres_are_listed_in_pinyin_order(client) -> None:
     page = client.get("/collaboration").text
     names = re.findall(r'<h2><a href="/platforms/[^"]+">([^<]+)</a>', page)
-    assert len(names) > 3 and names == sorted(names, key=pinyin_order)
+    assert len(names) > 3 and names == sorted(names, key=pinyin_sort_key)
     assert names != sorted(names)  # code point order would differ: the test can tell the two apart
 
 
@@ -242,6 +242,8 @@ def test_the_demo_sample_is_small_licensed_and_shows_real_results(store, tmp_pat
         assert "锂电池正极材料" in found
         matched = client.get("/match", params={"q": "我们需要电池热失控预警相关技术"}).text
         assert matched.count('class="hit-title"') >= 5
+        for_demand = client.post("/api/v1/match", json={"demand": "ref:demand-seed-nanhai-robots"}).json()["results"]
+        assert len(for_demand) >= 5 and any("机器人" in hit["name"] for hit in for_demand[:3])
         home = client.get("/", params={"type": "organization"}).text
         guangzhou = re.search(r'data-adcode="440100" data-value="(\d+)"', home)[1]
         assert int(guangzhou) > 50  # the PRD universities join the seed's organisations on the map

@@ -493,7 +493,9 @@ def test_bad_filters_and_sorts_are_refused(store, orgs):
 
 
 def test_filter_values_are_data_not_syntax(store, orgs):
-    assert store.query("organization", "city:440100' OR '1'='1").count == 0
+    assert store.query("organization", "kind:university' OR '1'='1").count == 0
+    error = raises("invalid", 400, store.query, "organization", "city:440100' OR '1'='1")  # read as a place name
+    assert error.details[0].value == "440100' OR '1'='1"
     assert store.query("organization", "kind:university); DROP TABLE records; --").count == 0
     assert store.counts()["organization"] == len(ORGS)
 

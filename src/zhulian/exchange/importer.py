@@ -36,7 +36,7 @@ from zhulian.exchange.mapping import Mapping, load_mapping
 from zhulian.exchange.template import example_row
 from zhulian.model import COLLECTIONS, MODELS, PREFIXES, TYPE_LABELS, is_id, resolve_type, type_of_id, validate_record
 from zhulian.model.types import Resource
-from zhulian.region.adcodes import is_adcode
+from zhulian.region.adcodes import adcode_name, is_adcode
 from zhulian.store import Partial, changed_units, field_units
 
 BATCH = 1000
@@ -208,7 +208,19 @@ def change_text(change: dict[str, Any]) -> tuple[str, str]:
     zh = f"{verb_zh} {change['id']}，字段：{fields}" + (f"；已清空：{'、'.join(cleared)}" if cleared else "")
     en = f"{verb_en} {change['id']}, fields: {', '.join(change['changed']) or '-'}" + (
         f"; cleared: {', '.join(cleared)}" if cleared else "")
+    if place := change.get("city"):
+        resolved = f"city: {place['given']} → {place['code']} {place['name']}"
+        zh, en = f"{zh}；{resolved}", f"{en}; {resolved}"
     return zh, en
+
+
+def _place_named(pending: _Pending) -> dict[str, Any]:
+    """The city a row named by a place name (广州市, 深圳, 番禺区) and the code it was read as, so that whoever
+    imported it can see which place was understood: ``{"city": {"given", "code", "name"}}``, or nothing."""
+    given, code = pending.converted.record.get("city"), pending.record.city
+    if not isinstance(given, str) or code is None or given.strip() == code:
+        return {}
+    return {"city": {"given": given.strip(), "code": code, "name": adcode_name(code) or code}}
 
 
 def file_report(path: str, error: ZhulianError) -> ImportReport:
@@ -792,7 +804,8 @@ class _Run:
                 setattr(self.report, result.outcome, getattr(self.report, result.outcome) + 1)
                 if result.outcome != "unchanged":
                     self.report.changes.add({"row": pending.row, "id": result.record["id"], "outcome": result.outcome,
-                                             "changed": result.changed, "cleared": result.cleared})
+                                             "changed": result.changed, "cleared": result.cleared,
+                                             **_place_named(pending)})
                 continue
             error = result.error
             if not final and _only_relations(error) and len(self.deferred) < MAX_DEFERRED:

@@ -36,6 +36,15 @@ def adcode_name(code: str) -> str | None:
     return name
 
 
+def with_districts(code: str) -> list[str]:
+    """A prefecture-level city's code with the codes of its districts and counties (440100 → 440100, 440103 …
+    440118), so that a filter on the city finds records placed in one of its districts; any other code alone."""
+    if _level(code) != 1 or not is_adcode(code):
+        return [code]
+    return [code, *(found for found in adcode_names() if found[:4] == code[:4] and _level(found) == 2
+                    and adcode_names()[found] != "市辖区")]
+
+
 # -- place names to codes -------------------------------------------------------------------------------
 
 MUNICIPALITIES = ("11", "12", "31", "50")

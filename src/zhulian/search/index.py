@@ -32,12 +32,12 @@ from zhulian.region.cities import CITIES
 from zhulian.search import documents as docs
 from zhulian.search.rebuild import BuildStopped, RebuildLock, running_error
 from zhulian.store import store_identity as store_identity_table
-from zhulian.text import Analyzer, bigrams, pinyin_keys
+from zhulian.text import Analyzer, bigrams, pinyin_keys, pinyin_sort_key
 from zhulian.text.analysis import normalize_many, unigrams
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # 3: the facet fast field; 4: one fast column per grouped field (``groups``)
+SCHEMA_VERSION = 5  # 3: the facet fast field; 4: one fast column per grouped field (``groups``); 5: names by pinyin
 UNGROUPED = ("id", "created", "updated")  # one value per record: nothing to count by
 BUILD_BATCH = 1000  # records read from the store at a time
 ANALYSIS_CHUNK = 100  # records analysed together, between progress reports and checks for a request to stop
@@ -225,8 +225,7 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
     for field, value in values:
         if field not in UNGROUPED:
             groups.setdefault(field, []).append(value)
-    # the sort key (the label) folded in the same call as the texts: a second OpenCC call was 5 % of analysis
-    *normalized, label = normalize_many(name_texts + keyword_texts + body_texts + [record_label(record)])
+    normalized = normalize_many(name_texts + keyword_texts + body_texts)
     names = normalized[:len(name_texts)]
     keywords = normalized[len(name_texts):len(name_texts) + len(keyword_texts)]
     body = " ".join(normalized[len(name_texts) + len(keyword_texts):])
@@ -243,7 +242,7 @@ def analyse(a: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
         "uni": unigrams(short),
         "ac": autocomplete_keys(record, names),
         "card": json.dumps(card(record), ensure_ascii=False).encode(),
-        "s_name": label or "\uffff",
+        "s_name": pinyin_sort_key(record_label(record)) or "\uffff",  # as the store's records.sort_name
         "s_city": record.get("city") or "\uffff",
         "s_created": record.get("created") or "",
         "s_updated": record.get("updated") or "",

@@ -3,6 +3,7 @@ field registry of the type being listed.
 
 ``city:440100,kind:university|institute,year:>2015,type:!news,year:2015-2020``: conditions are ANDed;
 ``|`` ORs values; ``!`` negates; ``>``/``<`` and ``a-b`` ranges compare number and date fields.
+``city:`` takes place names as well as codes (``city:广州``), and a city means its districts too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from zhulian.errors import Problem, invalid
 from zhulian.model import ENVELOPE_FIELDS, INDEXED_FIELDS
+from zhulian.region.adcodes import PlaceNotFound, adcode_for, with_districts
 
 MAX_CONDITIONS = 20
 MAX_VALUES = 100
@@ -98,4 +100,25 @@ def _condition(name: str, raw: str, kind: str, envelope: bool) -> Condition | Pr
     if kind == "number" and not all(re.fullmatch(r"-?\d{1,%d}(\.\d{1,%d})?" % (MAX_DIGITS, MAX_DIGITS), v) for v in values):
         return Problem(f"filter.{name}", raw[:200], f"{name} takes numbers of at most {MAX_DIGITS} digits",
                        f"{name} 应为不超过 {MAX_DIGITS} 位的数字")
+    if name == "city":
+        return _places(raw, op, values)
     return Condition(name, op, tuple(values), kind, envelope)
+
+
+def _places(raw: str, op: str, values: list[str]) -> Condition | Problem:
+    """``city:`` values as codes, whatever name was given, each city with its districts (番禺区 440113 is in
+    广州市 440100), so that a record placed in a district is found by its city."""
+    if op not in ("eq", "ne"):
+        return Problem("filter.city", raw, "a city is one place or several joined by |, not a range",
+                       "城市应为一个或以 | 分隔的多个地名或代码，不能是范围")
+    codes: list[str] = []
+    for value in values:
+        if value.isdigit():  # a code, known or not (an unknown one simply matches nothing)
+            codes += with_districts(value)
+            continue
+        try:
+            codes += with_districts(adcode_for(value, within="44"))
+        except PlaceNotFound as error:
+            return Problem("filter.city", value, f"{error.reason}: give a GB/T 2260 code (440100) or a place name "
+                           "(广州市, Guangzhou)", f"{error.reason_zh}：请填写行政区划代码（如 440100）或地名（如 广州市）")
+    return Condition("city", op, tuple(dict.fromkeys(codes)), "keyword", True)

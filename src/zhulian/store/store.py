@@ -26,10 +26,11 @@ from zhulian.store import migrate
 from zhulian.store.engine import WRITE, make_engine
 from zhulian.store.query import Condition, Visibility, allowed_fields, parse_filter
 from zhulian.store.tables import audit_log, pids, record_fields, records, relations, revisions
+from zhulian.text import pinyin_sort_key
 
 SERVER_FIELDS = ("id", "revision", "created", "updated", "deleted")
 FEED_LOCK = 0x7A686C  # PostgreSQL advisory lock that orders change-feed appends ("zhl")
-SORT_COLUMNS = {"id": records.c.id, "name": records.c.label, "city": records.c.city, "year": records.c.year,
+SORT_COLUMNS = {"id": records.c.id, "name": records.c.sort_name, "city": records.c.city, "year": records.c.year,
                 "created": records.c.created, "updated": records.c.updated, "revision": records.c.revision}
 
 
@@ -637,8 +638,9 @@ class Writer:
         revision = previous.revision + 1 if previous is not None else 1
         created = previous.created if previous is not None else stamp
         payload = {"id": record_id, **payload, "revision": revision, "created": created, "updated": stamp}
-        row = {"type": record.type, "revision": revision, "label": record.label()[:500], "city": record.city,
-               "node": node, "access": record.access, "year": record.filter_year(), "updated": stamp, "deleted": None,
+        label = record.label()
+        row = {"type": record.type, "revision": revision, "label": label[:500], "sort_name": pinyin_sort_key(label),
+               "city": record.city, "node": node, "access": record.access, "year": record.filter_year(), "updated": stamp, "deleted": None,
                "data": payload}
         pending = self._pending
         text = _json(payload)  # serialised once for the record row and its revision

@@ -24,6 +24,7 @@ records = sa.Table(
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("label", sa.String(500), nullable=False),
+    sa.Column("sort_name", sa.String(500)),  # the label's pinyin: what sort=name orders by (广州 before 深圳)
     sa.Column("city", sa.String(6)),
     sa.Column("node", sa.String(6)),
     sa.Column("access", sa.String(12), nullable=False),
@@ -36,6 +37,7 @@ records = sa.Table(
     sa.Column("merged_into", sa.String(40)),
     sa.Index("ix_records_type_id", "type", "id"),
     sa.Index("ix_records_city", "city"),
+    sa.Index("ix_records_type_sort_name", "type", "sort_name"),
     sa.Index("ix_records_updated", "updated"),
 )
 

@@ -9,7 +9,9 @@ from zhulian.text.analysis import (
     normalize,
     normalize_with_map,
     pinyin_keys,
+    pinyin_sort_key,
     stem,
 )
 
-__all__ = ["Analyzer", "analyzer", "bigrams", "is_cjk", "normalize", "normalize_with_map", "pinyin_keys", "stem"]
+__all__ = ["Analyzer", "analyzer", "bigrams", "is_cjk", "normalize", "normalize_with_map", "pinyin_keys",
+           "pinyin_sort_key", "stem"]

@@ -93,7 +93,7 @@ def router(context: WebContext) -> APIRouter:
         return {"resources": ["capture", "events", *_RESOURCES], "epcisVersion": "2.0.0", "cbvVersion": "2.0.0",
                 "captureLimit": CAPTURE_LIMIT, "captureFileSizeLimit": file_limit}
 
-    @epcis.options("/capture")
+    @epcis.options("/capture", status_code=204, response_class=Response)
     def capture_options() -> Response:
         return Response(status_code=204, headers={**limits, "Allow": "OPTIONS, GET, POST"})
 

@@ -28,6 +28,7 @@ from zhulian.web.api import api_router, unknown_collection_router
 from zhulian.web.context import WebContext
 from zhulian.web.discovery import discovery_router
 from zhulian.web.limits import BodyLimit, RateLimit
+from zhulian.web.openapi import openapi_document
 from zhulian.web.portal import STATIC, portal_router, templates
 from zhulian.web.search import search_router
 from zhulian.web.session import SecurityHeaders, key_identifier, principal_resolver
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(portal_router(records, principal_of, search))
     app.include_router(discovery_router(records, principal_of))
     app.include_router(unknown_collection_router())
-    app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     # Outermost last: limits see every request before sessions or routes do, and every answer, theirs too,
     # gets the security headers.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret(), same_site="strict", max_age=8 * 3600)
@@ -126,41 +127,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     return app
-
-
-# What the API answers besides success, in the one error shape (FastAPI's own 422 is answered as 400).
-ERRORS = {"400": "请求不合法 / bad request", "401": "缺少或无效的密钥 / no valid key",
-          "403": "无权限或 CSRF 令牌缺失 / not allowed, or no CSRF token", "404": "不存在 / not found",
-          "410": "已删除 / deleted", "429": "请求过于频繁 / too many requests (Retry-After)"}
-WRITE_ERRORS = {"409": "冲突 / conflict", "412": "If-Match 不符 / If-Match does not match",
-                "413": "请求体过大 / body too large", "415": "请发送 JSON / send JSON",
-                "428": "缺少 If-Match / If-Match required"}
-
-
-def _openapi_with_errors(app: FastAPI) -> dict:
-    """The generated document, with every operation's real error statuses and the error shape."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    from fastapi.openapi.utils import get_openapi
-
-    document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
-        "type": "object", "required": ["ok", "error"], "properties": {
-            "ok": {"type": "boolean"}, "error": {"type": "object", "required": ["code", "message", "message_zh"],
-                                                 "properties": {"code": {"type": "string"},
-                                                                "message": {"type": "string"},
-                                                                "message_zh": {"type": "string"},
-                                                                "details": {"type": "array"}}}}}
-    shape = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for operations in document.get("paths", {}).values():
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
-            errors = ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch", "delete") else {})
-            for status, description in errors.items():
-                responses.setdefault(status, {"description": description, **shape})
-    app.openapi_schema = document
-    return document
 
 
 # Machine interfaces answer errors in JSON whatever the path: the API, the standards' own bindings (EPCIS,

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import DictLoader, Environment, select_autoescape
-from pypinyin import lazy_pinyin
 
 from zhulian.access import Principal, search_levels
 from zhulian.access.keys import authenticate
@@ -30,6 +29,7 @@ from zhulian.exchange.service import ExchangeService
 from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
 from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
+from zhulian.text import pinyin_sort_key
 from zhulian.web import i18n
 from zhulian.web.charts import CHART_FORMATS, TABLE_FORMATS, chart_response
 from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
@@ -70,11 +70,6 @@ def _local_time(value: str | None, lang: str = "zh") -> str:
     if lang == "zh":
         return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
     return f"{local:%Y-%m-%d %H:%M} (UTC+8)"
-
-
-def pinyin_order(name: str) -> tuple[str, str]:
-    """A sort key that orders Chinese names by their pinyin, as readers look them up (北京 before 广州)."""
-    return ("".join(lazy_pinyin(name)).lower(), name)
 
 
 # A module with pages of its own keeps their templates in ``<module>/templates/`` and extends ``base.html``.
@@ -263,7 +258,7 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         principal = principal_of(request)
         platforms = [records.get(principal, p["id"]) for p in records.list(
             principal, "platform", "kind:collaborative_innovation_center|alliance", limit=200).results]
-        platforms.sort(key=lambda p: pinyin_order(i18n.pick(p.get("name"), "zh")))
+        platforms.sort(key=lambda p: pinyin_sort_key(i18n.pick(p.get("name"), "zh")))
         return render(request, "collaboration.html", platforms=platforms, units=_units)
 
     @router.get("/policies", response_class=HTMLResponse)

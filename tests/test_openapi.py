@@ -1,0 +1,115 @@
+"""The OpenAPI document a developer discovers the API by: the record routes' answers typed by the record types'
+models (every type, modules' too), the one error shape on the error statuses, the key as a security scheme,
+parameters described in Chinese and English; and real answers of every collection match what it says."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from zhulian.config import Settings
+from zhulian.model import COLLECTIONS, MODELS
+from zhulian.records.reference import load_region
+from zhulian.web.app import create_app
+
+RECORD_ROUTES = [("get", "/api/v1/{collection}"), ("post", "/api/v1/{collection}"),
+                 ("get", "/api/v1/{collection}/{ref}"), ("put", "/api/v1/{collection}/{ref}"),
+                 ("patch", "/api/v1/{collection}/{ref}"), ("delete", "/api/v1/{collection}/{ref}"),
+                 ("get", "/api/v1/{collection}/{ref}/revisions"), ("get", "/api/v1/{collection}/{ref}/relations"),
+                 ("get", "/api/v1/search"), ("get", "/api/v1/audit"), ("get", "/api/v1/jobs/{job_id}"),
+                 ("post", "/api/v1/import/{collection}")]
+
+
+@pytest.fixture
+def client(sqlite_store, tmp_path):
+    load_region(sqlite_store)
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data", rate_per_key=0, rate_per_address=0),
+                               store=sqlite_store)) as client:
+        yield client
+
+
+@pytest.fixture
+def document(client: TestClient) -> dict:
+    return client.get("/openapi.json").json()
+
+
+def _validator(document: dict, name: str) -> jsonschema.Draft202012Validator:
+    registry = Registry().with_resource("urn:api", Resource.from_contents(document, default_specification=DRAFT202012))
+    return jsonschema.Draft202012Validator({"$ref": f"urn:api#/components/schemas/{name}"}, registry=registry)
+
+
+def _success_schema(operation: dict) -> dict:
+    status = min(s for s in operation["responses"] if s.startswith("2"))
+    return operation["responses"][status]["content"]["application/json"]["schema"]
+
+
+def test_record_routes_answer_records_of_every_type(document: dict) -> None:
+    schemas = document["components"]["schemas"]
+    assert set(MODELS) <= set(schemas) and "observation" in schemas  # a module's type too
+    record = schemas["Record"]
+    assert {ref["$ref"].rsplit("/", 1)[1] for ref in record["oneOf"]} == set(MODELS)
+    assert record["discriminator"]["propertyName"] == "type"
+    assert schemas["organization"]["properties"]["kind"]  # the type's own fields, from its model
+    for method, path in RECORD_ROUTES:
+        schema = _success_schema(document["paths"][path][method])
+        assert schema.get("$ref") or schema.get("anyOf") or schema.get("items"), (method, path)
+
+
+def test_every_operation_documents_its_errors_in_the_one_shape_and_no_422(document: dict) -> None:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses or path.endswith("/import/{collection}"), (method, path)
+            for status in ("400", "401", "403", "404", "429", "500"):
+                assert responses[status]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"}, (method, path, status)
+            if method in ("put", "patch", "delete"):
+                assert {"412", "428"} <= set(responses), (method, path)
+
+
+def test_file_answers_are_bytes_and_the_key_is_a_bearer_scheme(document: dict) -> None:
+    export = document["paths"]["/api/v1/export/{collection}.{fmt}"]["get"]["responses"]["200"]["content"]
+    assert export["text/csv"]["schema"] == {"type": "string", "format": "binary"}
+    assert export["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/Record"}
+    assert document["components"]["securitySchemes"]["key"] == {
+        "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["key"][
+            "description"]}
+    assert {} in document["security"] and {"key": []} in document["security"]  # public reads need no key
+
+
+def test_the_record_routes_parameters_are_described_in_both_languages(document: dict) -> None:
+    for method, path in RECORD_ROUTES:
+        for parameter in document["paths"][path][method].get("parameters", []):
+            description = parameter.get("description", "")
+            assert re.search(r"[\u4e00-\u9fff]", description) and re.search(r"[a-z]{3}", description), (
+                method, path, parameter["name"])
+
+
+def test_real_answers_of_every_collection_match_the_document(client: TestClient, document: dict) -> None:
+    page, record, relations, revisions, error = (_validator(document, name) for name in (
+        "RecordPage", "Record", "Relations", "Revisions", "Error"))
+    seen = set()
+    for collection in COLLECTIONS.values():
+        listed = client.get(f"/api/v1/{collection}", params={"per_page": 3, "group_by": "city"}).json()
+        page.validate(listed)
+        for item in listed["results"]:
+            record.validate(client.get(f"/api/v1/{collection}/{item['id']}").json())
+            relations.validate(client.get(f"/api/v1/{collection}/{item['id']}/relations").json())
+            revisions.validate(client.get(f"/api/v1/{collection}/{item['id']}/revisions").json())
+            seen.add(item["type"])
+    assert {"organization", "person", "platform", "policy", "news"} <= seen
+    _validator(document, "SearchPage").validate(client.get("/api/v1/search", params={"q": "大学",
+                                                                                     "group_by": "type"}).json())
+    page.validate(client.get("/api/v1/orgs", params={"select": "name", "per_page": 3}).json())
+    error.validate(client.get("/api/v1/orgs/moe:0000000000").json())
+    invalid = _validator(document, "Record")
+    assert not invalid.is_valid({"type": "organization", "id": "org_x", "kind": 3})  # the schema can say no

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                               "Errors: {ok: false, error: {code, message, message_zh, details}}.")
     app.state.search = search
     app.state.records = records
+    app.state.jobs = jobs
 
     def error_response(request: Request, error: ZhulianError) -> Response:
         if _wants_html(request):

@@ -69,8 +69,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 lang=lang, w=i18n.words(lang), path=request.url.path, message=error.message,
                 message_zh=error.message_zh)
             return HTMLResponse(page, status_code=error.status)
+        # A write refused as busy is sent again when the running import is likely done; other 503s soon.
+        retry = jobs.retry_after() if error.code == "busy" else 1
         return JSONResponse(error.as_dict(), status_code=error.status,
-                            headers={"Retry-After": "1"} if error.status == 503 else None)
+                            headers={"Retry-After": str(retry)} if error.status == 503 else None)
 
     @app.exception_handler(ZhulianError)
     async def _zhulian_error(request: Request, error: ZhulianError) -> Response:

@@ -499,3 +499,4 @@ def test_a_long_import_never_stalls_another_principals_writes(store, tmp_path) -
         retried = client.patch(f"/api/v1/orgs/{target.json()['id']}", json={"aliases": ["深圳甲"]},
                                headers={**sz, "If-Match": target.headers["ETag"]})
         assert retried.status_code == 200, retried.text
+

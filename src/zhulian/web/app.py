@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(search_router(context))
     for module in modules_with("api"):
         app.include_router(module.router(context))
-    app.include_router(portal_router(records, principal_of, search))
+    app.include_router(portal_router(records, principal_of, search, jobs))
     app.include_router(discovery_router(records, principal_of))
     app.include_router(unknown_collection_router())
     app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]

@@ -500,3 +500,40 @@ def test_a_long_import_never_stalls_another_principals_writes(store, tmp_path) -
                                headers={**sz, "If-Match": target.headers["ETag"]})
         assert retried.status_code == 200, retried.text
 
+
+# -- relations only to records the writer can read (case 10) --------------------------------------------------
+
+def test_a_relation_to_a_record_the_writer_cannot_read_is_refused(store, tmp_path) -> None:
+    """A publisher cannot make a public record name another node's internal one: anonymous readers would see
+    its id and pids in exports, OAI and search. Refused at the one write path: POST, PATCH and import."""
+    client = app_client(store, tmp_path)
+    gz, sz = bearer(store, "publisher", "440100"), bearer(store, "publisher", "440300")
+    hidden = client.post("/api/v1/orgs", json={"name": {"zh": "深圳内部机构"}, "access": "internal",
+                                               "pids": {"moe": "4144099999"}}, headers=sz)
+    assert hidden.status_code == 201, hidden.text
+    hidden = hidden.json()
+    shown = client.post("/api/v1/orgs", json={"name": {"zh": "深圳公开机构"}}, headers=sz).json()
+    for ref in (hidden["id"], "moe:4144099999"):
+        error = error_of(client.post("/api/v1/platforms", headers=gz, json={
+            "name": {"zh": "广州平台"}, "relations": [{"predicate": "lead_unit", "object": ref}]}), 400, "invalid")
+        [problem] = error["details"]
+        assert problem["field"] == "relations.0.object" and "lead_unit" in problem["reason"], problem
+        assert "lead_unit" in problem["reason_zh"] and "牵头单位" in problem["reason_zh"]
+    platform = client.post("/api/v1/platforms", headers=gz, json={
+        "name": {"zh": "广州平台"}, "relations": [{"predicate": "lead_unit", "object": shown["id"]}]})
+    assert platform.status_code == 201, platform.text
+    error = error_of(client.patch(f"/api/v1/platforms/{platform.json()['id']}", headers={
+        **gz, "If-Match": platform.headers["ETag"]}, json={"relations": [
+            {"predicate": "partner_unit", "object": hidden["id"]}]}), 400, "invalid")
+    assert "partner_unit" in error["details"][0]["reason"]
+    upload = f"name.zh,city,lead_unit\n广州导入平台,440100,{hidden['id']}\n".encode()
+    imported = client.post("/api/v1/import/platforms", files={"file": ("平台.csv", upload)}, headers=gz).json()
+    assert not imported["ok"] and imported["summary"]["created"] == 0, imported
+    assert any("lead_unit" in problem["reason"] and "lead_unit" in problem["reason_zh"]
+               for problem in imported["problems"]), imported["problems"]
+    anonymous = client.get("/api/v1/platforms", params={"expand": "true"}).text
+    assert hidden["id"] not in anonymous
+    admin = bearer(store, "admin")
+    related = client.post("/api/v1/platforms", headers=admin, json={
+        "name": {"zh": "省级平台"}, "relations": [{"predicate": "lead_unit", "object": hidden["id"]}]})
+    assert related.status_code == 201, related.text  # an administrator reads every record

@@ -385,6 +385,9 @@ class Writer:
         self.store = store
         self.connection = connection
         self._staged = False  # revisions wait in STAGED_REVISIONS (PostgreSQL)
+        # The records relations may name: what the writing principal may read (set by the record service),
+        # so that a public record never carries the id and pids of one its readers may not see. None: any.
+        self.relatable: Visibility | None = None
         self._states: dict[str, _State | None] = {}
         self._pid_owners: dict[tuple[str, str], str | None] = {}
         self._pending = _Pending()
@@ -686,8 +689,12 @@ class Writer:
                 continue
             other = self._state(other_id)
             subject_type, object_type = ((record.type, other.type) if end == "object" else (other.type, record.type))
-            subjects, objects, _zh, _en = PREDICATES[relation.predicate]
-            if other.deleted:
+            subjects, objects, zh, en = PREDICATES[relation.predicate]
+            if self.relatable is not None and not self.relatable.allows(other.data.get("access", "public"), other.node):
+                problems.append(Problem(field_path, ref, f"relation {relation.predicate} ({en}) names {ref}, which "
+                                        "you may not read; relate only records you can see",
+                                        f"关系 {relation.predicate}（{zh}）指向的 {ref} 不是您可读取的记录，只能关联您可见的记录"))
+            elif other.deleted:
                 problems.append(Problem(field_path, ref, f"{other_id} was deleted", f"{other_id} 已删除"))
             elif subject_type not in subjects or object_type not in objects:
                 problems.append(Problem(

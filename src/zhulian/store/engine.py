@@ -13,7 +13,7 @@ WRITE = "zhulian_write"
 # How long a write waits for a lock another transaction holds (SQLite's one write lock, a PostgreSQL row or
 # the change feed's append lock) before it gives up with a 503 ``busy``: a long import must never make
 # another writer hang, and a retry a few seconds later is something a client can act on.
-WRITE_WAIT_S = 5
+WRITE_WAIT_S = 10
 
 
 def make_engine(url: str) -> sa.Engine:

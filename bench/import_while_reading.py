@@ -148,13 +148,18 @@ def reads_during_import(base: str, secret: str, path: Path, script: Path, paths:
     outcome: dict = {}
 
     def follow() -> None:
-        while True:
-            job = httpx.get(job_url, headers=auth, timeout=30).json()
-            if job["state"] in ("succeeded", "failed"):
-                outcome.update(job)
-                finished.set()
-                return
-            time.sleep(0.5)
+        try:
+            while True:
+                answer = httpx.get(job_url, headers=auth, timeout=30)
+                if answer.status_code != 200:
+                    outcome["error"] = f"GET {job_url}: {answer.status_code} {answer.text[:300]}"
+                    return
+                if answer.json()["state"] in ("succeeded", "failed"):
+                    outcome.update(answer.json())
+                    return
+                time.sleep(0.5)
+        finally:
+            finished.set()  # stops wrk whatever happened
 
     threading.Thread(target=follow, daemon=True).start()
     load = wrk(base, script, paths, args, stop=finished)

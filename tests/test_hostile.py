@@ -11,6 +11,7 @@ import re
 import stat
 import subprocess
 import sys
+import threading
 import time
 import warnings
 import zipfile
@@ -25,11 +26,13 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tests.federation.cluster import free_port, wait_until_up
-from zhulian.access import CLI_ADMIN, create_key
+from zhulian.access import CLI_ADMIN, Principal, create_key
 from zhulian.config import Settings
+from zhulian.exchange.service import ExchangeService
 from zhulian.records import RecordService
 from zhulian.records.reference import load_region
 from zhulian.store import Store
+from zhulian.store.engine import WRITE_WAIT_S
 from zhulian.web.app import create_app
 
 NESTED = b"[" * 30_000 + b"]" * 30_000  # 60 KB that once took a server from 290 MB to 2.5 GB
@@ -436,3 +439,107 @@ def test_utf16_without_a_byte_order_mark_imports(run, tmp_path) -> None:
         path = tmp_path / f"{encoding}.csv"
         path.write_bytes(f"name.zh,kind,city\n一号测试机构{encoding[-2:]},enterprise,440100\n".encode(encoding))
         assert "新建 created 1" in run("import", path, "--type", "organization").output
+
+
+# -- a long import never stalls another writer (case 7) -------------------------------------------------------
+
+def _timed(send) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = send()
+    return response, time.perf_counter() - started
+
+
+def test_a_long_import_never_stalls_another_principals_writes(store, tmp_path) -> None:
+    """An import job holds its transaction open half-way (paused in its progress report, after 600 rows
+    are written) while another node's publisher PATCHes a record the imported rows relate to and POSTs a
+    new one. PostgreSQL answers them at once; SQLite has one write lock, so it answers a bilingual 503 with
+    Retry-After once it has waited WRITE_WAIT_S. Once, they waited for the whole import (PostgreSQL) or got a
+    500 (SQLite)."""
+    client = app_client(store, tmp_path)
+    jobs = client.app.state.jobs
+    key = create_key(store, "publisher", node="440100")[0]
+    importer = Principal(key["id"], "publisher", node="440100")
+    sz = bearer(store, "publisher", "440300")
+    target = client.post("/api/v1/orgs", json={"name": {"zh": "深圳被引用机构"}, "city": "440300"}, headers=sz)
+    path = tmp_path / "机构.csv"
+    path.write_text("name.zh,kind,city,member_of\n" + "".join(
+        f"导入机构{n},enterprise,440100,{target.json()['id']}\n" for n in range(1500)), encoding="utf-8")
+    exchange = ExchangeService(RecordService(store))
+    paused, release = threading.Event(), threading.Event()
+
+    def work(progress):
+        def report(rows: int, position: int, total: int) -> None:
+            progress(position, total)
+            if rows >= 600 and not paused.is_set():
+                paused.set()
+                release.wait(120)
+
+        return exchange.import_file(importer, path, type_name="organization", progress=report,
+                                    batch_size=200).summary()
+
+    job = jobs.submit(importer, "import", work, on_end=paused.set)
+    assert paused.wait(120) and jobs.get(importer, job.id).state == "running", jobs.get(importer, job.id).error
+    answers: dict[str, tuple[httpx.Response, float]] = {}
+
+    def write() -> None:
+        answers["patch"] = _timed(lambda: client.patch(
+            f"/api/v1/orgs/{target.json()['id']}", json={"aliases": ["深圳甲"]},
+            headers={**sz, "If-Match": target.headers["ETag"]}))
+        answers["post"] = _timed(lambda: client.post("/api/v1/orgs", json={"name": {"zh": "深圳新机构"}}, headers=sz))
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(4 * WRITE_WAIT_S)
+    release.set()
+    finished = jobs.wait(importer, job.id)
+    assert not writer.is_alive(), "another principal's write waited for the whole import"
+    assert finished.state == "succeeded" and finished.result["created"] == 1500, finished
+    if store.is_postgres:
+        assert [answers[k][0].status_code for k in ("patch", "post")] == [200, 201], answers
+        assert max(seconds for _, seconds in answers.values()) < 3, answers
+    else:
+        for response, seconds in answers.values():
+            error = error_of(response, 503, "busy")
+            assert seconds < WRITE_WAIT_S + 8 and int(response.headers["Retry-After"]) >= 1, (seconds, response.headers)
+            assert "导入" in error["message_zh"] and "import" in error["message"]
+        retried = client.patch(f"/api/v1/orgs/{target.json()['id']}", json={"aliases": ["深圳甲"]},
+                               headers={**sz, "If-Match": target.headers["ETag"]})
+        assert retried.status_code == 200, retried.text
+
+
+# -- relations only to records the writer can read (case 10) --------------------------------------------------
+
+def test_a_relation_to_a_record_the_writer_cannot_read_is_refused(store, tmp_path) -> None:
+    """A publisher cannot make a public record name another node's internal one: anonymous readers would see
+    its id and pids in exports, OAI and search. Refused at the one write path: POST, PATCH and import."""
+    client = app_client(store, tmp_path)
+    gz, sz = bearer(store, "publisher", "440100"), bearer(store, "publisher", "440300")
+    hidden = client.post("/api/v1/orgs", json={"name": {"zh": "深圳内部机构"}, "access": "internal",
+                                               "pids": {"moe": "4144099999"}}, headers=sz)
+    assert hidden.status_code == 201, hidden.text
+    hidden = hidden.json()
+    shown = client.post("/api/v1/orgs", json={"name": {"zh": "深圳公开机构"}}, headers=sz).json()
+    for ref in (hidden["id"], "moe:4144099999"):
+        error = error_of(client.post("/api/v1/platforms", headers=gz, json={
+            "name": {"zh": "广州平台"}, "relations": [{"predicate": "lead_unit", "object": ref}]}), 400, "invalid")
+        [problem] = error["details"]
+        assert problem["field"] == "relations.0.object" and "lead_unit" in problem["reason"], problem
+        assert "lead_unit" in problem["reason_zh"] and "牵头单位" in problem["reason_zh"]
+    platform = client.post("/api/v1/platforms", headers=gz, json={
+        "name": {"zh": "广州平台"}, "relations": [{"predicate": "lead_unit", "object": shown["id"]}]})
+    assert platform.status_code == 201, platform.text
+    error = error_of(client.patch(f"/api/v1/platforms/{platform.json()['id']}", headers={
+        **gz, "If-Match": platform.headers["ETag"]}, json={"relations": [
+            {"predicate": "partner_unit", "object": hidden["id"]}]}), 400, "invalid")
+    assert "partner_unit" in error["details"][0]["reason"]
+    upload = f"name.zh,city,lead_unit\n广州导入平台,440100,{hidden['id']}\n".encode()
+    imported = client.post("/api/v1/import/platforms", files={"file": ("平台.csv", upload)}, headers=gz).json()
+    assert not imported["ok"] and imported["summary"]["created"] == 0, imported
+    assert any("lead_unit" in problem["reason"] and "lead_unit" in problem["reason_zh"]
+               for problem in imported["problems"]), imported["problems"]
+    anonymous = client.get("/api/v1/platforms", params={"expand": "true"}).text
+    assert hidden["id"] not in anonymous
+    admin = bearer(store, "admin")
+    related = client.post("/api/v1/platforms", headers=admin, json={
+        "name": {"zh": "省级平台"}, "relations": [{"predicate": "lead_unit", "object": hidden["id"]}]})
+    assert related.status_code == 201, related.text  # an administrator reads every record

@@ -102,8 +102,50 @@ def test_an_import_sent_with_prefer_respond_async_runs_as_a_job(store, tmp_path)
             if job["state"] in ("succeeded", "failed"):
                 break
             threading.Event().wait(0.05)
-        assert job["state"] == "succeeded", job
+        assert job["state"] == "succeeded", job["error"]
         assert job["result"]["ok"] and job["result"]["summary"]["created"] == 300
         assert job["detail"] == {"file": "机构.csv", "type": "organization", "dry_run": False}
         assert http.get(location).status_code in (401, 404)  # not anyone's to read
         assert [j["id"] for j in http.get("/api/v1/jobs", headers=auth).json()["results"]] == [job["id"]]
+
+
+def test_the_portal_lists_a_users_jobs_and_shows_each_jobs_report(store, tmp_path):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from zhulian.access import create_key
+    from zhulian.config import Settings
+    from zhulian.web.app import create_app
+
+    secret = create_key(store, "publisher", node="440100", name="广州节点")[1]
+    auth = {"Authorization": f"Bearer {secret}"}
+    good = "name.zh,kind,city\n" + "".join(f"门户机构{n},enterprise,440100\n" for n in range(5))
+    bad = "name.zh,kind,city\n门户坏行,enterprise,火星\n"
+    with TestClient(create_app(Settings(data_dir=tmp_path), store=store)) as http:
+        sent = {}
+        for name, rows in (("好文件.csv", good), ("坏文件.csv", bad)):
+            answer = http.post("/api/v1/import/orgs", headers={**auth, "Prefer": "respond-async"},
+                               files={"file": (name, rows.encode("utf-8"), "text/csv")})
+            sent[name] = answer.json()["id"]
+            for _ in range(400):
+                if http.get(answer.headers["Location"], headers=auth).json()["state"] in ("succeeded", "failed"):
+                    break
+                threading.Event().wait(0.05)
+        assert "/signin" in http.get("/jobs").text and "好文件.csv" not in http.get("/jobs").text
+        token = re.search(r'name="csrf" value="([^"]+)"', http.get("/signin").text)[1]
+        assert http.post("/signin", data={"key": secret, "csrf": token}, follow_redirects=False).status_code == 303
+        assert 'href="/jobs"' in http.get("/data").text
+        listed = http.get("/jobs").text
+        assert f'href="/jobs/{sent["好文件.csv"]}"' in listed and "好文件.csv" in listed and "坏文件.csv" in listed
+        assert "已完成" in listed and 'name="viewport"' in listed
+        done = http.get(f"/jobs/{sent['好文件.csv']}").text
+        assert re.search(r'id="created">5<', done) and "已完成" in done and "门户机构" not in done
+        assert 'http-equiv="refresh"' not in done  # an ended job's page stops refreshing
+        refused = http.get(f"/jobs/{sent['坏文件.csv']}").text
+        assert re.search(r'id="created">0<', refused) and "火星" in refused and 'id="problems"' in refused
+        http.cookies.set("zhulian_lang", "en")
+        assert "succeeded" in http.get("/jobs").text and "Import report" in http.get(f"/jobs/{sent['好文件.csv']}").text
+        stranger = {"Authorization": f"Bearer {create_key(store, 'publisher', node='440300')[1]}"}
+        http.cookies.clear()
+        assert http.get(f"/jobs/{sent['好文件.csv']}", headers=stranger).status_code == 404

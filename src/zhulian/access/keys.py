@@ -97,8 +97,13 @@ def authenticate(store: Store, authorization: str | None) -> Principal:
     # its own write transaction: upgrading a read to a write fails at once on SQLite when another writer
     # committed in between, where a write transaction waits its turn.
     if not row["last_used"] or row["last_used"][:16] != stamp[:16]:
-        with store.transaction() as writer:
-            writer.connection.execute(api_keys.update().where(api_keys.c.id == row["id"]).values(last_used=stamp))
+        try:
+            with store.transaction() as writer:
+                writer.connection.execute(api_keys.update().where(api_keys.c.id == row["id"]).values(last_used=stamp))
+        except ZhulianError as error:
+            if error.code != "busy":
+                raise
+            # A long import holds the write lock: the note waits for a later request; the read goes on.
     return Principal(row["id"], row["role"], row["node"], row["name"])
 
 

@@ -8,6 +8,7 @@ process and shown by it, and a job whose process died is reported as interrupted
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -27,6 +28,7 @@ from zhulian.store import Store
 from zhulian.store.store import now
 
 HOST = socket.gethostname()
+BUSY_RETRY_S = 5  # Retry-After when no running job here can estimate its end
 STATES = ("queued", "running", "succeeded", "failed")
 
 
@@ -38,11 +40,18 @@ class Progress:
     total: int = 0
     note: str = ""
     updated: float = field(default_factory=time.time)
+    started: float | None = None  # when the job began running, for ``remaining``
 
     def __call__(self, done: int, total: int = 0, note: str = "") -> None:
         self.done, self.total, self.updated = done, total, time.time()
         if note:
             self.note = note
+
+    def remaining(self) -> float | None:
+        """Seconds the job will likely still run, at its pace so far; None before it has a pace."""
+        if not (self.started and self.done and self.total):
+            return None
+        return (self.updated - self.started) * max(self.total - self.done, 0) / self.done + (time.time() - self.updated)
 
     def as_dict(self) -> dict[str, Any]:
         percent = round(100 * self.done / self.total, 1) if self.total else None
@@ -118,6 +127,14 @@ class JobService:
                 return job
             time.sleep(poll)
 
+    def retry_after(self) -> int:
+        """Whole seconds after which a write that found the store busy should be sent again: when this
+        process's running jobs will likely have ended (at least 1, at most 10 minutes), or a few seconds when
+        no running job here knows its pace (the writer may be another process)."""
+        with self._lock:
+            estimates = [left for progress in self._running.values() if (left := progress.remaining()) is not None]
+        return max(1, min(600, math.ceil(max(estimates)))) if estimates else BUSY_RETRY_S
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -125,6 +142,7 @@ class JobService:
 
     def _run(self, job_id: str, work: Work, progress: Progress, on_end: Callable[[], None] | None) -> None:
         self._update(job_id, state="running", started=now())
+        progress.started = time.time()
         try:
             result = work(progress)
         except ZhulianError as error:
@@ -145,8 +163,16 @@ class JobService:
         self._write(sa.update(jobs).where(jobs.c.id == job_id).values(**values))
 
     def _write(self, statement: sa.Executable) -> None:
-        with self.store.transaction() as writer:
-            writer.connection.execute(statement)
+        """A job's own state, written even while another job holds the store's write lock (SQLite has one):
+        a job left "running" because its last write found the store busy would never end."""
+        while True:
+            try:
+                with self.store.transaction() as writer:
+                    writer.connection.execute(statement)
+                return
+            except ZhulianError as error:
+                if error.code != "busy":
+                    raise
 
     def _job(self, row: Any) -> Job:
         state = row["state"]

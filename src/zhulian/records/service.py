@@ -108,6 +108,7 @@ class Batch:
                  detail: dict[str, Any]) -> None:
         self.writer, self.principal, self.origin, self.id = writer, principal, origin, batch_id
         self.connection = writer.connection
+        writer.relatable = visibility(principal)
         self._detail = {**({"batch": batch_id} if batch_id else {}), **detail}
         self._entries: list[dict[str, Any]] = []
 

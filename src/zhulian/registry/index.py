@@ -47,7 +47,8 @@ def sync(connection: sa.Connection) -> int:
     """Apply the feed since the last position; returns the new position. On PostgreSQL one transaction
     at a time does this (a lock held to its end), so two never write the same keys."""
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SYNC_LOCK)))
+        # Keyed by schema too, as the store's feed lock is: stores sharing a database do not wait on each other.
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SYNC_LOCK, sa.func.hashtext(sa.func.current_schema()))))
     position = connection.execute(sa.select(registry_state.c.seq).where(registry_state.c.name == "keys")).scalar()
     start = position or 0
     while True:

@@ -7,9 +7,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from zhulian.errors import Problem, invalid
+from zhulian.errors import Problem, ZhulianError, invalid
 
 WRITE = "zhulian_write"
+# How long a write waits for a lock another transaction holds (SQLite's one write lock, a PostgreSQL row or
+# the change feed's append lock) before it gives up with a 503 ``busy``: a long import must never make
+# another writer hang, and a retry a few seconds later is something a client can act on.
+WRITE_WAIT_S = 10
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -20,8 +24,27 @@ def make_engine(url: str) -> sa.Engine:
         # generic plan for a look-up by a list of identifiers, made while an import fills a new table,
         # scans the table on every later batch.
         engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+        event.listen(engine, "begin", _bounded_lock_wait)
     event.listen(engine, "handle_error", _refuse_unstorable)
+    event.listen(engine, "handle_error", _answer_busy)
     return engine
+
+
+def _bounded_lock_wait(connection: sa.Connection) -> None:
+    if connection.get_execution_options().get(WRITE):
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{WRITE_WAIT_S}s'")
+
+
+def _answer_busy(context: sa.engine.ExceptionContext) -> None:
+    """A write that waited ``WRITE_WAIT_S`` for a lock is answered 503 ``busy`` (the web layer adds a
+    Retry-After from the running jobs' progress), not a 500 or a hang."""
+    error = context.original_exception
+    if "database is locked" in str(error) or getattr(error, "sqlstate", None) == "55P03":  # lock_not_available
+        raise ZhulianError(
+            "busy", "Another write, such as a long import, holds what this write needs; nothing was written. "
+            "Send it again in a few seconds (see Retry-After).",
+            "另一项写入（例如正在进行的大批量导入）正占用本次写入所需的数据，未写入任何内容。请几秒后重新提交（见 Retry-After）。",
+            503) from None
 
 
 def _refuse_unstorable(context: sa.engine.ExceptionContext) -> None:
@@ -47,7 +70,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
         Path(database).touch(mode=0o600, exist_ok=True)
     # A pool at least as large as the server's worker threads (ZHULIAN_THREADS): an overflow connection
     # is opened and closed for every request, and each opening re-runs the pragmas below.
-    engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=40, max_overflow=20)
+    engine = sa.create_engine(url, connect_args={"timeout": WRITE_WAIT_S}, pool_size=40, max_overflow=20)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

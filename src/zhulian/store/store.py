@@ -30,6 +30,12 @@ from zhulian.text import pinyin_sort_key
 
 SERVER_FIELDS = ("id", "revision", "created", "updated", "deleted")
 FEED_LOCK = 0x7A686C  # PostgreSQL advisory lock that orders change-feed appends ("zhl")
+# On PostgreSQL a transaction's revisions wait here until it ends (``Writer.publish_feed``): a temporary table
+# of the session, emptied at every commit, so the feed lock is held for one INSERT … SELECT, not the whole write.
+STAGED_REVISIONS = sa.Table(
+    "staged_revisions", sa.MetaData(), sa.Column("position", sa.BigInteger, sa.Identity()),
+    *(sa.Column(c.name, c.type) for c in revisions.c if c.name != "seq"),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
 SORT_COLUMNS = {"id": records.c.id, "name": records.c.sort_name, "city": records.c.city, "year": records.c.year,
                 "created": records.c.created, "updated": records.c.updated, "revision": records.c.revision}
 
@@ -166,7 +172,9 @@ class Store:
         with self.engine.connect() as connection:
             connection = connection.execution_options(**{WRITE: True})
             with connection.begin():
-                yield Writer(self, connection)
+                writer = Writer(self, connection)
+                yield writer
+                writer.publish_feed()
 
     def create(self, data: dict[str, Any] | Resource) -> dict[str, Any]:
         with self.transaction() as writer:
@@ -388,7 +396,10 @@ class Writer:
     def __init__(self, store: Store, connection: sa.Connection) -> None:
         self.store = store
         self.connection = connection
-        self._feed_locked = False
+        self._staged = False  # revisions wait in STAGED_REVISIONS (PostgreSQL)
+        # The records relations may name: what the writing principal may read (set by the record service),
+        # so that a public record never carries the id and pids of one its readers may not see. None: any.
+        self.relatable: Visibility | None = None
         self._states: dict[str, _State | None] = {}
         self._pid_owners: dict[tuple[str, str], str | None] = {}
         self._pending = _Pending()
@@ -472,9 +483,8 @@ class Writer:
         # its identifiers still answer "gone" rather than "not found".
         self.connection.execute(relations.delete().where(relations.c.owner_id == record_id))
         self.connection.execute(record_fields.delete().where(record_fields.c.record_id == record_id))
-        self._lock_feed()
-        self.connection.execute(revisions.insert().values(record_id=record_id, revision=revision, type=previous.type,
-                                                          op="delete", at=stamp, data=tombstone))
+        self._append_feed([{"record_id": record_id, "revision": revision, "type": previous.type, "op": "delete",
+                            "at": stamp, "data": tombstone}])
         self._forget()
         return tombstone
 
@@ -570,8 +580,10 @@ class Writer:
         if self.store.is_postgres:
             # Lock the row before comparing revisions: a concurrent writer of the same record waits here until
             # this transaction ends, then sees the revision it made (SQLite serialises writers at BEGIN).
+            # FOR NO KEY UPDATE: it excludes other writers of the record but not transactions that merely
+            # relate to it (a foreign key takes KEY SHARE), such as an import whose rows name it.
             locked = self.connection.execute(sa.select(records.c.revision).where(records.c.id == record_id)
-                                             .with_for_update()).scalar_one()
+                                             .with_for_update(key_share=True)).scalar_one()
             if locked != state.revision:
                 self._forget()
                 state = self._state(record_id)
@@ -690,8 +702,12 @@ class Writer:
                 continue
             other = self._state(other_id)
             subject_type, object_type = ((record.type, other.type) if end == "object" else (other.type, record.type))
-            subjects, objects, _zh, _en = PREDICATES[relation.predicate]
-            if other.deleted:
+            subjects, objects, zh, en = PREDICATES[relation.predicate]
+            if self.relatable is not None and not self.relatable.allows(other.data.get("access", "public"), other.node):
+                problems.append(Problem(field_path, ref, f"relation {relation.predicate} ({en}) names {ref}, which "
+                                        "you may not read; relate only records you can see",
+                                        f"关系 {relation.predicate}（{zh}）指向的 {ref} 不是您可读取的记录，只能关联您可见的记录"))
+            elif other.deleted:
                 problems.append(Problem(field_path, ref, f"{other_id} was deleted", f"{other_id} 已删除"))
             elif subject_type not in subjects or object_type not in objects:
                 problems.append(Problem(
@@ -732,8 +748,7 @@ class Writer:
         for table, rows in ((pids, pending.pids), (relations, pending.relations), (record_fields, pending.fields)):
             if rows:
                 self._insert(table, rows)
-        self._lock_feed()
-        self._insert(revisions, pending.revisions)
+        self._append_feed(pending.revisions)
         self._pending = _Pending()
         self._forget()
 
@@ -771,12 +786,31 @@ class Writer:
             at=now(), actor=actor, role=role, action=action, record_id=record_id, revision=revision,
             origin=origin, detail=detail))
 
-    def _lock_feed(self) -> None:
-        if self.store.is_postgres and not self._feed_locked:
-            # Sequence numbers are handed out at insert but become visible at commit; holding this lock
-            # until commit makes them visible in order, so a follower reading "after seq N" misses nothing.
-            self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
-            self._feed_locked = True
+    def _append_feed(self, rows: list[dict[str, Any]]) -> None:
+        """Revisions for the change feed: on SQLite written at once (its one write lock already orders
+        transactions); on PostgreSQL staged until the transaction ends (``publish_feed``)."""
+        if not self.store.is_postgres:
+            self._insert(revisions, rows)
+            return
+        if not self._staged:
+            self.connection.execute(sa.schema.CreateTable(STAGED_REVISIONS, if_not_exists=True))
+            self._staged = True
+        self._insert(STAGED_REVISIONS, rows)
+
+    def publish_feed(self) -> None:
+        """Move the staged revisions into the feed just before commit. Sequence numbers are handed out at
+        insert but become visible at commit; the advisory lock, held from here until commit, makes them
+        visible in order, so a follower reading "after seq N" misses nothing. Taking it only now means a
+        long import holds it for one statement, and writers of other records never wait behind it."""
+        if not self._staged:
+            return
+        # Keyed by schema too: two stores sharing a database (one schema each) have two feeds to order.
+        self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            FEED_LOCK, sa.func.hashtext(sa.func.current_schema()))))
+        staged = [c for c in STAGED_REVISIONS.c if c.name != "position"]
+        self.connection.execute(revisions.insert().from_select(
+            [c.name for c in staged], sa.select(*staged).order_by(STAGED_REVISIONS.c.position)))
+        self._staged = False
 
 
 def _merged(previous: _State, partial: Partial) -> tuple[Resource, list[str]]:

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                               "Errors: {ok: false, error: {code, message, message_zh, details}}.")
     app.state.search = search
     app.state.records = records
+    app.state.jobs = jobs
 
     def error_response(request: Request, error: ZhulianError) -> Response:
         if _wants_html(request):
@@ -69,8 +70,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 lang=lang, w=i18n.words(lang), path=request.url.path, message=error.message,
                 message_zh=error.message_zh)
             return HTMLResponse(page, status_code=error.status)
+        # A write refused as busy is sent again when the running import is likely done; other 503s soon.
+        retry = jobs.retry_after() if error.code == "busy" else 1
         return JSONResponse(error.as_dict(), status_code=error.status,
-                            headers={"Retry-After": "1"} if error.status == 503 else None)
+                            headers={"Retry-After": str(retry)} if error.status == 503 else None)
 
     @app.exception_handler(ZhulianError)
     async def _zhulian_error(request: Request, error: ZhulianError) -> Response:
@@ -114,7 +117,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(search_router(context))
     for module in modules_with("api"):
         app.include_router(module.router(context))
-    app.include_router(portal_router(records, principal_of, search))
+    app.include_router(portal_router(records, principal_of, search, jobs))
     app.include_router(discovery_router(records, principal_of))
     app.include_router(unknown_collection_router())
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

@@ -90,6 +90,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "unchanged_n": ("未变", "Unchanged"),
     "invalid_n": ("无效", "Invalid"),
     "publishers_only": ("上传需要以发布者或管理员身份登录。", "Uploading needs a publisher or administrator sign-in."),
+    "jobs": ("我的作业", "My jobs"),
+    "job": ("作业", "Job"),
+    "jobs_note": ("通过接口（Prefer: respond-async）提交的导入等长任务在后台运行，可在此查看状态、进度与报告。",
+                  "Long work such as imports sent through the API with Prefer: respond-async runs in the "
+                  "background; its state, progress and report are here."),
+    "no_jobs": ("还没有作业。", "No jobs yet."),
+    "jobs_signin": ("登录后可查看您提交的作业。", "Sign in to see the jobs you submitted."),
+    "kind": ("任务", "Kind"),
+    "state": ("状态", "State"),
+    "progress": ("进度", "Progress"),
+    "submitted": ("提交时间", "Submitted"),
+    "finished": ("结束时间", "Finished"),
+    "state_queued": ("排队中", "queued"),
+    "state_running": ("运行中", "running"),
+    "state_succeeded": ("已完成", "succeeded"),
+    "state_failed": ("失败", "failed"),
+    "kind_import": ("导入", "import"),
+    "refreshes": ("本页每 3 秒自动刷新，直至作业结束。", "This page refreshes every 3 seconds until the job ends."),
 }
 
 

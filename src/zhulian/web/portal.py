@@ -26,6 +26,7 @@ from zhulian.model.common import CHOICES
 from zhulian.model.relations import INVERSE_LABELS, PREDICATES
 from zhulian.model.types import COMPARATORS
 from zhulian.exchange.service import ExchangeService
+from zhulian.jobs import JobService
 from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
 from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
@@ -116,8 +117,8 @@ def _display(type_name: str, field: str, value: Any, lang: str) -> str:
     return str(value)
 
 
-def portal_router(records: RecordService, principal_of: Callable[[Request], Principal],
-                  search: Any = None) -> APIRouter:
+def portal_router(records: RecordService, principal_of: Callable[[Request], Principal], search: Any,
+                  jobs: JobService) -> APIRouter:
     exchange = ExchangeService(records)
     router = APIRouter(include_in_schema=False)
 
@@ -252,6 +253,19 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         return render(request, "import_report.html", status=200 if not report.refused else 422, report=report,
                       problems=problems, changes=changes, outcome=report.outcome_text(), type_name=type_name,
                       file_name=file.filename or "")
+
+    @router.get("/jobs", response_class=HTMLResponse)
+    def jobs_page(request: Request) -> HTMLResponse:
+        principal = principal_of(request)
+        found = jobs.list(principal) if principal.role != "anonymous" else []
+        return render(request, "jobs.html", principal=principal, jobs=found)
+
+    @router.get("/jobs/{job_id}", response_class=HTMLResponse)
+    def job_page(request: Request, job_id: str) -> HTMLResponse:
+        job = jobs.get(principal_of(request), job_id)
+        result = job.result or {}
+        return render(request, "job.html", job=job, result=result, summary=result.get("summary") or {},
+                      ended=job.state in ("succeeded", "failed"))
 
     @router.get("/collaboration", response_class=HTMLResponse)
     def collaboration(request: Request) -> HTMLResponse:

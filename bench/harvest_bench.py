@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import machine  # noqa: E402
 from bench.import_bench import build, csl_rows, import_into  # noqa: E402
 from tests.federation.cluster import free_port, wait_until_up  # noqa: E402
 
@@ -81,7 +82,7 @@ def main() -> None:
                 imported, _report = import_into(f"sqlite:///{folder / f'local-{run}.db'}", tsv)
                 imports.append(imported)
                 print(f"run {run + 1}: harvest {created:,} records {created / seconds:,.0f} rec/s ({seconds:.1f} s); "
-                      f"local import {args.records / imported:,.0f} rows/s ({imported:.1f} s)", flush=True)
+                      f"local import {args.records / imported:,.0f} rows/s ({imported:.1f} s)   {machine()}", flush=True)
         finally:
             server.terminate()
             server.wait()

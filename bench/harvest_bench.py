@@ -79,7 +79,7 @@ def main() -> None:
             for run in range(args.runs):
                 seconds, created = harvest_once(folder, url, key, args.page)
                 harvests.append(seconds)
-                imported, _report = import_into(f"sqlite:///{folder / f'local-{run}.db'}", tsv)
+                imported, _cpu, _report = import_into(f"sqlite:///{folder / f'local-{run}.db'}", tsv)
                 imports.append(imported)
                 print(f"run {run + 1}: harvest {created:,} records {created / seconds:,.0f} rec/s ({seconds:.1f} s); "
                       f"local import {args.records / imported:,.0f} rows/s ({imported:.1f} s)   {machine()}", flush=True)

@@ -1,13 +1,27 @@
 """Import speed, measured beside a baseline in the same run (DESIGN §5).
 
-    python bench/import_bench.py                 # 100,000 papers into SQLite and PostgreSQL
+    python bench/import_bench.py                 # 100,000 papers into SQLite and PostgreSQL, median of 3 runs
+    python bench/import_bench.py --papers 20000 --runs 5
     python bench/import_bench.py --rows 1000000  # also: peak memory importing a 1,000,000-row CSV (SQLite)
 
 The papers are built from the real CSL records in ../shared/data/csl (title, abstract, keywords, discipline,
 category; each copy gets its own ``csl`` identifier), written as the CSL TSV, and imported through the ``csl``
 mapping: format and encoding detection, mapping, validation, duplicate checks, the store's upserts with
-revisions, projections and the change feed. The baseline inserts the same rows with a bare ``executemany``
-into a plain table in the same database. Figures are printed; nothing is asserted.
+revisions, projections and the change feed. The baseline inserts the same rows into a plain table in the same
+database, a bare ``executemany`` on SQLite and a bare ``COPY`` on PostgreSQL. Each run imports into a fresh
+store and fills a fresh baseline table, the two taking turns; the medians over ``--runs`` are printed with the
+machine's load. Figures are printed; nothing is asserted. The importer's hook implementations (the registry
+module and its pinyin tables, a one-off second or two per process) are loaded before the clock starts.
+
+Profile (pyinstrument and cProfile, 10,000 papers into SQLite, 2026-11-30, load 6-11 on 2 cores), before the
+write-path work of issue 14: wall time went to the store's ``Writer._plan`` (30%: the standard library's JSON
+encoder for the record, revision and audit rows, python-ulid's per-character id encoding, ``Paper.label()``
+raising AttributeError through pydantic's ``__getattr__``, ``model_dump``), the driver's ``executemany`` and
+the commit (25%: SQLite itself, six tables and nine indexes), per-row pydantic validation (12%), reading and
+mapping the TSV (12%: ``Mapping.apply``, ``unflatten``), a per-row generator reordering insert parameters (5%),
+``field_units`` twice per row (4%) and the change report's JSON lines (3%). The first three went to orjson,
+a ten-bits-a-step ULID encoder, a field read from ``__dict__`` and ``operator.itemgetter``; what remains is
+led by the database's own inserts and commit, pydantic validation and serialisation, and the TSV mapping.
 
 PostgreSQL comes from ZHULIAN_BENCH_POSTGRES_URL (default: ZHULIAN_TEST_POSTGRES_URL or the local server,
 database ``test``); the run uses a fresh schema and drops it afterwards.
@@ -20,15 +34,17 @@ import csv
 import os
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA  # noqa: E402
+from common import DATA, machine  # noqa: E402
 
 CSL = DATA / "csl" / "csl_full_fields_union.tsv"
 POSTGRES_URL = os.environ.get("ZHULIAN_BENCH_POSTGRES_URL",
@@ -64,17 +80,20 @@ def read_rows(path: Path) -> list[tuple[str, ...]]:
 
 # -- the store ------------------------------------------------------------------------------------------
 
-def import_into(url: str, path: Path) -> tuple[float, object]:
+def import_into(url: str, path: Path) -> tuple[float, float, object]:
+    """Wall and CPU seconds of importing ``path`` into a fresh store at ``url``, and the import's report."""
+    from zhulian import hooks
     from zhulian.exchange.importer import import_file
     from zhulian.store import Store
 
+    hooks.implementations("resolve_incoming")  # module imports, once per process: not the import's work
     store = Store(url)
     store.migrate()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = import_file(store, path, mapping="csl")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     store.close()
-    return elapsed, report
+    return elapsed, cpu, report
 
 
 # -- the baseline -----------------------------------------------------------------------------------------
@@ -84,6 +103,7 @@ BASELINE_TABLE = ("CREATE TABLE bench_plain (id TEXT PRIMARY KEY, title TEXT, ab
 
 
 def baseline_sqlite(path: Path, rows: list[tuple[str, ...]]) -> float:
+    path.unlink(missing_ok=True)
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -101,16 +121,19 @@ def baseline_postgres(url: str, rows: list[tuple[str, ...]]) -> float:
     import psycopg
 
     with psycopg.connect(url) as connection:
+        connection.execute("DROP TABLE IF EXISTS bench_plain")
         connection.execute(BASELINE_TABLE)
         connection.commit()
         started = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.executemany("INSERT INTO bench_plain VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        with connection.cursor() as cursor, cursor.copy("COPY bench_plain FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         connection.commit()
         return time.perf_counter() - started
 
 
 def postgres_schema() -> tuple[str, str] | None:
+    """A fresh schema and the URL that works in it; None when no server answers."""
     import psycopg
 
     schema = f"zl_bench_{uuid.uuid4().hex[:10]}"
@@ -131,17 +154,32 @@ def drop_schema(schema: str) -> None:
         connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def report_line(name: str, rows: int, seconds: float, baseline: float, outcome: object) -> None:
-    rate, base_rate = rows / seconds, rows / baseline
-    print(f"{name:<11} 导入 import {rate:>9,.0f} rows/s ({seconds:6.1f} s; created {outcome.created:,}, "
-          f"invalid {outcome.invalid})   基线 executemany {base_rate:>9,.0f} rows/s ({baseline:5.2f} s)   "
-          f"比值 ratio {base_rate / rate:4.1f}×")
+def compare(name: str, baseline_name: str, rows: list[tuple[str, ...]], runs: int,
+            store_url: Callable[[int], str], baseline: Callable[[], float], path: Path) -> None:
+    """``runs`` imports into fresh stores and ``runs`` baseline inserts, taking turns; prints each run and the
+    medians."""
+    imports, cpus, baselines = [], [], []
+    for run in range(runs):
+        seconds, cpu, outcome = import_into(store_url(run), path)
+        if outcome.created != len(rows) or outcome.invalid:
+            sys.exit(f"{name}: the import created {outcome.created:,} of {len(rows):,} rows, {outcome.invalid} invalid")
+        imports.append(seconds)
+        cpus.append(cpu)
+        baselines.append(baseline())
+        print(f"  {name} run {run + 1}: import {len(rows) / seconds:,.0f} rows/s ({seconds:.1f} s, "
+              f"this process's CPU {cpu:.1f} s), {baseline_name} {len(rows) / baselines[-1]:,.0f} rows/s "
+              f"({baselines[-1]:.2f} s)   {machine()}", flush=True)
+    seconds, cpu, base = statistics.median(imports), statistics.median(cpus), statistics.median(baselines)
+    rate, base_rate = len(rows) / seconds, len(rows) / base
+    print(f"{name:<11} 导入 import {rate:>9,.0f} rows/s ({seconds:6.1f} s, CPU {cpu:5.1f} s, created {len(rows):,})   "
+          f"基线 {baseline_name} {base_rate:>9,.0f} rows/s ({base:5.2f} s)   比值 ratio {base_rate / rate:4.1f}×   "
+          f"median of {runs}", flush=True)
 
 
 # -- 1M rows: peak memory -----------------------------------------------------------------------------------
 
 def child_import(path: str, url: str) -> None:
-    seconds, report = import_into(url, Path(path))
+    seconds, _cpu, report = import_into(url, Path(path))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"{report.rows} {report.created} {report.invalid} {seconds:.3f} {peak_kib}")
 
@@ -166,6 +204,7 @@ def million(rows: int, source: list[list[str]], folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--papers", type=int, default=100_000, help="papers in the speed run (default 100,000)")
+    parser.add_argument("--runs", type=int, default=3, help="imports (and baseline inserts) per database (default 3)")
     parser.add_argument("--rows", type=int, default=0, help="also import a CSV of this many rows and print peak RSS")
     parser.add_argument("--child-import", nargs=2, metavar=("PATH", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -173,28 +212,27 @@ def main() -> None:
         child_import(*args.child_import)
         return
     source = csl_rows()
+    schemas: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="zhulian-bench-") as folder:
         folder_path = Path(folder)
         path = folder_path / "papers.tsv"
         build(path, args.papers, source)
         rows = read_rows(path)
         print(f"{args.papers:,} 篇论文 papers from {len(source):,} CSL records, {path.stat().st_size / 1e6:,.0f} MB TSV; "
-              "import = detect + map + validate + upsert (revisions, projections, change feed)")
-        seconds, outcome = import_into(f"sqlite:///{folder_path / 'bench.db'}", path)
-        baseline = baseline_sqlite(folder_path / "plain.db", rows)
-        report_line("SQLite", args.papers, seconds, baseline, outcome)
-        schema = postgres_schema()
-        if schema is not None:
-            try:
-                seconds, outcome = import_into(schema[1], path)
-                baseline = baseline_postgres(schema[1], rows)
-                report_line("PostgreSQL", args.papers, seconds, baseline, outcome)
-            finally:
-                drop_schema(schema[0])
-        del rows
+              f"import = detect + map + validate + upsert (revisions, projections, change feed); {machine()}")
+        compare("SQLite", "executemany", rows, args.runs, lambda run: f"sqlite:///{folder_path / f'bench-{run}.db'}",
+                lambda: baseline_sqlite(folder_path / "plain.db", rows), path)
+        try:
+            while len(schemas) < args.runs and (schema := postgres_schema()) is not None:
+                schemas.append(schema)
+            if len(schemas) == args.runs:
+                compare("PostgreSQL", "COPY", rows, args.runs, lambda run: schemas[run][1],
+                        lambda: baseline_postgres(schemas[0][1], rows), path)
+        finally:
+            for schema, _url in schemas:
+                drop_schema(schema)
         if args.rows:
             million(args.rows, source, folder_path)
-
 
 if __name__ == "__main__":
     main()

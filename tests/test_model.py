@@ -174,6 +174,26 @@ def test_rich_record_validates_and_survives_a_round_trip(type_name):
     assert again.model_dump(mode="json", by_alias=True, exclude_none=True) == dumped
 
 
+def test_new_ids_are_ulids_of_now_sorting_by_time():
+    """The store's own ULID encoder writes what python-ulid reads back: the time it was made, 26 characters."""
+    import time
+
+    from ulid import ULID
+
+    from zhulian.model import is_id, new_id
+
+    before = time.time()
+    first = new_id("paper")
+    time.sleep(0.002)
+    ids = [first] + [new_id("paper") for _ in range(1000)]
+    assert all(is_id(record_id) and record_id.startswith("pap_") for record_id in ids)
+    assert len(set(ids)) == len(ids)
+    made = ULID.from_str(first.removeprefix("pap_"))
+    assert str(made) == first.removeprefix("pap_")
+    assert before - 0.002 <= made.timestamp <= time.time()
+    assert ids[-1] > first  # a later millisecond sorts after
+
+
 def test_type_is_taken_from_the_id_when_not_given():
     data = {k: v for k, v in RICH["organization"].items() if k != "type"}
     assert validate_record(data).type == "organization"

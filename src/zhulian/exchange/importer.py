@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import sqlalchemy as sa
 
 from zhulian import hooks
@@ -89,7 +90,11 @@ class ProblemLog:
         if self._spool is None:
             self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
         entry = item.as_dict() if isinstance(item, RowProblem) else item
-        self._spool.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        try:  # orjson: one change line per imported row, so the standard library's encoder showed in profiles
+            line = orjson.dumps(entry).decode()
+        except orjson.JSONEncodeError:  # a cell holding an integer beyond 64 bits
+            line = json.dumps(entry, ensure_ascii=False)
+        self._spool.write(line + "\n")
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         if self._spool is None:

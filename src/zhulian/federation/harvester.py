@@ -431,11 +431,13 @@ class Harvester:
                 if not moved.rowcount:  # another harvest of this node committed meanwhile; its pages stand
                     raise ZhulianError("busy", f"another harvest of {source} is running",
                                        f"{source} 正在被另一个采集进程采集", 409)
-                for change in applied.origin_revisions:
-                    writer.log(actor=f"harvest:{source}", role="harvester", action=change["action"],
-                               record_id=change["record_id"], revision=change["revision"], origin=f"harvest:{source}",
-                               detail={"origin_node": change["origin_node"], "origin_revision": change["origin_revision"],
-                                       "cursor": cursor})
+                # one audit entry per changed record, written as one multi-row insert rather than a statement each
+                writer.log_many([{"actor": f"harvest:{source}", "role": "harvester", "action": change["action"],
+                                  "record_id": change["record_id"], "revision": change["revision"],
+                                  "origin": f"harvest:{source}",
+                                  "detail": {"origin_node": change["origin_node"],
+                                             "origin_revision": change["origin_revision"], "cursor": cursor}}
+                                 for change in applied.origin_revisions])
         except ZhulianError as error:
             raise HarvestError(f"the page was refused and nothing of it written: {_detail(error)}",
                                f"该页被拒绝，未写入任何内容：{_detail(error, zh=True)}") from None

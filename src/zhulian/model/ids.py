@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import dataclass
-
-from ulid import ULID
 
 # Filled by the record-type registry (zhulian.model.registry.register): type name -> id prefix, and back.
 PREFIXES: dict[str, str] = {}
@@ -17,8 +17,22 @@ ID_PATTERN = re.compile(r"^([a-z]{2,8})_[0-9A-HJKMNP-TV-Z]{26}$")
 PID_SCHEME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 
+# Crockford's base32, as ULIDs are written, two characters (ten bits) at a time
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_SHIFTS = range(120, -1, -10)
+
+
 def new_id(type_name: str) -> str:
-    return f"{PREFIXES[type_name]}_{ULID()}"
+    return f"{PREFIXES[type_name]}_{new_ulid()}"
+
+
+def new_ulid() -> str:
+    """A ULID: 48-bit millisecond time and 80 random bits as 26 Crockford base32 characters (the 130 bits'
+    two leading ones zero). Encoded ten bits a step instead of python-ulid's five: an import makes one per
+    new record, and python-ulid's took more time than writing the record's JSON."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def is_id(value: str) -> bool:

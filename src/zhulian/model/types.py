@@ -61,7 +61,9 @@ class Resource(Strict):
     year_field: ClassVar[str | None] = None
 
     def label(self) -> str:
-        names = getattr(self, "name", None) or getattr(self, "title", None)
+        # read from the fields themselves: getattr on a field a type lacks (a paper's name) goes through
+        # pydantic's __getattr__ and an exception, which cost an import more per record than its JSON
+        names = self.__dict__.get("name") or self.__dict__.get("title")
         return names.best() if names else ""
 
     def filter_year(self) -> int | None:

@@ -11,11 +11,13 @@ import datetime as dt
 import functools
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from zhulian.config import Settings, sqlalchemy_url
@@ -49,10 +51,14 @@ def content_of(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in SERVER_FIELDS}
 
 
-def _canonical(payload: dict[str, Any]) -> str:
+def _canonical(payload: dict[str, Any]) -> bytes:
     """A comparable text of a payload. Whole floats are written as integers because PostgreSQL's JSONB
     may hand back 3.0 as 3, and that is no change."""
-    return json.dumps(_whole_floats_as_ints(payload), sort_keys=True, ensure_ascii=False)
+    value = _whole_floats_as_ints(payload)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: only the standard library writes it
+        return json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
 
 
 def _whole_floats_as_ints(value: Any) -> Any:
@@ -66,7 +72,11 @@ def _whole_floats_as_ints(value: Any) -> Any:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text, written by orjson (compiled: a tenth of the standard library's time per record)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the database refuses it with a clear message
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def field_units(content: dict[str, Any]) -> dict[str, Any]:
@@ -757,19 +767,21 @@ class Writer:
         imports write millions of small rows, and per-row statement and parameter handling would cost
         more than the database itself. JSON columns are serialised here for the same reason."""
         keys = tuple(rows[0])
-        json_keys = {k for k in keys if isinstance(table.c[k].type, sa.JSON)}
-        if json_keys:
-            rows = [{**row, **{k: _json(row[k]) for k in json_keys if not isinstance(row[k], str)}} for row in rows]
-        values = [tuple(row.values()) for row in rows]
+        for key in keys:
+            if isinstance(table.c[key].type, sa.JSON):
+                for row in rows:
+                    if not isinstance(row[key], str):
+                        row[key] = _json(row[key])
         if self.store.is_postgres:
+            values = map(operator.itemgetter(*keys), rows)
             cursor = self.connection.connection.driver_connection.cursor()
             with cursor, cursor.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)
             return
         statement = self.store.compiled_insert(table, keys)
-        order = [keys.index(key) for key in statement.positiontup]
-        self.connection.exec_driver_sql(statement.string, [tuple(value[i] for i in order) for value in values])
+        # the rows' values in the statement's parameter order, picked out in C
+        self.connection.exec_driver_sql(statement.string, list(map(operator.itemgetter(*statement.positiontup), rows)))
 
     def log_many(self, entries: list[dict[str, Any]]) -> None:
         """Audit-log entries (``log``'s keywords, ``at`` filled in), written as one multi-row insert."""

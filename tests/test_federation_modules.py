@@ -7,6 +7,7 @@ Guangzhou (e7 … e15)."""
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -241,3 +242,22 @@ def test_served_cities_federate_their_trace_events_to_a_hub(tmp_path, monkeypatc
     finally:
         zq.stop()
         gz.stop()
+
+
+def test_a_capture_waits_for_an_earlier_capture_to_commit_so_the_feed_keeps_its_order(store) -> None:
+    """On PostgreSQL a serial is handed out at insert and seen at commit: a capture holds the events' order until it
+    commits, so a second one cannot commit a later seq first (a hub reading "after seq N" would miss the earlier)."""
+    if not store.is_postgres:
+        pytest.skip("SQLite's one write lock orders every transaction already")
+    with store.transaction() as earlier:
+        earlier.keep_order(events.name)  # an earlier capture, not yet committed
+        later = threading.Thread(target=lambda: TraceService(store).capture(CLI_ADMIN, document(["e1"])))
+        later.start()
+        later.join(1.0)
+        assert later.is_alive(), "the later capture committed while an earlier one still held the order"
+        with store.engine.connect() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 0
+    later.join(30)
+    assert not later.is_alive()
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 1

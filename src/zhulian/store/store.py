@@ -809,6 +809,14 @@ class Writer:
             self._staged = True
         self._insert(STAGED_REVISIONS, rows)
 
+    def keep_order(self, table: str) -> None:
+        """Hold, until commit, the lock that makes ``table``'s serial numbers visible in the order they were
+        handed out, so that a module feed read "after seq N" misses nothing (docs/modules.md §8). Take it just
+        before inserting; on SQLite the one write lock orders transactions already."""
+        if self.store.is_postgres:
+            self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                sa.func.hashtext(table), sa.func.hashtext(sa.func.current_schema()))))
+
     def publish_feed(self) -> None:
         """Move the staged revisions into the feed just before commit. Sequence numbers are handed out at
         insert but become visible at commit; the advisory lock, held from here until commit, makes them

@@ -69,7 +69,7 @@ def apply(writer: Writer, source: str, harvested: list[Change]) -> list[str]:
     if not kept:
         return []
     capture_id, stamp = f"cap_{ULID()}", utc_millis_now()
-    service._insert(writer.connection, kept, capture_id, stamp, actor)
+    service._insert(writer, kept, capture_id, stamp, actor)
     stored = [item["event_id"] for item in kept if "declares" not in item]
     writer.connection.execute(captures.insert().values(
         id=capture_id, running=False, success=True, behaviour="proceed", event_count=len(harvested),

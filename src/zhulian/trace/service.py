@@ -19,7 +19,7 @@ from ulid import ULID
 
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
-from zhulian.store import now
+from zhulian.store import Writer, now
 from zhulian.trace.events import SENSOR_IDENTIFIERS, cbv_word, identifier_rows, place, sensor_rows
 from zhulian.trace.hashing import context_prefixes, event_hash, ignored_fields, utc_millis
 from zhulian.trace.identifiers import canonical, gs1_digital_link
@@ -149,7 +149,7 @@ class TraceService:
                     raise conflict(f"{len(duplicates)} event(s) were captured before; nothing was stored.",
                                    f"{len(duplicates)} 个事件此前已采集，未保存任何事件。", duplicates)
                 problems = problems + duplicates
-                self._insert(connection, kept, capture_id, stamp, principal.id)
+                self._insert(writer, kept, capture_id, stamp, principal.id)
                 save(connection, master, "epcis")
                 job = {"id": capture_id, "running": False, "success": not problems, "behaviour": behaviour,
                        "event_count": total, "stored": len(kept), "errors": [p.as_dict() for p in problems],
@@ -201,11 +201,12 @@ class TraceService:
                                             .where(declarations.c.event_id.in_(chunk))).scalars())
         return found
 
-    def _insert(self, connection: sa.Connection, kept: list[dict[str, Any]], capture_id: str, stamp: str,
-                actor: str) -> None:
+    def _insert(self, writer: Writer, kept: list[dict[str, Any]], capture_id: str, stamp: str, actor: str) -> None:
+        connection = writer.connection
         new = [item for item in kept if "declares" not in item]
         rows = [_event_row(item, capture_id, stamp) for item in new]
         if rows:
+            writer.keep_order(events.name)  # the events feed (trace/federation.py) reads them in seq order
             statement = events.insert().returning(events.c.seq, sort_by_parameter_order=True)
             seqs = connection.execute(statement, rows).scalars().all()
             for table, project in ((event_ids, identifier_rows), (sensor_reports, sensor_rows)):

@@ -93,3 +93,13 @@ def run(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch):
         return result
 
     return invoke
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one browser test module (``tests/browser.py``: Debian's, never a downloaded one)."""
+    from tests.browser import launched, require_chromium
+
+    require_chromium()
+    with launched() as browser:
+        yield browser

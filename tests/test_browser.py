@@ -6,37 +6,20 @@ Needs /usr/bin/chromium (``apt-get install -y chromium``); skipped without it un
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 
+from tests.browser import checked_page, require_chromium, served
 from zhulian.access import create_key
 from zhulian.config import Settings
 from zhulian.records.reference import load_region
 from zhulian.store import Store
 from zhulian.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+require_chromium()
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ZHULIAN_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"{CHROMIUM} is required for the browser tests: apt-get install -y chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,27 +28,9 @@ def site(tmp_path_factory) -> Iterator[tuple[str, Store]]:
     settings = Settings(data_dir=data, rate_per_key=0, rate_per_address=0)
     store = Store.from_settings(settings)
     load_region(store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, store=store)) as base:
+        yield base, store
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(params=[pytest.param((1366, 768), id="desktop"), pytest.param((390, 844), id="phone")])
@@ -86,18 +51,8 @@ def sized_page(browser, site, screen) -> Iterator[Page]:
 
 def _checked_page(browser, site, size: tuple[int, int]) -> Iterator[Page]:
     base, _store = site
-    context = browser.new_context(locale="zh-CN", viewport={"width": size[0], "height": size[1]})
-    page = context.new_page()
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("request", lambda request: requests.append(request.url))
-    yield page
-    context.close()
-    assert errors == [], f"console errors: {errors}"
-    outside = [url for url in requests if not url.startswith(base) and not url.startswith(("data:", "about:"))]
-    assert outside == [], f"requests left the local server: {outside}"
+    with checked_page(browser, base, size) as page:
+        yield page
 
 
 def test_search_from_the_home_page_and_open_a_result(page: Page, site) -> None:

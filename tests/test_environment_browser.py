@@ -5,17 +5,13 @@ citizen report's whole status flow, with no horizontal overflow and nothing fetc
 from __future__ import annotations
 
 import io
-import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 
+from tests.browser import checked_page, require_chromium, served
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.environment.hj212 import POLLUTANT_CODES
@@ -23,15 +19,9 @@ from zhulian.environment.service import HOUR, EnvironmentService
 from zhulian.store import Store
 from zhulian.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+require_chromium()
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ZHULIAN_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"{CHROMIUM} is required for the browser tests: apt-get install -y chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 WIDTHS = {"phone": (390, 844), "desktop": (1366, 900)}
 
@@ -49,47 +39,16 @@ def site(tmp_path_factory) -> Iterator[tuple[str, Store]]:
     env.write([(air["id"], last - h * HOUR, POLLUTANT_CODES[p], "hour", value + (h % 24), None, None, None, "N")
                for h in range(30 * 24) for p, value in (("PM2.5", 40.0), ("PM10", 60.0), ("SO2", 8.0),
                                                        ("NO2", 30.0), ("CO", 0.6), ("O3", 50.0))])
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, store=store)) as base:
+        yield base, store
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(params=list(WIDTHS))
 def page(request, browser, site) -> Iterator[Page]:
     base, _store = site
-    width, height = WIDTHS[request.param]
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
-    page = context.new_page()
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("request", lambda request: requests.append(request.url))
-    yield page
-    context.close()
-    assert errors == [], f"console errors: {errors}"
-    outside = [url for url in requests if not url.startswith(base) and not url.startswith(("data:", "about:"))]
-    assert outside == [], f"requests left the local server: {outside}"
+    with checked_page(browser, base, WIDTHS[request.param]) as page:
+        yield page
 
 
 def assert_fits(page: Page) -> None:

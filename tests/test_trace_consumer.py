@@ -4,21 +4,17 @@ dates, temperatures, test results and any recall; and in Chromium at 390 px, wit
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 import warnings
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from tests.browser import checked_page, served
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
@@ -99,48 +95,23 @@ def test_codes_qr_codes_and_the_page_over_http(sqlite_store, tmp_path: Path) -> 
         assert http.get("/t/NO-SUCH-CODE").status_code == 404
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("ZHULIAN_REQUIRE_BROWSER") != "1",
-                    reason="needs /usr/bin/chromium")
-def test_the_page_on_a_390_px_phone_in_chromium(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_the_page_on_a_390_px_phone_in_chromium(tmp_path: Path, browser) -> None:
+    from playwright.sync_api import expect
 
     settings = Settings(data_dir=tmp_path, rate_per_key=0, rate_per_address=0)
     store = Store.from_settings(settings)
     _chain(store)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"http://127.0.0.1:{port}/t/JING-0502")
+        with served(create_app(settings, store=store)) as base, checked_page(browser, base, (390, 844)) as page:
+            page.goto(f"{base}/t/JING-0502")
             expect(page.locator("ol.journey li")).to_have_count(3)
             expect(page.locator("ol.journey")).to_contain_text("种植")
             expect(page.locator("table")).to_contain_text("毒死蜱")
             expect(page.locator("table")).to_contain_text("合格")
             expect(page.locator(".map svg")).to_be_visible()
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            page.goto(f"http://127.0.0.1:{port}/trace/record")  # the cooperative's phone form
+            page.goto(f"{base}/trace/record")  # the cooperative's phone form
             expect(page.get_by_label("环节", exact=True)).to_be_visible()
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            browser.close()
-        assert errors == []
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.close()

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from zhulian.model import TYPES
+
 
 def test_demo_loads_the_region_and_a_second_run_changes_nothing(run) -> None:
     first = run("demo", "--no-serve").output
@@ -75,7 +77,7 @@ def test_history_and_changes(run) -> None:
 def test_schema_out_writes_one_schema_per_type(run, tmp_path: Path) -> None:
     run("schema", "--out", str(tmp_path / "schemas"))
     files = sorted(p.name for p in (tmp_path / "schemas").iterdir())
-    assert len(files) == 13 and "patent.schema.json" in files
+    assert files == sorted(f"{name}.schema.json" for name in TYPES)  # the modules' types too (station, observation)
     patent = json.loads((tmp_path / "schemas" / "patent.schema.json").read_text(encoding="utf-8"))
     assert {"number", "kind", "ipc", "applicants", "inventors", "legal_status"} <= set(patent["properties"])
 

@@ -273,6 +273,8 @@ def test_serve_with_hj212_port_stores_a_packet_sent_to_that_port(env: Environmen
 def test_serve_refuses_the_hj212_port_with_several_workers(run) -> None:  # type: ignore[no-untyped-def]
     refused = run("serve", "--workers", "2", "--hj212-port", "9212", code=2)
     assert "--workers 1" in refused.output and "单个工作进程" in refused.output
+    # a refused serve leaves the process as it found it: every app made later would try to bind that port
+    assert "ZHULIAN_HJ212_PORT" not in os.environ
 
 
 def test_serve_help_names_the_hj212_port_in_both_languages(run) -> None:  # type: ignore[no-untyped-def]

@@ -142,15 +142,15 @@ def serve(port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
               help="同时在此 TCP 端口接收监测站点的 HJ 212-2017 数据（同 ZHULIAN_HJ212_PORT）/ also take monitoring "
                    "stations' HJ 212-2017 data on this TCP port (as ZHULIAN_HJ212_PORT)")] = None) -> None:
     """启动 API 与门户 / Serve the JSON API and the portal."""
-    if hj212_port is not None:
-        # The environment module's lifespan reads its listener's port from the environment: the flag is that
-        # setting, so the core need not know the module.
-        os.environ["ZHULIAN_HJ212_PORT"] = str(hj212_port)
-    if workers > 1 and os.environ.get("ZHULIAN_HJ212_PORT"):
+    if workers > 1 and (hj212_port is not None or os.environ.get("ZHULIAN_HJ212_PORT")):
         raise ZhulianError("bad_setting", "The HJ 212 listener (--hj212-port, ZHULIAN_HJ212_PORT) runs in one worker "
                            "process: serve with --workers 1, or run `zhulian env listen --port N` beside the workers.",
                            "HJ 212 监听（--hj212-port、ZHULIAN_HJ212_PORT）只能在单个工作进程中运行：请用 --workers 1，"
                            "或在多进程服务之外另行运行 `zhulian env listen --port N`。", 400)
+    if hj212_port is not None:
+        # The environment module's lifespan reads its listener's port from the environment: the flag is that
+        # setting, so the core need not know the module. Set only now, when this process is about to serve.
+        os.environ["ZHULIAN_HJ212_PORT"] = str(hj212_port)
     _serve(Settings(), host, port, workers)
 
 

@@ -5,11 +5,13 @@ its station list, map and city chart. A re-harvest stores nothing; an hour updat
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -19,6 +21,7 @@ from zhulian.access import CLI_ADMIN
 from zhulian.config import Settings
 from zhulian.environment.aqi import CHINA
 from zhulian.environment.service import EnvironmentService, epoch
+from zhulian.environment.tables import hourly
 from zhulian.errors import ZhulianError
 from zhulian.federation.module_feeds import Change, module_feeds
 from zhulian.store import Store
@@ -99,9 +102,9 @@ def test_an_entry_is_stored_once_and_only_when_newer(store: Store, tmp_path, dis
     older = Change(1, served[0].key, served[0].at, served[0].data | {"total": 1.0, "version": 1})
     with store.transaction() as writer:
         assert feed.apply(writer, "yantian", [older]) == []
-    assert EnvironmentService(store).hourly_values(
-        [EnvironmentService(store).station("YT0001")["id"]], [PM25], H, H + 1)[
-        (EnvironmentService(store).station("YT0001")["id"], PM25, H)] == 65.0
+    hub = EnvironmentService(store)
+    station = hub.station("YT0001")["id"]
+    assert hub.hourly_values([station], [PM25], H, H + 1) == {(station, PM25, H): 65.0}  # the older entry not taken
 
 
 def test_a_page_naming_an_unknown_station_is_refused_with_its_reason(store: Store) -> None:
@@ -114,3 +117,24 @@ def test_a_page_naming_an_unknown_station_is_refused_with_its_reason(store: Stor
     assert "XX0001" in refused.value.message and "XX0001" in refused.value.message_zh
     wrong = Change(5, f"XX0001/{PM25}/{H + 60}", "", stranger.data | {"time": H + 60, "version": 0})
     assert {p.field for p in feed.check(wrong)} == {"/time", "/version"}
+
+
+def test_a_write_waits_for_an_earlier_one_to_commit_so_the_feed_keeps_its_order(store: Store) -> None:
+    """On PostgreSQL a change seq is handed out at write and seen at commit: a writer of the hourly rows holds their
+    order until it commits, so a second cannot commit a later seq first (a hub reading "after seq N" would miss
+    the earlier)."""
+    if not store.is_postgres:
+        pytest.skip("SQLite's one write lock orders every transaction already")
+    service = EnvironmentService(store)
+    station = service.add_station(CLI_ADMIN, "YT0001", name="盐田港", city=SHENZHEN, lon=114.27, lat=22.58)["id"]
+    with store.transaction() as earlier:
+        earlier.keep_order(hourly.name)  # an earlier write of the hourly rows, not yet committed
+        later = threading.Thread(target=lambda: service.write([(station, H, PM25, "minute", 50.0, None, None, None,
+                                                                "N")]))
+        later.start()
+        later.join(1.0)
+        assert later.is_alive(), "the later write committed while an earlier one still held the order"
+    later.join(30)
+    assert not later.is_alive()
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(hourly.c.change_seq, hourly.c.version)).one() == (1, 1)

@@ -11,6 +11,7 @@ mapping the MN to its own station row, projected from the harvested station reco
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ _MN = re.compile(r"[0-9A-Za-z]{1,24}")
 _CODE = re.compile(r"[0-9A-Za-z]{1,16}")
 
 
-def _changes(table: sa.Table):  # type: ignore[no-untyped-def]
+def _changes(table: sa.Table) -> Callable[[sa.Connection, int, int], list[Change]]:
     def changes(connection: sa.Connection, after_seq: int, limit: int) -> list[Change]:
         rows = connection.execute(
             sa.select(table.c.change_seq, table.c.version, stations.c.mn, table.c.code, table.c.time, table.c.n,
@@ -40,7 +41,7 @@ def _changes(table: sa.Table):  # type: ignore[no-untyped-def]
     return changes
 
 
-def _check(period: str):  # type: ignore[no-untyped-def]
+def _check(period: str) -> Callable[[Change], list[Problem]]:
     def check(change: Change) -> list[Problem]:
         """An entry is taken only whole: its key names its own MN, code and period start, the period start is
         one of the feed's (an hour; a China-time midnight), the sums are numbers and the version a serial."""
@@ -80,7 +81,7 @@ def _starts_period(period: str, seconds: int) -> bool:
     return seconds % HOUR == 0 if period == "hour" else china_day_start(seconds) == seconds
 
 
-def _apply(table: sa.Table):  # type: ignore[no-untyped-def]
+def _apply(table: sa.Table) -> Callable[[Writer, str, list[Change]], list[str]]:
     def apply(writer: Writer, source: str, harvested: list[Change]) -> list[str]:
         """Store the entries newer than the rows held, under the hub's own station rows; answers the keys of the
         rows new here. A page naming a station the hub does not know (its record not harvested) is refused whole."""

@@ -210,6 +210,10 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
     station = ids[0]
 
     def last_day_raw() -> int:
+        return len(service.raw_values(station, last - 86400, last))
+
+    def last_day_rows() -> int:
+        """The same query through SQLAlchemy's row objects: the baseline the service's driver tuples beat."""
         with store.engine.connect() as connection:
             return len(connection.execute(sa.text(
                 "SELECT time, code, value, flag FROM env_values WHERE station_id = :s AND time >= :a AND time < :b "
@@ -230,12 +234,12 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
             connection.close()
 
     rows_24h = last_day_raw()
-    raw_24h = timed(last_day_raw)
-    vacuumed_24h = None
+    raw_24h, rows_object_24h = timed(last_day_raw), timed(last_day_rows)
+    vacuumed_24h = vacuumed_rows_24h = None
     if store.is_postgres:  # the key covers the query: index-only once (auto)vacuum has marked the pages visible
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM (ANALYZE) env_values")
-        vacuumed_24h = timed(last_day_raw)
+        vacuumed_24h, vacuumed_rows_24h = timed(last_day_raw), timed(last_day_rows)
     hourly_24h = timed(lambda: service.hourly_values([station], CODES, last - 86400, last))
     year_end = START + timedelta(hours=8760)
     city_year = timed(lambda: service.hourly_series(city="440100", pollutant="PM2.5", since=START, until=year_end),
@@ -272,8 +276,11 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
     print(f"  HJ 212 over TCP: one station resending a 2,000-packet backlog without waiting: {backlog:,.0f} values/s")
     print(f"  one station's packet round trip (median of 100): {alone:.1f} ms alone, {flooded:.1f} ms while 3 other "
           f"connections send 20,000 bad packets each")
-    print(f"  last 24 h of one station: {rows_24h:,} minute values {raw_24h[0]:.1f} ms median ({raw_24h[1]:.1f} max)"
+    print(f"  last 24 h of one station: {rows_24h:,} minute values (raw_values) {raw_24h[0]:.1f} ms median "
+          f"({raw_24h[1]:.1f} max)"
           + (f", {vacuumed_24h[0]:.1f} ms once vacuumed ({vacuumed_24h[1]:.1f} max)" if vacuumed_24h else "")
+          + f" | the same query as SQLAlchemy rows {rows_object_24h[0]:.1f} ms"
+          + (f", {vacuumed_rows_24h[0]:.1f} ms once vacuumed" if vacuumed_rows_24h else "")
           + f"; its hourly values {hourly_24h[0]:.1f} ms ({hourly_24h[1]:.1f} max)")
     print(f"  a year of hourly PM2.5 for a city ({year_points:,} points, {args.city_stations} stations): "
           f"{city_year[0]:.1f} ms median ({city_year[1]:.1f} max) | the same rows from the bare driver "

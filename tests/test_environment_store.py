@@ -75,6 +75,11 @@ def test_real_time_values_build_the_hour_once_and_flagged_values_stay_out(env: E
     with env.store.engine.connect() as connection:
         row = connection.execute(sa.text("SELECT n, low, high FROM env_hourly WHERE code = 'a21026'")).one()
     assert tuple(row) == (5, 500.0, 500.0)
+    raw = env.raw_values(env.station("YT0001")["id"], start + 600, start + 1800)  # [08:10, 08:30): two packets
+    assert sorted(raw) == [(start + 600, "a21026", 500.0, "N"), (start + 600, "a34004", 70.0, "N"),
+                           (start + 1200, "a21026", 500.0, "N"), (start + 1200, "a34004", 80.0, "N")]
+    flagged = env.raw_values(env.station("YT0001")["id"], start + 1800, start + 1801)
+    assert sorted(flagged) == [(start + 1800, "a21026", 500.0, "D"), (start + 1800, "a34004", 90.0, "N")]
 
 
 def test_a_stations_hourly_report_wins_over_its_real_time_mean(env: EnvironmentService) -> None:

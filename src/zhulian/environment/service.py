@@ -27,7 +27,7 @@ from zhulian.environment.types import STATION_KINDS
 from zhulian.environment.types import WATER_CLASSES as CLASS_NAMES
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.records import RecordService
-from zhulian.store import Store, now
+from zhulian.store import Store, Writer, now
 
 if TYPE_CHECKING:
     from zhulian.records.service import Batch
@@ -49,7 +49,7 @@ ValueRow = tuple[int, int, str, str, float | None, float | None, float | None, f
 _COLUMNS = "station_id, time, code, interval, value, low, high, count, flag"
 Learned = tuple[set[int], set[tuple[int, str]]]  # partitions (month starts) and (station id, code) datastreams
 WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
-_SQLITE_ROWS_PER_INSERT = 900  # nine parameters a row, under SQLite's 32,766
+_SQLITE_ROWS_PER_INSERT = 900  # nine or ten parameters a row, under SQLite's 32,766
 FEED_PAGE = 1000  # change-feed entries read at a time when bringing the station rows up to the records
 
 
@@ -137,22 +137,29 @@ class EnvironmentService:
         self._unknown.pop(row["mn"], None)
         return int(station_id.inserted_primary_key[0])
 
-    def sync_stations(self) -> None:
+    def sync_stations(self, within: sa.Connection | None = None) -> None:
         """Bring the operational rows up to the station records changed since this process last looked, by any
         path: the record API, an import, a harvest of a district's node (the hub then has every district's
-        stations). The first call looks at every station record; later ones read the change feed."""
+        stations). The first call looks at every station record; later ones read the change feed. ``within``: a
+        transaction the caller holds (a harvested page's), to write the rows in; a service used that way is the
+        caller's own, since it takes the rows as synced before that transaction commits."""
         with self._sync_lock:
             last = self.store.last_seq()
             if last == self._synced:
                 return
             changed = self._station_records_since(self._synced)
-            if changed:
+            if changed and within is not None:
+                self._project_all(within, changed)
+            elif changed:
                 with self.store.transaction() as writer:
-                    for record_id in sorted(changed):
-                        self._project(writer.connection, record_id)
-                self._credentials.clear()  # an MN or password may belong to another row now
-                self._unknown.clear()
+                    self._project_all(writer.connection, changed)
             self._synced = last
+
+    def _project_all(self, connection: sa.Connection, record_ids: set[str]) -> None:
+        for record_id in sorted(record_ids):
+            self._project(connection, record_id)
+        self._credentials.clear()  # an MN or password may belong to another row now
+        self._unknown.clear()
 
     def _station_records_since(self, seq: int | None) -> set[str]:
         if seq is None:  # every live station record, and every row whose record may have gone
@@ -353,27 +360,59 @@ class EnvironmentService:
         self._upsert(connection, daily, days)
 
     def _upsert(self, connection: sa.Connection, table: sa.Table, sums: dict[tuple[int, str, int], list[Any]]) -> None:
+        """Fold ``sums`` into the aggregate rows; each row touched takes a new change seq (its version too)."""
         if not sums:
             return
         name = table.name
         least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
-        merge = (f" ON CONFLICT (station_id, code, time) DO UPDATE SET n = {name}.n + excluded.n, "
-                 f"total = {name}.total + excluded.total, "
+        merge = (f"n = {name}.n + excluded.n, total = {name}.total + excluded.total, "
                  f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
                  f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
                  f"reported = coalesce(excluded.reported, {name}.reported)")
-        insert = f"INSERT INTO {name} (station_id, code, time, n, total, low, high, reported) "
-        rows = [(*key, *entry) for key, entry in sums.items()]
+        self._write_aggregates(connection, table, [(*key, *entry) for key, entry in sums.items()], merge)
+
+    def replace_aggregates(self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        """Store harvested aggregate rows ``(station_id, code, time, n, total, low, high, reported, version)`` as
+        they are on the node that measured them, each with a new change seq of this node (federation.py)."""
+        merge = ("n = excluded.n, total = excluded.total, low = excluded.low, high = excluded.high, "
+                 "reported = excluded.reported")
+        self._write_aggregates(connection, table, rows, merge, versioned=True)
+
+    def _write_aggregates(self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]], merge: str,
+                          *, versioned: bool = False) -> None:
+        """Insert or merge aggregate rows in key order with new change seqs; a row without a version of its own
+        (measured here) takes its change seq as version. On PostgreSQL the table's feed order lock is taken
+        first, so the seqs become visible in the order they were handed out."""
+        if not rows:
+            return
+        name = table.name
+        if self.store.is_postgres:
+            Writer(self.store, connection).keep_order(name)
+        rows = sorted(rows)  # one lock order for concurrent writers of the same rows
+        seqs = self._change_seqs(connection, len(rows))
+        rows = [(*row[:8], seq, row[8] if versioned else seq) for row, seq in zip(rows, seqs, strict=True)]
+        insert = f"INSERT INTO {name} (station_id, code, time, n, total, low, high, reported, change_seq, version) "
+        upsert = (f" ON CONFLICT (station_id, code, time) DO UPDATE SET {merge}, change_seq = excluded.change_seq, "
+                  f"version = {'excluded.version' if versioned else 'excluded.change_seq'}")
         if self.store.is_postgres:  # one statement for the lot: arrays in, no per-row round trip
             connection.exec_driver_sql(
                 insert + "SELECT * FROM unnest(%s::integer[], %s::varchar[], %s::bigint[], %s::integer[], "
-                "%s::float8[], %s::float8[], %s::float8[], %s::float8[])" + merge,
+                "%s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bigint[], %s::bigint[])" + upsert,
                 tuple(list(column) for column in zip(*rows, strict=True)))
             return
         for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
             chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
-            connection.exec_driver_sql(insert + "VALUES " + ",".join(["(?,?,?,?,?,?,?,?)"] * len(chunk)) + merge,
+            connection.exec_driver_sql(insert + "VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * len(chunk)) + upsert,
                                        tuple(v for row in chunk for v in row))
+
+    def _change_seqs(self, connection: sa.Connection, count: int) -> list[int]:
+        """``count`` new change seqs of the aggregates, ascending."""
+        if self.store.is_postgres:
+            return sorted(connection.exec_driver_sql(
+                "SELECT nextval('env_aggregate_changes') FROM generate_series(1, %s)", (count,)).scalars())
+        last = connection.exec_driver_sql("UPDATE env_aggregate_changes SET last = last + ? RETURNING last",
+                                          (count,)).scalar_one()
+        return list(range(last - count + 1, last + 1))
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -422,11 +461,24 @@ class EnvironmentService:
                      ) -> list[tuple[int, float]]:
         """One station's ``(hour, value)`` pairs in key order, as the driver's own tuples: a year of a city's
         stations is ~44,000 points, and SQLAlchemy's row objects plus a Python loop over them cost twice what
-        the query does (bench/env_bench.py). PostgreSQL answers in binary, which spares parsing numbers."""
+        the query does (bench/env_bench.py)."""
         sql = ("SELECT time, coalesce(reported, total / nullif(n, 0)) AS value FROM env_hourly WHERE station_id = ? "
                "AND code = ? AND time >= ? AND time < ? AND coalesce(reported, total / nullif(n, 0)) IS NOT NULL "
                "ORDER BY time")
-        params = (station_id, code, since, until)
+        return self._driver_rows(connection, sql, (station_id, code, since, until))
+
+    def raw_values(self, station_id: int, since: int, until: int) -> list[tuple[int, str, float | None, str]]:
+        """One station's values as stored in [since, until), ``(time, code, value, flag)`` in time order, as the
+        driver's own tuples: its last 24 hours are 8,640 minute values, and SQLAlchemy's row objects cost ten
+        times what the covering key's index-only scan does (bench/env_bench.py)."""
+        sql = ("SELECT time, code, value, flag FROM env_values WHERE station_id = ? AND time >= ? AND time < ? "
+               "ORDER BY time")
+        with self.store.engine.connect() as connection:
+            return self._driver_rows(connection, sql, (station_id, since, until))
+
+    def _driver_rows(self, connection: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """``sql`` (``?`` placeholders) answered as the driver's tuples; PostgreSQL answers in binary, which
+        spares parsing numbers."""
         driver = connection.connection.driver_connection
         if self.store.is_postgres:
             with driver.cursor(binary=True) as cursor:

@@ -59,6 +59,10 @@ def _aggregate(name: str) -> sa.Table:
         sa.Column("low", sa.Float),
         sa.Column("high", sa.Float),
         sa.Column("reported", sa.Float),  # the station's own hourly (CN=2061) or daily (CN=2031) value
+        # Federation (federation.py): bumped on every change from the env_aggregate_changes sequence; the
+        # version is the change seq on the node that measured the values (a hub keeps the district's).
+        sa.Column("change_seq", sa.BigInteger, index=True),
+        sa.Column("version", sa.BigInteger),
         sqlite_with_rowid=False,
     )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +17,8 @@ from zhulian.region.adcodes import is_adcode
 from zhulian.store import Store
 from zhulian.store.store import now
 from zhulian.store.tables import api_keys
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "zl_"
 
@@ -94,17 +98,25 @@ def authenticate(store: Store, authorization: str | None) -> Principal:
         raise ZhulianError("unauthorized", "This API key is unknown or revoked.", "API 密钥无效或已吊销。", 401)
     stamp = now()
     # Noting every use would make each read a write; once a minute is enough to tell a live key. The note is
-    # its own write transaction: upgrading a read to a write fails at once on SQLite when another writer
-    # committed in between, where a write transaction waits its turn.
+    # written beside the request, never in its way: during a long import it waits for the write lock (up to
+    # WRITE_WAIT_S) and then gives up, while the request it belongs to goes on.
     if not row["last_used"] or row["last_used"][:16] != stamp[:16]:
-        try:
-            with store.transaction() as writer:
-                writer.connection.execute(api_keys.update().where(api_keys.c.id == row["id"]).values(last_used=stamp))
-        except ZhulianError as error:
-            if error.code != "busy":
-                raise
-            # A long import holds the write lock: the note waits for a later request; the read goes on.
+        threading.Thread(target=_note_use, args=(store, row["id"], stamp), name="zhulian-key-note",
+                         daemon=True).start()
     return Principal(row["id"], row["role"], row["node"], row["name"])
+
+
+def _note_use(store: Store, key_id: str, stamp: str) -> None:
+    """When a key was last used: its own write transaction (upgrading a read to a write fails at once on SQLite
+    when another writer committed in between, where a write transaction waits its turn)."""
+    try:
+        with store.transaction() as writer:
+            writer.connection.execute(api_keys.update().where(api_keys.c.id == key_id).values(last_used=stamp))
+    except ZhulianError as error:
+        if error.code != "busy":  # busy: a long import holds the write lock; a later request notes the use
+            log.warning("noting the use of key %s failed: %s", key_id, error.message)
+    except sa.exc.SQLAlchemyError as error:  # e.g. the store was closed meanwhile; the note is not worth more
+        log.warning("noting the use of key %s failed: %s", key_id, error)
 
 
 def principal_by_id(store: Store, key_id: str) -> Principal:

@@ -141,6 +141,10 @@ def test_nested_json_and_an_xlsx_bomb_cost_a_real_server_nothing(server, store, 
         "nested body, no key": lambda: httpx.post(f"{server.url}/api/v1/orgs", content=NESTED, timeout=30,
                                                   headers={"Content-Type": "application/json"}),
         "XLSX bomb (256 MiB cell)": lambda: httpx.post(upload, headers=key, files={"file": ("bomb.xlsx", bomb)}, timeout=30),
+        "XLSX bomb as traced steps": lambda: httpx.post(f"{server.url}/api/v1/trace/steps/import", headers=key,
+                                                        files={"file": ("bomb.xlsx", bomb)}, timeout=30),
+        "a lone CR in a CSV of steps": lambda: httpx.post(f"{server.url}/api/v1/trace/steps/import", headers=key,
+                                                          files={"file": ("steps.csv", b"\r0")}, timeout=30),
     }
     for name, attack in attacks.items():
         response, seconds, rise = measured(server, attack)

@@ -375,6 +375,9 @@ def _reader(store: Store):
 
 # -- killed midway -----------------------------------------------------------------------------------------
 
+WRITER_NAME = "zhulian-writer-under-test"
+
+
 def _snapshot(store: Store) -> tuple:
     with store.engine.connect() as connection:
         entries = connection.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one()
@@ -384,6 +387,7 @@ def _snapshot(store: Store) -> tuple:
 def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(SRC), "ZHULIAN_DATA_DIR": str(tmp_path / "data")}
     env["ZHULIAN_DATABASE_URL"] = database_url
+    env["PGAPPNAME"] = WRITER_NAME  # libpq names the writer's sessions, so that only its writes are watched
     return env
 
 
@@ -399,11 +403,10 @@ def _writing(database_url: str) -> bool:
             return True
         finally:
             connection.close()
-    from zhulian.store.store import FEED_LOCK
-
+    # The feed lock is taken only at commit, so a writer is seen by the transaction id its first write gets.
     with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
-        return connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
-                                  (FEED_LOCK,)).fetchone()[0] > 0
+        return connection.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                                  "AND backend_xid IS NOT NULL", (WRITER_NAME,)).fetchone()[0] > 0
 
 
 def _kill_while_writing(command: list[str], env: dict[str, str], database_url: str) -> None:
@@ -416,8 +419,8 @@ def _kill_while_writing(command: list[str], env: dict[str, str], database_url: s
             time.sleep(0.005)
         time.sleep(0.2)
         assert process.poll() is None, "the writer finished before it could be killed"
-        process.send_signal(signal.SIGKILL)
     finally:
+        process.send_signal(signal.SIGKILL)  # also when an assertion above failed, so that its message is what shows
         process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL
 

@@ -511,11 +511,11 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[list[tuple[int, 
     return sorted(set(merged)), formulas
 
 
-def _check_unpacked_size(path: Path) -> None:
+def check_workbook_size(workbook: Path | IO[bytes]) -> None:
     """Refuses a workbook that would unpack to far more than it weighs before anything is unpacked. The
     sizes a zip declares are upper bounds: Python's zipfile reads no further than them."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(workbook) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise file_error("bad_xlsx", f"Not a readable .xlsx workbook ({error}). Save it again from Excel or WPS.",
@@ -541,7 +541,7 @@ def _check_unpacked_size(path: Path) -> None:
 def _open_xlsx(path: Path, size: int, sheet: str | None, prefer: tuple[str, ...]) -> Source:
     import openpyxl
 
-    _check_unpacked_size(path)
+    check_workbook_size(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:

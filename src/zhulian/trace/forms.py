@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from zhulian.access import Principal
-from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.errors import Problem, invalid
 from zhulian.trace.rapid import ZL, number, rapid_test_event
 from zhulian.trace.service import EPCIS_CONTEXT, TraceService
-from zhulian.trace.spreadsheets import blank, read_rows
+from zhulian.trace.spreadsheets import blank, parse_rows
 from zhulian.trace.tables import recalls
 
 TRACE_CODE_PREFIX = "urn:zhulian:trace:"
@@ -187,18 +187,7 @@ class ChainForms:
                     ) -> dict[str, Any]:
         """A CSV or XLSX of steps (``template``'s columns, Chinese or English headers): every row valid or
         nothing stored, each problem named by its row."""
-        rows = read_rows(content, filename, COLUMNS)
-        problems, found = [], []
-        for line, row in rows:
-            try:
-                found.append(step_event(row))
-            except ZhulianError as error:  # a row's problems, named by the row
-                problems += [Problem(f"第 {line} 行 row {line} · {p.field}", p.value, p.reason, p.reason_zh)
-                             for p in error.details]
-        if problems:
-            raise invalid(problems, "file")
-        if not found:
-            raise invalid([Problem("file", filename, "no rows", "文件中没有数据行")], "file")
+        found = parse_rows(content, filename, COLUMNS, step_event)
         job = self.trace.capture(principal, _document(found), origin=origin)
         return {"captureID": job["captureID"], "storedCount": job["storedCount"], "eventIDs": job["eventIDs"]}
 

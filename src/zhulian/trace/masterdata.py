@@ -28,7 +28,7 @@ from zhulian.region.adcodes import PlaceNotFound, adcode_for, adcode_name
 from zhulian.region.cities import city_of
 from zhulian.trace.identifiers import canonical, check_digit
 from zhulian.trace.rights import check_capture_rights, check_read_rights
-from zhulian.trace.spreadsheets import blank, read_rows
+from zhulian.trace.spreadsheets import blank, parse_rows
 from zhulian.trace.tables import locations
 from zhulian.trace.validation import check_text, text_problems
 
@@ -110,17 +110,7 @@ class MasterData:
     def import_rows(self, principal: Principal, content: bytes, filename: str) -> dict[str, Any]:
         """A CSV or XLSX of locations (``template``'s columns): every row valid or nothing stored."""
         check_capture_rights(principal)
-        problems, found = [], []
-        for line, row in read_rows(content, filename, COLUMNS):
-            try:
-                found.append(location_row(row))
-            except ZhulianError as error:
-                problems += [Problem(f"第 {line} 行 row {line} · {p.field}", p.value, p.reason, p.reason_zh)
-                             for p in error.details]
-        if problems:
-            raise invalid(problems, "file")
-        if not found:
-            raise invalid([Problem("file", filename, "no rows", "文件中没有数据行")], "file")
+        found = parse_rows(content, filename, COLUMNS, location_row)
         with self.store.transaction() as writer:
             save(writer.connection, found, "upload")
             writer.log(actor=principal.id, role=principal.role, action="trace_locations",

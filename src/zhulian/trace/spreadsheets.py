@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from zhulian.errors import Problem, invalid
+from zhulian.errors import Problem, ZhulianError, invalid
+from zhulian.exchange import check_workbook_size
 from zhulian.exchange.flat import unneutralise
 
 Columns = Sequence[tuple[str, str, str, str]]
@@ -40,6 +41,7 @@ def blank(kind: str, columns: Columns, title: str, notes: list[list[str]]) -> tu
 def read_rows(content: bytes, filename: str, columns: Columns) -> list[tuple[int, dict[str, Any]]]:
     """Rows by their number in the sheet (the header is row 1), as ``{column key: value}``."""
     if filename.lower().endswith(".xlsx"):
+        check_workbook_size(io.BytesIO(content))
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
         except Exception:  # openpyxl raises many kinds for a file that is not a workbook
@@ -48,7 +50,11 @@ def read_rows(content: bytes, filename: str, columns: Columns) -> list[tuple[int
         table = [list(row) for row in sheet.iter_rows(values_only=True)]
     else:
         text = content.decode("utf-8-sig", errors="replace")
-        table = list(csv.reader(io.StringIO(text)))
+        try:  # newline="" lets the reader see a lone CR as the line break it is, not as text inside a field
+            table = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as error:
+            raise invalid([Problem("file", filename, f"not a readable CSV file: {error}", "不是可读取的 CSV 文件")],
+                          "file") from None
     if not table:
         return []
     by_header = {h: key for key, zh, en, _ in columns for h in (zh, en, key)}
@@ -66,3 +72,20 @@ def read_rows(content: bytes, filename: str, columns: Columns) -> list[tuple[int
 
 def _cell(value: Any) -> Any:
     return unneutralise(value.strip()) if isinstance(value, str) else value
+
+
+def parse_rows(content: bytes, filename: str, columns: Columns, parse: Callable[[dict[str, Any]], Any]) -> list[Any]:
+    """Each row of a filled sheet through ``parse``: all of them, or an error naming every bad row's problems.
+    A file with no data rows is refused too."""
+    problems, found = [], []
+    for line, row in read_rows(content, filename, columns):
+        try:
+            found.append(parse(row))
+        except ZhulianError as error:
+            problems += [Problem(f"第 {line} 行 row {line} · {p.field}", p.value, p.reason, p.reason_zh)
+                         for p in error.details]
+    if problems:
+        raise invalid(problems, "file")
+    if not found:
+        raise invalid([Problem("file", filename, "no rows", "文件中没有数据行")], "file")
+    return found

@@ -3,7 +3,14 @@ process that died — is what any reader of the store sees."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from functools import partial
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -149,3 +156,105 @@ def test_the_portal_lists_a_users_jobs_and_shows_each_jobs_report(store, tmp_pat
         stranger = {"Authorization": f"Bearer {create_key(store, 'publisher', node='440300')[1]}"}
         http.cookies.clear()
         assert http.get(f"/jobs/{sent['好文件.csv']}", headers=stranger).status_code == 404
+
+
+# -- jobs run apart, in a child process ------------------------------------------------------------------------
+# The work a child runs must be importable by name: these are module-level functions.
+
+def _wait_for_file_then_answer(release: str, progress):
+    progress(3, 10, f"行 rows in {os.getpid()}")
+    while not Path(release).exists():
+        time.sleep(0.02)
+    return {"created": 10, "pid": os.getpid()}
+
+
+def _refuse(progress):
+    raise invalid([Problem("city", "火星", "unknown city", "未知城市")])
+
+
+def _crash(progress):
+    raise OSError("disk full")
+
+
+def _note_pid_then_sleep(pid_file: str, progress):
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(120)
+    return {}
+
+
+def test_a_job_run_apart_relays_its_progress_and_result_from_its_own_process(store, tmp_path):
+    service = JobService(store)
+    release = tmp_path / "release"
+    job = service.submit(PUBLISHER, "import", partial(_wait_for_file_then_answer, str(release)), apart=True)
+    for _ in range(600):  # a child process takes a moment to start
+        running = service.get(PUBLISHER, job.id)
+        if running.progress and running.progress["done"] == 3:
+            break
+        time.sleep(0.05)
+    assert running.state == "running" and running.progress["percent"] == 30.0
+    release.touch()
+    finished = service.wait(PUBLISHER, job.id, timeout=60)
+    assert finished.state == "succeeded" and finished.result["created"] == 10
+    assert finished.result["pid"] != os.getpid() and str(finished.result["pid"]) in running.progress["note"]
+    service.close()
+
+
+def test_a_job_run_apart_fails_with_the_same_errors_as_one_run_here(store):
+    service = JobService(store)
+    refused = service.wait(CLI_ADMIN, service.submit(CLI_ADMIN, "import", _refuse, apart=True).id, timeout=60)
+    crashed = service.wait(CLI_ADMIN, service.submit(CLI_ADMIN, "import", _crash, apart=True).id, timeout=60)
+    assert refused.state == "failed" and refused.error["code"] == "invalid"
+    assert refused.error["details"] == [{"field": "city", "value": "火星", "reason": "unknown city",
+                                         "reason_zh": "未知城市"}]
+    assert crashed.state == "failed" and crashed.error["message"] == "The job failed: OSError: disk full"
+    service.close()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # ended, not yet reaped by its parent
+
+
+def _child_pid(pid_file: Path, runner: subprocess.Popen | None = None) -> int:
+    for _ in range(1200):
+        if pid_file.exists() and pid_file.read_text():
+            return int(pid_file.read_text())
+        assert runner is None or runner.poll() is None, "the job's server ended early"
+        time.sleep(0.05)
+    raise AssertionError("the job's child process never started")
+
+
+def test_closing_the_service_ends_a_job_running_apart_at_once(store, tmp_path):
+    service = JobService(store)
+    pid_file = tmp_path / "child.pid"
+    job = service.submit(CLI_ADMIN, "import", partial(_note_pid_then_sleep, str(pid_file)), apart=True)
+    child = _child_pid(pid_file)
+    service.close()  # does not wait out the child's two minutes
+    assert _gone(child)
+    ended = service.get(CLI_ADMIN, job.id)
+    assert ended.state == "failed" and "stopped" in ended.error["message"]
+
+
+def test_a_job_running_apart_ends_when_its_server_is_killed(database_url, tmp_path):
+    """A server killed with SIGKILL leaves no import behind it to commit later, unseen."""
+    pid_file = tmp_path / "child.pid"
+    script = ("import sys, time; from functools import partial; from zhulian.access import CLI_ADMIN; "
+              "from zhulian.jobs import JobService; from zhulian.store import Store; import test_jobs; "
+              "store = Store(sys.argv[1]); store.migrate(); "
+              "JobService(store).submit(CLI_ADMIN, 'import', partial(test_jobs._note_pid_then_sleep, sys.argv[2]), "
+              "apart=True); time.sleep(120)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    server = subprocess.Popen([sys.executable, "-c", script, database_url, str(pid_file)], env=env)
+    try:
+        child = _child_pid(pid_file, server)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+    for _ in range(200):
+        if _gone(child):
+            break
+        time.sleep(0.05)
+    assert _gone(child), "the job's process outlived its server"

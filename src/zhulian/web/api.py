@@ -12,6 +12,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, UploadFile
@@ -23,10 +24,11 @@ from zhulian.access import Principal, search_levels
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.exchange.formats import BadJSON, read_json
 from zhulian.exchange.service import ExchangeService
-from zhulian.jobs import JobService, Progress
+from zhulian.jobs import JobService
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
+from zhulian.store import Store
 from zhulian.web.files import EXPORT_FORMATS, download, file_responses, keep_upload, saved_upload
 
 MAX_PER_PAGE = 200
@@ -123,6 +125,20 @@ def unknown_collection_router() -> APIRouter:
     return router
 
 
+def _import_job_work(store_url: str, node: str | None, principal: Principal, upload: Any, options: dict[str, Any],
+                     progress: Callable[[int, int, str], None]) -> dict[str, Any]:
+    """An import job, as its child process runs it (``JobService.submit(..., apart=True)``) on its own
+    connection to the same store."""
+    store = Store(store_url, node=node)
+    try:
+        report = ExchangeService(RecordService(store)).import_file(
+            principal, upload, progress=lambda rows, position, total: progress(position, total, f"{rows} 行 rows"),
+            **options)
+    finally:
+        store.close()
+    return _import_answer(report, options["name"])
+
+
 def _import_answer(report: Any, filename: str | None) -> dict[str, Any]:
     """An import report as the API answers it: the summary, the outcome in both languages, and at most a
     thousand problems and changed rows."""
@@ -184,17 +200,10 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
 
     def _import_job(principal: Principal, file: UploadFile, options: dict[str, Any]) -> JSONResponse:
         upload = keep_upload(file)
-
-        def work(progress: Progress) -> dict[str, Any]:
-            def report_progress(rows: int, position: int, total: int) -> None:
-                progress(position, total, f"{rows} 行 rows")
-
-            report = exchange.import_file(principal, upload, progress=report_progress, **options)
-            return _import_answer(report, file.filename)
-
+        work = partial(_import_job_work, records.store.url, records.store.node, principal, upload, options)
         job = jobs.submit(principal, "import", work, on_end=lambda: shutil.rmtree(upload.parent, ignore_errors=True),
                           detail={"file": file.filename, "type": options["type_name"],
-                                  "dry_run": options["dry_run"]})
+                                  "dry_run": options["dry_run"]}, apart=True)
         return JSONResponse(job.as_dict(), status_code=202,
                             headers={"Location": f"/api/v1/jobs/{job.id}", "Preference-Applied": "respond-async"})
 

@@ -64,6 +64,24 @@ def test_record_routes_answer_records_of_every_type(document: dict) -> None:
         assert schema.get("$ref") or schema.get("anyOf") or schema.get("items"), (method, path)
 
 
+def test_every_operation_says_what_its_success_answers_hold(document: dict) -> None:
+    """Every success answer with a body has a schema for each of its media types, modules' operations too: JSON
+    bodies their shape, files bytes; a 204 has no body."""
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            successes = {status: answer for status, answer in operation["responses"].items() if status[0] == "2"}
+            assert successes, (method, path)
+            for status, answer in successes.items():
+                if status == "204":
+                    assert not answer.get("content"), (method, path)
+                    continue
+                assert answer.get("content"), (method, path, status)
+                for media_type, content in answer["content"].items():
+                    assert content.get("schema"), (method, path, status, media_type)
+                    if "json" not in media_type:
+                        assert content["schema"] == {"type": "string", "format": "binary"}, (method, path)
+
+
 def test_every_operation_documents_its_errors_in_the_one_shape_and_no_422(document: dict) -> None:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

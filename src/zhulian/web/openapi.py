@@ -83,14 +83,18 @@ def _type_answers(path: str, method: str, operation: dict[str, Any]) -> None:
     for status, schema in ANSWERS.get((method, path.removeprefix("/api/v1")), {}).items():
         answer = responses.setdefault(status, {"description": "成功 / success"})
         answer["content"] = {**answer.get("content", {}), "application/json": {"schema": schema}}
-    for answer in responses.values():  # a file answer (CSV, XLSX, SVG …) is bytes
+    for answer in responses.values():  # a file answer (CSV, XLSX, JSON Lines, SVG …) is bytes
         for media_type, content in answer.get("content", {}).items():
-            if not content.get("schema") and "json" not in media_type:
+            if not content.get("schema") and not _is_json(media_type):
                 content["schema"] = {"type": "string", "format": "binary"}
     errors = ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch", "delete") else {})
     for status, description in errors.items():
         responses.setdefault(status, {"description": description, "content": {
             "application/json": {"schema": {"$ref": REF + "Error"}}}})
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def _describe_parameters(operation: dict[str, Any]) -> None:

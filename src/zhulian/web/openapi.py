@@ -160,8 +160,10 @@ ENVELOPES: dict[str, Any] = {
                 "field": _STR, "value": {}, "reason": _STR, "reason_zh": _STR})}})}),
     "RelationEnd": _object(["id", "type", "name"], {"id": _STR, "type": _STR, "name": _STR},
                            description="关系另一端的记录 / the record at the relation's other end"),
-    "Group": _object(["key", "key_display_name", "count"], {"key": {"type": ["string", "number", "null"]},
-                                                            "key_display_name": _STR, "count": _INT}),
+    "Group": _object(["key", "key_display_name", "count"], {
+        "key": {"type": ["string", "number", "null"]}, "key_display_name": _STR, "count": _INT,
+        "districts": {"type": "array", "items": {"$ref": REF + "Group"},
+                      "description": "按城市分组时，计入该市的区县 / grouped by city: its districts counted in it"}}),
     "SelectedFields": _object(["id"], {"id": _STR}, description="select= 所选的字段 / the fields select= asked for"),
     "RecordPage": _object(["meta", "results"], {
         "meta": _object(["count", "per_page"], {"count": _INT, "page": _NULLABLE_INT, "per_page": _INT,

@@ -25,7 +25,8 @@ from zhulian.web.portal import render
 
 TAGS = ["network"]
 MEDIA = {"svg": "image/svg+xml", "png": "image/png"}
-CHART_FILES = {200: {"description": "图表文件 / a chart file: svg, png", "content": {media: {} for media in MEDIA.values()}}}
+CHART_FILES = {200: {"description": "图表文件 / a chart file: svg, png",
+                     "content": {media: {} for media in MEDIA.values()}}}
 Year = Query(None, ge=1900, le=2100)
 
 

@@ -257,3 +257,18 @@ def test_an_index_analysed_in_worker_processes_answers_the_same(service: SearchS
     after = [service.search(q, per_page=50, group_by="city") for q in queries]
     assert [(b["meta"]["count"], ids(b), b["group_by"]) for b in before] == \
         [(a["meta"]["count"], ids(a), a["group_by"]) for a in after]
+
+
+def test_a_district_counts_under_its_city_wherever_it_lies_and_other_places_stay_themselves() -> None:
+    from zhulian.search.places import by_city
+
+    def group(key: str | None, count: int) -> dict:
+        return {"key": key, "key_display_name": key or "未知 unknown", "count": count}
+
+    rolled = by_city([group("440306", 4), group("110105", 2), group("810000", 1), group("441900", 1),
+                      group("440000", 1), group(None, 3)])
+    assert [(g["key"], g["count"]) for g in rolled] == [("440300", 4), (None, 3), ("110100", 2), ("440000", 1),
+                                                        ("441900", 1), ("810000", 1)]
+    assert rolled[0]["key_display_name"] == "深圳市" and rolled[0]["districts"] == [group("440306", 4)]
+    assert rolled[2]["key_display_name"] == "北京市"  # a municipality's districts too (110105 朝阳区)
+    assert all("districts" not in g for g in rolled[1:] if g["key"] != "110100")  # no district, no list

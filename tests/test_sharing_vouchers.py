@@ -26,6 +26,7 @@ from zhulian.sharing.charts import report_xlsx
 from zhulian.sharing.evaluation import yearly_report
 from zhulian.web.app import create_app
 
+from test_openapi import answer_validator
 from test_sharing import PROFILE, at, at_once, keys, monday
 
 SHENZHEN, GUANGZHOU = "440300", "440100"
@@ -202,6 +203,10 @@ def test_report_and_flows_on_the_portal_and_in_excel(region, store, tmp_path: Pa
         assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("application/vnd.openxml")
         assert load_workbook(io.BytesIO(sheet.content)).sheetnames == ["城市 cities", "单位 hosts", "仪器 instruments"]
         flows = http.get("/api/v1/vouchers/flows", params={"year": day.year}).json()
+        document = http.get("/openapi.json").json()  # both answers as the API documents them
+        answer_validator(document, "get", "/api/v1/vouchers/flows").validate(flows)
+        answer_validator(document, "get", "/api/v1/sharing/report").validate(
+            http.get("/api/v1/sharing/report", params={"year": day.year}).json())
         codes = [c["key"] for c in flows["cities"]]
         assert flows["matrix"][codes.index(SHENZHEN)][codes.index(GUANGZHOU)] == 300.0
         flows_page = http.get("/sharing/vouchers/flows", params={"year": day.year})

@@ -5,6 +5,7 @@ sort by pinyin (北京 before 广州 before 深圳), not by code point."""
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import pytest
@@ -68,6 +69,33 @@ def test_search_filters_and_export_count_districts_with_their_city(client: TestC
     assert sorted(r["name"]["zh"] for r in found["results"]) == sorted(["广州大学", "番禺职业技术学院"])
     exported = client.get("/api/v1/export/orgs.json", params={"filter": "city:广州"}).json()
     assert sorted(r["name"]["zh"] for r in exported) == sorted(["广州大学", "番禺职业技术学院"])
+
+
+def _guangzhou(groups: list[dict]) -> dict:
+    return next(g for g in groups if g["key"] == "440100")
+
+
+def test_the_city_facet_counts_districts_under_their_city_and_lists_them_there(client: TestClient) -> None:
+    listed = client.get("/api/v1/orgs", params={"group_by": "city"}).json()["group_by"]
+    searched = client.get("/api/v1/search", params={"type": "orgs", "group_by": "type,city"}).json()["groups"]["city"]
+    for groups in (listed, searched):
+        assert "440113" not in {g["key"] for g in groups}  # no bucket of its own beside 广州市
+        assert _guangzhou(groups) == {"key": "440100", "key_display_name": "广州市", "count": 2, "districts": [
+            {"key": "440113", "key_display_name": "番禺区", "count": 1}]}
+        assert {g["key"]: g["count"] for g in groups if g["key"] != "440100"} == {
+            city: 1 for _name, city in ORGS if city not in ("440100", "440113")}
+    # the facet's count is what its filter finds
+    filtered = client.get("/api/v1/search", params={"type": "orgs", "filter": "city:440100"}).json()
+    assert filtered["meta"]["count"] == 2
+
+
+def test_the_portal_search_facet_shows_a_city_with_its_districts_counted(client: TestClient) -> None:
+    page = client.get("/search", params={"q": "学"}).text
+    facets = re.search(r'<h2>[^<]*城市[^<]*</h2>\s*<ul class="facets">(.*?)</ul>', page, re.S)
+    assert facets, page
+    counts = dict(re.findall(r'city=(\d{6})"[^>]*>[^<]*</a> <span class="muted">(\d+)</span>', facets.group(1)))
+    assert counts["440100"] == "2" and "440113" not in counts
+    assert "番禺区" in page  # the record keeps its district in its own line
 
 
 def test_names_sort_by_pinyin_in_lists_and_in_search(client: TestClient) -> None:

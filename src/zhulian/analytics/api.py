@@ -25,6 +25,8 @@ from zhulian.web.portal import render
 
 TAGS = ["network"]
 MEDIA = {"svg": "image/svg+xml", "png": "image/png"}
+CHART_FILES = {200: {"description": "图表文件 / a chart file: svg, png",
+                     "content": {media: {} for media in MEDIA.values()}}}
 Year = Query(None, ge=1900, le=2100)
 
 
@@ -78,7 +80,8 @@ def router(context: WebContext) -> APIRouter:
         """推荐合作伙伴及理由 / Recommended partners, ranked, with reasons."""
         return service.partners(principal_of(request), ref, limit=limit)
 
-    @api.get("/api/v1/network/export/{table}.{fmt}", tags=TAGS, responses=file_responses("csv", "xlsx"))
+    @api.get("/api/v1/network/export/{table}.{fmt}", tags=TAGS, response_class=Response,
+             responses=file_responses("csv", "xlsx"))
     def export(request: Request, table: str, fmt: str, link: str | None = Query(None, max_length=20),
                year_from: int | None = Year, year_to: int | None = Year) -> Response:
         """导出网络数据表（CSV/XLSX）/ A network table as CSV or XLSX: organisations, links, cities, circles,
@@ -89,7 +92,7 @@ def router(context: WebContext) -> APIRouter:
                                            year_to=year_to)
         return download(table_file(headers, rows, fmt, sheet), f"zhulian-network-{table}.{fmt}", fmt)
 
-    @api.get("/api/v1/network/charts/{chart}.{fmt}", tags=TAGS)
+    @api.get("/api/v1/network/charts/{chart}.{fmt}", tags=TAGS, response_class=Response, responses=CHART_FILES)
     def chart(request: Request, chart: str, fmt: str, lang: str | None = Query(None, max_length=2),
               city: str | None = Query(None, max_length=6), kind: str | None = Query(None, max_length=20),
               link: str | None = Query(None, max_length=20), year_from: int | None = Year, year_to: int | None = Year,

@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 
 from zhulian.environment.alerts import AlertService, AlertWorker
 from zhulian.environment.ingest import Ingestor, IngestSettings, Listener, MqttIngest
@@ -37,6 +38,18 @@ from zhulian.web.session import check_csrf, csrf_token
 TAGS = ["environment"]
 STA_TAGS = ["SensorThings API 1.1"]
 STA_ROOT = "/sta/v1.1"
+
+
+class StaEntity(BaseModel):
+    """新建的实体，如读取时所见 / The created entity, as a read of it answers."""
+    model_config = ConfigDict(extra="allow")
+    iot_id: int | str = Field(alias="@iot.id")
+    iot_self_link: str = Field(alias="@iot.selfLink")
+
+
+# A created entity, or at CreateObservations the link of each Observation created.
+STA_CREATED = {201: {"model": StaEntity | list[str], "description": "已创建 / created"}}
+
 _SEGMENT = re.compile(r"^([A-Za-z]+)(?:\((\d+|'[^'/]*')\))?$")
 
 
@@ -197,7 +210,7 @@ def router(context: WebContext) -> APIRouter:
         options = parse_options({k: v for k, v in request.query_params.items() if k.startswith("$")})
         return sensorthings.read(sta_base(request), resource_path(path), options)[0]
 
-    @sta.post(STA_ROOT + "/{path:path}", status_code=201)
+    @sta.post(STA_ROOT + "/{path:path}", status_code=201, responses=STA_CREATED)
     async def sta_create(request: Request, path: str) -> JSONResponse:
         """SensorThings 写入（需发布者或管理员密钥）/ Create an entity, with deep insert, or Observations by
         dataArray at ``CreateObservations``; needs a publisher's or an administrator's key."""

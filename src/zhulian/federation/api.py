@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Body, FastAPI, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from zhulian.access import Principal
 from zhulian.errors import ZhulianError
@@ -26,6 +27,68 @@ from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
 
 log = logging.getLogger("zhulian.federation")
+
+
+# The answers of the feeds, for the OpenAPI document: the routes answer JSON directly (see ``changes``).
+class Origin(BaseModel):
+    node: str = Field(description="最初写入的节点 / the node that first wrote it")
+    id: str | None = None
+    revision: int | None = None
+
+
+class ChangeEntry(BaseModel):
+    seq: int
+    op: str = Field(description="upsert | delete")
+    id: str
+    type: str
+    revision: int
+    at: str
+    origin: Origin
+    record: dict[str, Any] | None = Field(description="该版本的记录 / the record as of this revision")
+
+
+class ChangesMeta(BaseModel):
+    protocol: str
+    node: str
+    count: int
+    since: str
+    next_cursor: str
+    next_since: int
+    has_more: bool
+    last_seq: int
+    sets: list[str]
+
+
+class ChangesPage(BaseModel):
+    """变更流的一页 / One page of the change feed."""
+    meta: ChangesMeta
+    results: list[ChangeEntry]
+
+
+class ModuleFeedEntry(BaseModel):
+    seq: int
+    key: str
+    at: str
+    origin: Origin
+    data: Any = Field(description="模块的条目（如 EPCIS 事件）/ the module's entry (an EPCIS event, …)")
+
+
+class ModuleFeedMeta(BaseModel):
+    protocol: str
+    node: str
+    feed: str
+    version: int
+    count: int
+    since: str
+    next_cursor: str
+    has_more: bool
+
+
+class ModuleFeedPage(BaseModel):
+    """模块数据流的一页 / One page of a module feed."""
+    meta: ModuleFeedMeta
+    results: list[ModuleFeedEntry]
+
 
 
 def router(context: WebContext) -> APIRouter:
@@ -48,7 +111,7 @@ def router(context: WebContext) -> APIRouter:
         """这个节点是谁、提供什么 / Who this node is and what its feed offers (protocol zhulian-feed/1)."""
         return describe(store, node, [feed.offer() for feed in module_feeds().values()])
 
-    @api.get("/api/v1/changes", tags=["federation"])
+    @api.get("/api/v1/changes", tags=["federation"], responses={200: {"model": ChangesPage}})
     def changes(request: Request, since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
                 set: str | None = Query(None, max_length=500, description="类型，逗号分隔 / types, comma-separated"),
                 until: str | None = Query(None, max_length=40, description="截止时间 ISO-8601 / up to this time"),
@@ -60,7 +123,7 @@ def router(context: WebContext) -> APIRouter:
         return JSONResponse(feed_page(store, node, since=since, sets=parse_sets(set), until=parse_until(until),
                                       limit=limit))
 
-    @api.get("/api/v1/feeds/{name}", tags=["federation"])
+    @api.get("/api/v1/feeds/{name}", tags=["federation"], responses={200: {"model": ModuleFeedPage}})
     def module_feed(request: Request, name: str,
                     since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
                     limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> JSONResponse:

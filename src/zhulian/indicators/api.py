@@ -31,6 +31,8 @@ from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
 
 _MEDIA = {"json": "application/json", "svg": "image/svg+xml", "png": "image/png"}
+CHART_FILES = {200: {"description": "图表文件 / a chart file: svg, png",
+                     "content": {_MEDIA[fmt]: {} for fmt in CHART_FORMATS}}}
 _PROPOSAL_FIELDS = ("indicator", "indicator_code", "comparator", "value", "value_max", "unit", "year", "region",
                     "clause", "aspirational")
 
@@ -46,6 +48,61 @@ class AcceptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: str = Field(max_length=200, description="政策编号或 方案:值 / policy id or scheme:value")
     proposals: list[dict[str, Any]] = Field(max_length=200, description="审核后的目标 / reviewed proposals")
+
+
+class SeriesPoint(BaseModel):
+    year: int
+    value: float | None
+    derived: bool = Field(description="由分项计算 / computed from its parts")
+
+
+class TargetCheck(BaseModel):
+    year: int
+    met: bool
+
+
+class ProgressRow(BaseModel):
+    """一个政策目标的进展 / One policy target's progress."""
+    policy: str
+    policy_title: str
+    target_index: int
+    indicator: str | None
+    indicator_code: str | None
+    comparator: str | None
+    value: float | None
+    value_max: float | None
+    unit: str | None
+    year: int | None
+    deadline: int | None
+    region: str | None
+    region_name: str | None
+    status: str = Field(description=" | ".join(STATUSES))
+    status_zh: str
+    status_display: dict[str, str] = Field(description="{zh, en}")
+    latest_year: int | None
+    latest_value: float | None
+    gap: float | None
+    projected: float | None
+    series: list[SeriesPoint]
+    checks: list[TargetCheck]
+
+
+class SeriesRow(BaseModel):
+    """一个地区一年的值 / One region's value in one year."""
+    indicator_code: str
+    region: str
+    region_name: str
+    year: int
+    value: float
+    unit: str
+    derived: bool = Field(description="由分项计算 / computed from its parts")
+
+
+def _table_answer(row: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """A table's answer: its rows as JSON, or the file as CSV or XLSX."""
+    answer = file_responses("json", "csv", "xlsx")
+    answer[200]["model"] = list[row]
+    return answer
 
 
 def _table(rows: list[dict[str, Any]], columns: Any, fmt: str, name: str) -> Response:
@@ -90,7 +147,7 @@ def router(context: WebContext) -> APIRouter:
         """把审核后的目标写入政策 / Add reviewed targets to a policy (needs a key that may write it)."""
         return service.accept(principal_of(request), body.policy, body.proposals)
 
-    @api.get("/api/v1/targets/progress", tags=["indicators"], responses=file_responses("json", "csv", "xlsx"))
+    @api.get("/api/v1/targets/progress", tags=["indicators"], responses=_table_answer(ProgressRow))
     def progress(request: Request, city: Adcode | None = Query(None),
                  indicator: str | None = Query(None, max_length=64),
                  format: str = Query("json", pattern="^(json|csv|xlsx)$")) -> Response:
@@ -106,14 +163,15 @@ def router(context: WebContext) -> APIRouter:
                     "higher_is_better": i.higher_is_better} for i in INDICATORS.values()]
         return {"meta": {"count": len(results)}, "results": results}
 
-    @api.get("/api/v1/indicators/{code}/series", tags=["indicators"], responses=file_responses("json", "csv", "xlsx"))
+    @api.get("/api/v1/indicators/{code}/series", tags=["indicators"], responses=_table_answer(SeriesRow))
     def series(request: Request, code: str, region: str | None = Query(None, max_length=200),
                format: str = Query("json", pattern="^(json|csv|xlsx)$")) -> Response:
         """指标的年度序列 / An indicator's yearly values per region (region: comma-separated adcodes)."""
         rows = service.series_rows(_known(code), service.series(principal_of(request), code, _regions(region)))
         return _table(rows, SERIES_COLUMNS, format, f"zhulian-{code}")
 
-    @api.get("/api/v1/indicators/{code}/chart.{fmt}", tags=["indicators"])
+    @api.get("/api/v1/indicators/{code}/chart.{fmt}", tags=["indicators"], response_class=Response,
+             responses=CHART_FILES)
     def chart(request: Request, code: str, fmt: str, region: str | None = Query(None, max_length=200),
               lang: str = Query("zh", pattern="^(zh|en)$")) -> Response:
         """指标折线图 / The indicator's line chart as SVG or PNG."""
@@ -141,7 +199,8 @@ def router(context: WebContext) -> APIRouter:
                     chart=indicator_chart(service, principal, code, lang=lang),
                     map_svg=region_map_svg(_latest_measure(service.series(principal, code), code), lang))
 
-    @api.get("/api/v1/indicators/{code}/map.{fmt}", tags=["indicators"])
+    @api.get("/api/v1/indicators/{code}/map.{fmt}", tags=["indicators"], response_class=Response,
+             responses=CHART_FILES)
     def indicator_map(request: Request, code: str, fmt: str,
                       lang: str = Query("zh", pattern="^(zh|en)$")) -> Response:
         """各市最新值地图 / Each region's latest value on the region map, as SVG or PNG."""

@@ -45,6 +45,46 @@ class AnswerRequest(BaseModel):
     answer: str = Field(max_length=20_000, description="答复 the owner's answer")
 
 
+class Evidence(BaseModel):
+    id: str
+    type: str
+    title: str
+    role: str = Field(description="author_of | inventor_of")
+    score: float
+    matched_terms: list[str]
+
+
+class Expert(BaseModel):
+    """一位专家及其证据 / A person and the evidence for them."""
+    id: str | None = Field(description="人员记录编号；仅见于论文署名时为空 / the person record, none when only named "
+                                       "on the evidence")
+    name: str
+    affiliation: str | None
+    city: str | None
+    research_fields: list[str]
+    score: float
+    counts: dict[str, int] = Field(description="各类证据的数量 / evidence per type")
+    evidence: list[Evidence]
+
+
+class ExpertsMeta(BaseModel):
+    count: int
+    topic: str
+    evidence_searched: int
+    notice: str | None = None
+    notice_zh: str | None = None
+    took_ms: float
+
+
+class Experts(BaseModel):
+    meta: ExpertsMeta
+    results: list[Expert]
+
+
+EXPERTS_ANSWERS = {200: {"model": Experts},
+                   308: {"description": "未给主题：转到人员集合 / no topic: the people collection"}}
+
+
 def router(context: WebContext) -> APIRouter:
     matcher = MatchService(context.store, context.search)
     interests = InterestService(context.store)
@@ -60,7 +100,7 @@ def router(context: WebContext) -> APIRouter:
         return matcher.match(principal_of(request), text=body.text, demand=body.demand, types=body.types,
                              city=body.city, circle=body.circle, limit=body.limit)
 
-    @api.get("/api/v1/experts", response_model=None)
+    @api.get("/api/v1/experts", response_model=None, responses=EXPERTS_ANSWERS)
     def experts(request: Request, topic: str | None = Query(None, max_length=MAX_TEXT, description="主题 topic"),
                 city: str | None = Query(None, max_length=20), circle: str | None = Query(None, max_length=40),
                 limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> dict[str, Any] | RedirectResponse:

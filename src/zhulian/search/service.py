@@ -34,6 +34,7 @@ from zhulian.search.index import (
     canonical_value,
     store_identity,
 )
+from zhulian.search.places import by_city
 from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
 from zhulian.store import Condition, FeedFollower, allowed_fields, parse_filter
@@ -450,7 +451,7 @@ def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_na
             count: int) -> dict[str, list[dict[str, Any]]]:
     """Exact counts per value of each field over the matches: one pass of Tantivy's terms aggregations over the
     ``groups`` fast columns of the fields asked for (not one evaluation of the query per value, and not the
-    columns of fields nobody asked about)."""
+    columns of fields nobody asked about). A district's count goes to its city, the district listed under it."""
     spec = {field: {"terms": {"field": f"groups.{field}", "size": MAX_GROUP_VALUES,
                               "segment_size": MAX_GROUP_VALUES}} for field in fields}
     counted = searcher.aggregate(query, spec)
@@ -464,6 +465,8 @@ def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_na
             if missing > 0:
                 values[field].append({"key": None, "key_display_name": "未知 unknown", "count": missing})
         values[field].sort(key=lambda g: (-g["count"], str(g["key"])))
+    if "city" in values:
+        values["city"] = by_city(values["city"])
     return values
 
 

@@ -32,6 +32,76 @@ ADCODE = r"^\d{6}$"
 RELAY_INTERVAL_S = 2.0  # how often decisions on forwarded bookings are pulled back
 
 
+class Names(BaseModel):
+    zh: str
+    en: str
+
+
+class Tally(BaseModel):
+    """一年的使用与开放情况 / A year's use and openness."""
+    instruments: int
+    bookings: int
+    hours: float
+    external_hours: float = Field(description="外单位机时 / hours of users from elsewhere")
+    external_share: float
+    users_inside: int
+    users_outside: int
+    users_by_city: dict[str, int]
+    income: float = Field(description="收入（元）/ income, yuan")
+    rating: float | None
+    ratings: int
+
+
+class CityTally(Tally):
+    city: str
+    name: Names
+
+
+class HostTally(Tally):
+    host: str
+    city: str
+    name: Names
+
+
+class InstrumentTally(Tally):
+    id: str
+    name: str
+    host: str | None
+    city: str | None
+
+
+class YearlyReport(BaseModel):
+    """开放共享年度评价 / The yearly open-sharing evaluation."""
+    year: int
+    city: str | None
+    region: Tally
+    cities: list[CityTally]
+    hosts: list[HostTally]
+    instruments: list[InstrumentTally]
+
+
+class FlowCity(BaseModel):
+    key: str
+    name: Names
+
+
+class VoucherFlows(BaseModel):
+    """创新券跨市流向：行为发券城市，列为服务方城市 / Rows: issuing cities; columns: providers' cities."""
+    year: int | None
+    settled_only: bool
+    cities: list[FlowCity]
+    matrix: list[list[float]] = Field(description="金额（元）/ yuan")
+    counts: list[list[int]]
+    total: float
+    across_cities: float
+    unit: Names
+
+
+def _json_xlsx_or_svg(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The answer of a route whose ``format`` is json, xlsx or svg."""
+    return {200: {"model": model, "description": "json | xlsx | svg", "content": {XLSX: {}, "image/svg+xml": {}}}}
+
+
 class BookingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -181,7 +251,7 @@ def router(context: WebContext) -> APIRouter:
         """账单 / A user's (default: the caller's) or a host node's used bookings and fees."""
         return sharing.statement(principal_of(request), user=user, host=host, year=year)
 
-    @api.get("/api/v1/sharing/report", response_model=None)
+    @api.get("/api/v1/sharing/report", response_model=None, responses=_json_xlsx_or_svg(YearlyReport))
     def report(year: int = Year, city: str | None = Query(None, pattern=ADCODE, description="城市 adcode"),
                format: Literal["json", "xlsx", "svg"] = Format) -> dict[str, Any] | Response:
         """开放共享年度评价 / The yearly open-sharing evaluation per instrument, host, city and the region."""
@@ -205,7 +275,7 @@ def router(context: WebContext) -> APIRouter:
         found = vouchers.programs(city=city, year=year)
         return {"meta": {"count": len(found)}, "results": found}
 
-    @api.get("/api/v1/vouchers/flows", response_model=None)
+    @api.get("/api/v1/vouchers/flows", response_model=None, responses=_json_xlsx_or_svg(VoucherFlows))
     def flows(year: int | None = Query(None, ge=2000, le=2100), settled: bool = False,
               format: Literal["json", "xlsx", "svg"] = Format) -> dict[str, Any] | Response:
         """创新券跨市流向 / Which city's vouchers paid providers in which city (yuan)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -27,6 +27,7 @@ from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_
 from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.trace.validation import CAPTURE_LIMIT, parse_json
 from zhulian.web.context import WebContext
+from zhulian.web.files import file_responses
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
 
@@ -41,6 +42,87 @@ class RecallRequest(BaseModel):
 
     id: str = Field(min_length=1, max_length=500, description="出问题的批次或产品 the lot or item at fault")
     reason: str = Field(min_length=1, max_length=MAX_REASON, description="召回原因 why")
+
+
+# What the EPCIS routes answer, for the OpenAPI document: events are as captured (the REST binding's JSON-LD),
+# so only the fields every event has are named and the rest are allowed.
+class JsonLdResponse(JSONResponse):
+    media_type = "application/ld+json"
+
+
+class EpcisEvent(BaseModel):
+    """EPCIS 2.0 事件（JSON-LD）/ An EPCIS 2.0 event, in JSON-LD as captured."""
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="ObjectEvent | AggregationEvent | TransactionEvent | TransformationEvent | "
+                                  "AssociationEvent")
+    eventTime: str  # noqa: N815 (the binding's names)
+    eventTimeZoneOffset: str  # noqa: N815
+
+
+class EpcisEventDocument(EpcisEvent):
+    context: list[Any] = Field(alias="@context")
+
+
+class ResultsBody(BaseModel):
+    eventList: list[EpcisEvent]  # noqa: N815
+
+
+class QueryResults(BaseModel):
+    queryName: str  # noqa: N815
+    resultsBody: ResultsBody  # noqa: N815
+
+
+class QueryBody(BaseModel):
+    queryResults: QueryResults  # noqa: N815
+
+
+class EpcisQueryDocument(BaseModel):
+    """查询结果（EPCISQueryDocument）/ Query results; the next page is in ``Link: rel="next"``."""
+    context: list[Any] = Field(alias="@context")
+    type: Literal["EPCISQueryDocument"]
+    schemaVersion: str  # noqa: N815
+    creationDate: str  # noqa: N815
+    epcisBody: QueryBody  # noqa: N815
+
+
+class CaptureJob(BaseModel):
+    """采集任务 / A capture job, as the REST binding shows it."""
+    captureID: str  # noqa: N815
+    createdAt: str  # noqa: N815
+    finishedAt: str | None  # noqa: N815
+    running: bool
+    success: bool
+    captureErrorBehaviour: str = Field(description="rollback | proceed")  # noqa: N815
+    eventCount: int  # noqa: N815
+    storedCount: int  # noqa: N815
+    errors: list[dict[str, Any]] = Field(description="未保存事件的问题 / the problems of events not stored")
+    eventIDs: list[str] | None = Field(None, description="已保存的事件 / the events stored")  # noqa: N815
+
+
+class CapturedEvent(BaseModel):
+    eventID: str  # noqa: N815
+    captureID: str  # noqa: N815
+
+
+class NamedQuery(BaseModel):
+    name: str
+    query: dict[str, list[str]] = Field(description="SimpleEventQuery 参数 / its parameters")
+    createdAt: str  # noqa: N815
+
+
+class Subscription(BaseModel):
+    subscriptionID: str  # noqa: N815
+    queryName: str  # noqa: N815
+    dest: str
+    createdAt: str  # noqa: N815
+    lastNotifiedAt: str | None  # noqa: N815
+    initialRecordTime: str | None  # noqa: N815
+    minRecordTime: str  # noqa: N815
+    epcFormat: str  # noqa: N815
+    reportIfEmpty: bool  # noqa: N815
+    signed: bool = Field(description="报告是否带 GS1-Signature / whether reports are signed")
+    stream: bool | None = None
+    schedule: dict[str, Any] | None = None
 
 
 class EpcisRoute(APIRoute):
@@ -102,7 +184,7 @@ def router(context: WebContext) -> APIRouter:
         """采集任务列表 / The latest capture jobs, newest first."""
         return {"captureJobs": service.capture_jobs(principal_of(request), perPage)}
 
-    @epcis.post("/capture", status_code=202)
+    @epcis.post("/capture", status_code=202, responses={202: {"model": CaptureJob}})
     async def capture(request: Request) -> JSONResponse:
         """采集 EPCISDocument / Capture an EPCISDocument: 202 and ``Location`` of the capture job.
         ``GS1-Capture-Error-Behaviour``: ``rollback`` (default, all or nothing) or ``proceed``."""
@@ -117,7 +199,7 @@ def router(context: WebContext) -> APIRouter:
         """采集任务状态 / A capture job: running, success, captureErrorBehaviour, errors."""
         return service.capture_job(principal_of(request), capture_id)
 
-    @epcis.post("/events", status_code=201)
+    @epcis.post("/events", status_code=201, responses={201: {"model": CapturedEvent}})
     async def add_event(request: Request) -> JSONResponse:
         """采集单个事件 / Capture one event (201); a duplicate answers 409."""
         created = await off_the_loop(request, lambda event: service.add_event(
@@ -125,24 +207,25 @@ def router(context: WebContext) -> APIRouter:
         return JSONResponse(created, status_code=201,
                             headers={"Location": f"/epcis/events/{quote(created['eventID'], safe='')}"})
 
-    @epcis.get("/events")
+    @epcis.get("/events", response_class=JsonLdResponse, responses={200: {"model": EpcisQueryDocument}})
     def query_events(request: Request) -> JSONResponse:
         """SimpleEventQuery（查询参数见 REST 绑定）/ Events by SimpleEventQuery parameters, paged with
         ``perPage`` and ``nextPageToken`` (``Link: rel="next"``)."""
         return _query(request, _parameters(request))
 
-    @epcis.get("/events/{event_id:path}")
+    @epcis.get("/events/{event_id:path}", response_class=JsonLdResponse,
+                responses={200: {"model": EpcisEventDocument}})
     def get_event(request: Request, event_id: str) -> JSONResponse:
         """按 eventID 读取事件 / One event by its eventID (or its hash)."""
         event = service.event(principal_of(request), event_id, epc_format=_epc_format(request))
-        return JSONResponse({"@context": [EPCIS_CONTEXT], **event}, media_type="application/ld+json")
+        return JsonLdResponse({"@context": [EPCIS_CONTEXT], **event})
 
     @epcis.get("/queries")
     def named_queries(request: Request) -> dict[str, Any]:
         """命名查询 / The named queries."""
         return {"queries": standing.queries(principal_of(request))}
 
-    @epcis.post("/queries", status_code=201)
+    @epcis.post("/queries", status_code=201, responses={201: {"model": NamedQuery}})
     async def create_query(request: Request) -> JSONResponse:
         """创建命名查询 / Name a query: ``{"name": …, "query": {SimpleEventQuery parameters}}``."""
         created = await off_the_loop(request, lambda body: standing.create_query(
@@ -161,7 +244,8 @@ def router(context: WebContext) -> APIRouter:
         standing.delete_query(principal_of(request), name)
         return Response(status_code=204)
 
-    @epcis.get("/queries/{name}/events")
+    @epcis.get("/queries/{name}/events", response_class=JsonLdResponse,
+                responses={200: {"model": EpcisQueryDocument}})
     def named_query_events(request: Request, name: str) -> JSONResponse:
         """运行命名查询 / The named query's events now, paged like ``/epcis/events``."""
         paging = {k: v for k, v in _parameters(request).items() if k in ("perPage", "nextPageToken")}
@@ -172,7 +256,7 @@ def router(context: WebContext) -> APIRouter:
     def query_subscriptions(request: Request, name: str) -> dict[str, Any]:
         return {"subscriptions": standing.subscriptions(principal_of(request), name)}
 
-    @epcis.post("/queries/{name}/subscriptions", status_code=201)
+    @epcis.post("/queries/{name}/subscriptions", status_code=201, responses={201: {"model": Subscription}})
     async def subscribe(request: Request, name: str) -> JSONResponse:
         """订阅（webhook）/ Subscribe a webhook ``dest`` with ``stream: true`` or a ``schedule``; reports are
         signed with ``GS1-Signature`` (HMAC-SHA256 of the body) when a ``signatureToken`` is given."""
@@ -196,7 +280,8 @@ def router(context: WebContext) -> APIRouter:
         """事件类型、业务步骤、处置、读取点、业务地点、EPC 列表 / What a resource holds."""
         return {"member": service.distinct(principal_of(request), _resource(resource))}
 
-    @epcis.get("/{resource}/{value:path}/events")
+    @epcis.get("/{resource}/{value:path}/events", response_class=JsonLdResponse,
+                responses={200: {"model": EpcisQueryDocument}})
     def resource_events(request: Request, resource: str, value: str) -> JSONResponse:
         """资源下的事件 / Events of one event type, business step, disposition, place or EPC."""
         return _query(request, {**_parameters(request), _RESOURCES[_resource(resource)]: value})
@@ -214,7 +299,7 @@ def router(context: WebContext) -> APIRouter:
         if token:
             following = {k: v for k, v in parameters.items() if k != "nextPageToken"} | {"nextPageToken": token}
             headers["Link"] = f'<{request.url.path}?{urlencode(following)}>; rel="next"'
-        return JSONResponse(document, headers=headers, media_type="application/ld+json")
+        return JsonLdResponse(document, headers=headers)
 
     trace_api = APIRouter(tags=["trace 溯源"])
 
@@ -238,7 +323,8 @@ def router(context: WebContext) -> APIRouter:
         """执行待审核的召回 / Execute a recall case under review."""
         return recalls.execute(principal_of(request), case_id, origin=origin(request))
 
-    @trace_api.get("/api/v1/trace/recalls/{case_id}/list.xlsx")
+    @trace_api.get("/api/v1/trace/recalls/{case_id}/list.xlsx", response_class=Response,
+                   responses=file_responses("xlsx"))
     def recall_list(request: Request, case_id: str) -> Response:
         """召回清单（XLSX，中文表头，可筛选排序）/ The recall list as a sortable spreadsheet."""
         return Response(recalls.spreadsheet(principal_of(request), case_id), headers={
@@ -281,7 +367,7 @@ def router(context: WebContext) -> APIRouter:
         return await anyio.to_thread.run_sync(lambda: forms.import_rows(
             principal_of(request), content, file.filename or "", origin=origin(request)))
 
-    @trace_api.get("/api/v1/trace/steps/template")
+    @trace_api.get("/api/v1/trace/steps/template", response_class=Response, responses=file_responses("xlsx", "csv"))
     def step_template(format: str = Query("xlsx", pattern="^(xlsx|csv)$")) -> Response:
         """环节模板（中文表头、示例行）/ The steps template: Chinese headers and an example row."""
         content, media_type = template(format)
@@ -299,7 +385,8 @@ def router(context: WebContext) -> APIRouter:
         return await anyio.to_thread.run_sync(lambda: master.import_rows(
             principal_of(request), content, file.filename or ""))
 
-    @trace_api.get("/api/v1/trace/locations/template")
+    @trace_api.get("/api/v1/trace/locations/template", response_class=Response,
+                   responses=file_responses("xlsx", "csv"))
     def location_template(format: str = Query("xlsx", pattern="^(xlsx|csv)$")) -> Response:
         """地点主数据模板 / The location master-data template: Chinese headers and an example row."""
         content, media_type = masterdata.template(format)

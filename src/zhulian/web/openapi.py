@@ -83,14 +83,18 @@ def _type_answers(path: str, method: str, operation: dict[str, Any]) -> None:
     for status, schema in ANSWERS.get((method, path.removeprefix("/api/v1")), {}).items():
         answer = responses.setdefault(status, {"description": "成功 / success"})
         answer["content"] = {**answer.get("content", {}), "application/json": {"schema": schema}}
-    for answer in responses.values():  # a file answer (CSV, XLSX, SVG …) is bytes
+    for answer in responses.values():  # a file answer (CSV, XLSX, JSON Lines, SVG …) is bytes
         for media_type, content in answer.get("content", {}).items():
-            if not content.get("schema") and "json" not in media_type:
+            if not content.get("schema") and not _is_json(media_type):
                 content["schema"] = {"type": "string", "format": "binary"}
     errors = ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch", "delete") else {})
     for status, description in errors.items():
         responses.setdefault(status, {"description": description, "content": {
             "application/json": {"schema": {"$ref": REF + "Error"}}}})
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def _describe_parameters(operation: dict[str, Any]) -> None:
@@ -156,8 +160,10 @@ ENVELOPES: dict[str, Any] = {
                 "field": _STR, "value": {}, "reason": _STR, "reason_zh": _STR})}})}),
     "RelationEnd": _object(["id", "type", "name"], {"id": _STR, "type": _STR, "name": _STR},
                            description="关系另一端的记录 / the record at the relation's other end"),
-    "Group": _object(["key", "key_display_name", "count"], {"key": {"type": ["string", "number", "null"]},
-                                                            "key_display_name": _STR, "count": _INT}),
+    "Group": _object(["key", "key_display_name", "count"], {
+        "key": {"type": ["string", "number", "null"]}, "key_display_name": _STR, "count": _INT,
+        "districts": {"type": "array", "items": {"$ref": REF + "Group"},
+                      "description": "按城市分组时，计入该市的区县 / grouped by city: its districts counted in it"}}),
     "SelectedFields": _object(["id"], {"id": _STR}, description="select= 所选的字段 / the fields select= asked for"),
     "RecordPage": _object(["meta", "results"], {
         "meta": _object(["count", "per_page"], {"count": _INT, "page": _NULLABLE_INT, "per_page": _INT,

@@ -85,11 +85,14 @@ def router(context: WebContext) -> APIRouter:
             return
         ingestor = Ingestor(service)
         ingestor.start()
-        server = await Listener(ingestor).start(settings.hj212_host, settings.hj212_port) if settings.hj212_port else None
-        mqtt = MqttIngest(ingestor, settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic) if settings.mqtt_host else None
-        if mqtt:
-            mqtt.start()
-        try:
+        server: asyncio.Server | None = None
+        mqtt: MqttIngest | None = None
+        try:  # a listener that cannot bind fails the start, and the writer thread stops with it
+            if settings.hj212_port:
+                server = await Listener(ingestor).start(settings.hj212_host, settings.hj212_port)
+            if settings.mqtt_host:
+                mqtt = MqttIngest(ingestor, settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic)
+                mqtt.start()
             yield
         finally:
             if server:

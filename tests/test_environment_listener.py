@@ -235,7 +235,8 @@ def test_an_app_whose_listener_cannot_bind_fails_to_start_and_leaves_no_thread(e
                              store=env.store)
             with pytest.raises(OSError), TestClient(app):
                 pass
-    assert [thread.name for thread in threading.enumerate() if thread not in before] == []
+    assert [thread.name for thread in threading.enumerate()  # AnyIO's idle workers end on their own
+            if thread not in before and not thread.name.startswith("AnyIO worker")] == []
 
 
 def test_a_station_resending_a_backlog_without_waiting_is_answered_in_order(env: EnvironmentService) -> None:

@@ -30,7 +30,7 @@ from zhulian.environment.service import DAY, HOUR, EnvironmentService, china_day
 from zhulian.environment.sta import SETS, SensorThings
 from zhulian.environment.sta_query import parse_options
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.web.context import WebContext
+from zhulian.web.context import WebContext, while_serving
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
 
@@ -65,18 +65,16 @@ def router(context: WebContext) -> APIRouter:
 
     alert_service = AlertService(service)
 
+    def alert_worker() -> AlertWorker | None:
+        interval = IngestSettings().env_alert_interval_s
+        return AlertWorker(alert_service, interval) if interval else None
+
+    alerting = while_serving(alert_worker)
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        settings = IngestSettings()
-        worker = AlertWorker(alert_service, settings.env_alert_interval_s) if settings.env_alert_interval_s else None
-        if worker:
-            worker.start()
-        try:
-            async with ingesting(settings):
-                yield
-        finally:
-            if worker:
-                await asyncio.to_thread(worker.stop)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with alerting(app), ingesting(IngestSettings()):  # the listener is the event loop's, not a thread's
+            yield
 
     @asynccontextmanager
     async def ingesting(settings: IngestSettings) -> AsyncIterator[None]:

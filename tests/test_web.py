@@ -38,6 +38,10 @@ def test_background_threads_run_only_while_an_app_serves(tmp_path) -> None:
         with TestClient(app):  # served: the modules' lifespans start their work…
             assert {"zhulian-trace-notifier", "zhulian-sharing-relay", "env-alerts"} <= set(started())
         assert started() == []  # …and stop it when the app stops
+    with TestClient(apps[0]):  # served again: its work runs again, rather than ending as soon as it starts
+        notifier = next(thread for thread in threading.enumerate() if thread.name == "zhulian-trace-notifier")
+        notifier.join(timeout=1)
+        assert notifier.is_alive()
 
 
 def _assert_error(response, status: int, code: str) -> dict:

@@ -91,15 +91,33 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def alternate(runs: dict[str, Callable[[], list[float]]], rounds: int) -> dict[str, dict[str, float]]:
-    """Run each contender ``rounds`` times, taking turns (ours, theirs, ours, …, the order rotating each round
-    so neither always goes first), and give the median over the rounds of each round's p50 and p95."""
-    p50s: dict[str, list[float]] = {name: [] for name in runs}
-    p95s: dict[str, list[float]] = {name: [] for name in runs}
-    names = list(runs)
+def turns(names: list[str], rounds: int) -> Iterator[tuple[int, str]]:
+    """Each contender once a round, taking turns, the order rotating each round so neither always goes first."""
     for n in range(rounds):
         for name in names[n % len(names):] + names[:n % len(names)]:
-            samples = runs[name]()
-            p50s[name].append(percentile(samples, .5))
-            p95s[name].append(percentile(samples, .95))
-    return {name: {"p50": statistics.median(p50s[name]), "p95": statistics.median(p95s[name])} for name in names}
+            yield n, name
+
+
+def alternate(runs: dict[str, Callable[[], list[float]]], rounds: int) -> dict[str, dict[str, float]]:
+    """Run each contender ``rounds`` times, taking turns, and give the median over the rounds of each round's p50
+    and p95."""
+    p50s: dict[str, list[float]] = {name: [] for name in runs}
+    p95s: dict[str, list[float]] = {name: [] for name in runs}
+    for _n, name in turns(list(runs), rounds):
+        samples = runs[name]()
+        p50s[name].append(percentile(samples, .5))
+        p95s[name].append(percentile(samples, .95))
+    return {name: {"p50": statistics.median(p50s[name]), "p95": statistics.median(p95s[name])} for name in runs}
+
+
+def alternate_whole_runs(runs: dict[str, Callable[[int], float]], rounds: int, count: int,
+                         unit: str) -> dict[str, float]:
+    """Time whole runs that each handle ``count`` ``unit``: each contender once a round (given the round's number,
+    for a fresh folder), taking turns; each run's rate is printed with the load, and each contender's median
+    seconds over the rounds returned."""
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for n, name in turns(list(runs), rounds):
+        took = runs[name](n)
+        seconds[name].append(took)
+        print(f"round {n + 1} {name}: {count / took:,.0f} {unit}/s ({took:.1f} s); {machine()}", flush=True)
+    return {name: statistics.median(seconds[name]) for name in runs}

@@ -7,8 +7,8 @@ same records in the same run (DESIGN §5).
 The source node's store is filled by importing CSL papers (the import benchmark's builder), then served by a
 real ``zhulian serve`` process; the hub (SQLite, in this process) harvests its whole feed through
 ``Harvester`` — HTTP, JSON, page checks, origin bookkeeping, the store's upserts with revisions, projections
-and its own change feed. The baseline imports the same TSV into a fresh store. Figures are printed, median of
-``--runs`` harvests into fresh hubs; nothing is asserted.
+and its own change feed. The baseline imports the same TSV into a fresh store. The two take turns, each into a
+fresh store; figures are printed, medians of ``--runs`` rounds; nothing is asserted.
 
 Costs (issue 14): a harvested page is written through the same ``Writer.upsert_many`` as an import, so the
 import benchmark's profile applies to it; on top of that, the harvester wrote each changed record's audit entry
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import machine  # noqa: E402
+from bench.common import BenchFailed, alternate_whole_runs  # noqa: E402
 from bench.import_bench import build, csl_rows, import_into  # noqa: E402
 from tests.federation.cluster import free_port, wait_until_up  # noqa: E402
 
@@ -53,7 +52,7 @@ def harvest_once(folder: Path, url: str, key: str, page: int) -> tuple[float, in
     harvester.close()
     store.close()
     if not outcome.ok:
-        sys.exit(f"harvest failed: {outcome.error}")
+        raise BenchFailed(f"harvest failed: {outcome.error}")
     return seconds, outcome.created
 
 
@@ -82,18 +81,22 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(url, server)
-            harvests, imports = [], []
-            for run in range(args.runs):
+
+            def harvest(run: int) -> float:
                 seconds, created = harvest_once(folder, url, key, args.page)
-                harvests.append(seconds)
-                imported, _cpu, _report = import_into(f"sqlite:///{folder / f'local-{run}.db'}", tsv)
-                imports.append(imported)
-                print(f"run {run + 1}: harvest {created:,} records {created / seconds:,.0f} rec/s ({seconds:.1f} s); "
-                      f"local import {args.records / imported:,.0f} rows/s ({imported:.1f} s)   {machine()}", flush=True)
+                if created != args.records:
+                    raise BenchFailed(f"the harvest created {created:,} of {args.records:,} records")
+                return seconds
+
+            def local_import(run: int) -> float:
+                return import_into(f"sqlite:///{folder / f'local-{run}.db'}", tsv)[0]
+
+            median = alternate_whole_runs({"harvest": harvest, "local import": local_import}, args.runs,
+                                          args.records, "records")
         finally:
             server.terminate()
             server.wait()
-    harvest_s, import_s = statistics.median(harvests), statistics.median(imports)
+    harvest_s, import_s = median["harvest"], median["local import"]
     print(f"{args.records:,} 篇论文 papers, page {args.page}, median of {args.runs}: "
           f"采集 harvest {args.records / harvest_s:,.0f} rec/s   本地导入 local import {args.records / import_s:,.0f} rows/s   "
           f"比值 harvest/import time {harvest_s / import_s:.2f}×")

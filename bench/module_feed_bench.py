@@ -16,7 +16,6 @@ are printed with the load. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 import warnings
@@ -30,7 +29,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
-from bench.common import BenchFailed, machine, work_folder  # noqa: E402
+from bench.common import BenchFailed, alternate_whole_runs, machine, work_folder  # noqa: E402
 from bench.trace_bench import CONTEXT, chain  # noqa: E402
 from zhulian.access import CLI_ADMIN, create_key  # noqa: E402
 from zhulian.config import Settings  # noqa: E402
@@ -81,6 +80,12 @@ def capture_round(folder: Path, captured: list[dict[str, Any]]) -> tuple[float, 
         hub.close()
 
 
+def all_stored(name: str, total: int, seconds: float, stored: int) -> float:
+    if stored != total:
+        raise BenchFailed(f"{name} stored {stored:,} of {total:,} events")
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2_000)
@@ -97,20 +102,18 @@ def main() -> None:
             raise BenchFailed("the city did not store every event")
         print(f"city: {total:,} events captured in {time.perf_counter() - started:.1f} s; {machine()}", flush=True)
         key = create_key(city, "harvester")[1]
-        harvests, captures = [], []
         with TestClient(create_app(settings, store=city), base_url="http://city.test") as client:
-            for n in range(args.rounds):
-                for name in (["harvest", "capture"] if n % 2 == 0 else ["capture", "harvest"]):
-                    where = folder / f"{name}-{n}"
-                    seconds, stored = (harvest_round(where, client._transport, key, args.page) if name == "harvest"
-                                       else capture_round(where, captured))
-                    if stored != total:
-                        raise BenchFailed(f"{name} stored {stored:,} of {total:,} events")
-                    (harvests if name == "harvest" else captures).append(seconds)
-                    print(f"round {n + 1} {name}: {total / seconds:,.0f} events/s ({seconds:.1f} s); {machine()}",
-                          flush=True)
+            def harvest(n: int) -> float:
+                return all_stored("harvest", total, *harvest_round(folder / f"harvest-{n}", client._transport, key,
+                                                                   args.page))
+
+            def capture_on_hub(n: int) -> float:
+                return all_stored("capture", total, *capture_round(folder / f"capture-{n}", captured))
+
+            median = alternate_whole_runs({"harvest": harvest, "capture": capture_on_hub}, args.rounds, total,
+                                          "events")
         city.close()
-    harvest_s, capture_s = statistics.median(harvests), statistics.median(captures)
+    harvest_s, capture_s = median["harvest"], median["capture"]
     print(f"{total:,} 溯源事件 trace events, page {args.page}, SQLite hub, median of {args.rounds}: "
           f"采集 harvest {total / harvest_s:,.0f} events/s   直接采集 capture on the hub {total / capture_s:,.0f} "
           f"events/s   比值 harvest/capture time {harvest_s / capture_s:.2f}×   {machine()}")

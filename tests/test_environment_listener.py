@@ -217,6 +217,28 @@ def test_the_web_app_starts_the_listener_when_the_port_is_set(env: EnvironmentSe
         assert parse(station.makefile("rb").readline()).cn == "9014"
 
 
+def test_an_app_whose_listener_cannot_bind_fails_to_start_and_leaves_no_thread(env: EnvironmentService, tmp_path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from zhulian.config import Settings
+    from zhulian.web.app import create_app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("ZHULIAN_HJ212_PORT", str(taken.getsockname()[1]))
+        monkeypatch.setenv("ZHULIAN_HJ212_HOST", "127.0.0.1")
+        before = set(threading.enumerate())
+        for attempt in range(3):
+            app = create_app(Settings(data_dir=tmp_path / f"data{attempt}", rate_per_key=0, rate_per_address=0),
+                             store=env.store)
+            with pytest.raises(OSError), TestClient(app):
+                pass
+    assert [thread.name for thread in threading.enumerate()  # AnyIO's idle workers end on their own
+            if thread not in before and not thread.name.startswith("AnyIO worker")] == []
+
+
 def test_a_station_resending_a_backlog_without_waiting_is_answered_in_order(env: EnvironmentService) -> None:
     async def scenario(port: int) -> list[str]:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -4,21 +4,18 @@ bad queries and unauthorised writes are refused with a reason."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import frost_sta_client as fsc
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from frost_sta_client.model.ext.data_array_document import DataArrayDocument
 from frost_sta_client.model.ext.data_array_value import DataArrayValue
 from frost_sta_client.model.ext.unitofmeasurement import UnitOfMeasurement
 from frost_sta_client.service.auth_handler import AuthHandler
 
+from tests.browser import served
 from zhulian.access import CLI_ADMIN, create_key
 from zhulian.config import Settings
 from zhulian.environment.aqi import CHINA
@@ -51,20 +48,8 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def server(store: Store, settings: Settings) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    served = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/sta/v1.1"
-    served.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, store=store)) as base:
+        yield f"{base}/sta/v1.1"
 
 
 @pytest.fixture

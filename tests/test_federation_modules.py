@@ -26,8 +26,9 @@ from zhulian.access import CLI_ADMIN, create_key
 from zhulian.cli import app
 from zhulian.config import Settings
 from zhulian.federation.harvester import Harvester
-from zhulian.federation.module_feeds import module_feed_page, module_feeds
-from zhulian.federation.tables import feed_cursors
+from zhulian.federation.feed import served_origins
+from zhulian.federation.module_feeds import ModuleEntry, module_feed_page, module_feeds, record_origins
+from zhulian.federation.tables import feed_cursors, feed_origins
 from zhulian.federation.validator import validate_node
 from zhulian.store import Store
 from zhulian.trace.recall import RecallService
@@ -194,6 +195,24 @@ def test_a_refused_page_writes_nothing_and_a_node_without_the_feed_is_no_error(s
 
     older = harvest(store, tmp_path / "other", zq, rewriting(zq, without_feeds))
     assert older.ok and older.feeds == {}
+
+
+def test_a_page_applied_again_keeps_the_origins_it_recorded(store) -> None:
+    def entry(key: str, origin: str) -> ModuleEntry:
+        return ModuleEntry(seq=1, key=key, at="2024-05-01T00:00:00Z", origin={"node": origin}, data={})
+
+    def record(entries: list[ModuleEntry]) -> None:
+        with store.transaction() as writer:
+            record_origins(writer, FEED, "gz", entries, [e.key for e in entries], "2024-05-02T00:00:00Z")
+
+    record([entry("urn:uuid:a", "zq")])
+    # After a crash the page comes again, now beside a new entry, and one key claims another origin: no error,
+    # the new key is recorded and the held one keeps the origin it was first recorded with.
+    record([entry("urn:uuid:a", "sz"), entry("urn:uuid:b", "gz")])
+    with store.engine.connect() as connection:
+        held = dict(connection.execute(sa.select(feed_origins.c.key, feed_origins.c.origin_node)).all())
+    assert held == {"urn:uuid:a": "zq", "urn:uuid:b": "gz"}
+    assert {"zq", "gz"} <= set(served_origins(store, "hub")) and "sz" not in served_origins(store, "hub")
 
 
 def test_validate_node_checks_the_module_feeds(cities) -> None:

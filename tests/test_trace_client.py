@@ -4,19 +4,16 @@ the capture job's verdict, and queries the events back, by record time and by on
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from openepcis_client.core.client import Client
 from openepcis_client.core.config import ClientConfig
 from openepcis_client.core.errors import OpenEpcisError
 from openepcis_client.events.service import Capture, Query
 
+from tests.browser import served
 from zhulian.access import create_key
 from zhulian.config import Settings
 from zhulian.store import Store
@@ -39,29 +36,17 @@ class ApiKey:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Store]]:
+def served_epcis(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     """The app on a real port (the client speaks HTTP with requests), and its store."""
     settings = Settings(data_dir=tmp_path, rate_per_key=0, rate_per_address=0)
     store = Store.from_settings(settings)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/epcis", store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, store=store)) as base:
+        yield f"{base}/epcis", store
     store.close()
 
 
-def test_openepcis_client_captures_and_queries_through_the_rest_binding(served) -> None:
-    base, store = served
+def test_openepcis_client_captures_and_queries_through_the_rest_binding(served_epcis) -> None:
+    base, store = served_epcis
     publisher = Client(ClientConfig(base), ApiKey(create_key(store, "publisher", node="440100", name="p")[1]))
     capture, query = Capture(publisher), Query(publisher)
     assert capture.check() == "" and query.check() == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import pytest
@@ -21,6 +22,26 @@ def client(store, tmp_path) -> TestClient:
     load_region(store)
     settings = Settings(data_dir=tmp_path / "data", rate_per_key=0, rate_per_address=0)
     return TestClient(create_app(settings, store=store))
+
+
+def test_background_threads_run_only_while_an_app_serves(tmp_path) -> None:
+    before = set(threading.enumerate())
+
+    def started() -> list[str]:  # AnyIO's idle worker threads, left by a stopped event loop, end on their own
+        return sorted(thread.name for thread in threading.enumerate()
+                      if thread not in before and not thread.name.startswith("AnyIO worker"))
+
+    apps = [create_app(Settings(data_dir=tmp_path / f"app{n}", rate_per_key=0, rate_per_address=0))
+            for n in range(5)]
+    assert started() == []  # made, never served: nothing runs
+    for app in apps:
+        with TestClient(app):  # served: the modules' lifespans start their work…
+            assert {"zhulian-trace-notifier", "zhulian-sharing-relay", "env-alerts"} <= set(started())
+        assert started() == []  # …and stop it when the app stops
+    with TestClient(apps[0]):  # served again: its work runs again, rather than ending as soon as it starts
+        notifier = next(thread for thread in threading.enumerate() if thread.name == "zhulian-trace-notifier")
+        notifier.join(timeout=1)
+        assert notifier.is_alive()
 
 
 def _assert_error(response, status: int, code: str) -> dict:

@@ -6,7 +6,8 @@ module would use). docs/modules.md is the contract; in short:
 - ``<module>/commands.py``: ``register(app: typer.Typer)`` adds the module's commands;
 - ``<module>/api.py``: ``router(context: zhulian.web.context.WebContext) -> APIRouter`` adds its API routes and
   pages (pages with ``include_in_schema=False``, rendered with ``zhulian.web.portal.render``). A router's
-  ``lifespan`` starts and stops the module's background work (followers, schedulers) with the app;
+  ``lifespan=zhulian.web.context.while_serving(...)`` starts the module's background work (followers,
+  schedulers) when the app serves and stops it when the app stops;
 - ``<module>/migrations/*.py`` is the module's Alembic branch (see ``zhulian.store.migrate``);
 - ``<module>/templates/*.html`` extend ``base.html``; ``<module>/static/`` is served at ``/static/<module>/``.
 

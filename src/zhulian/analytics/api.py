@@ -3,11 +3,9 @@ The router's lifespan runs the follower that keeps the network tables current fr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from zhulian.analytics import charts
@@ -18,7 +16,7 @@ from zhulian.model.common import CHOICES
 from zhulian.region.cities import CITIES
 from zhulian.web import i18n
 from zhulian.web.charts import TABLE_FORMATS, png, table_file
-from zhulian.web.context import WebContext
+from zhulian.web.context import WebContext, while_serving
 from zhulian.web.files import download, file_responses
 from zhulian.web.geo import Measure, region_map_svg
 from zhulian.web.portal import render
@@ -34,15 +32,7 @@ def router(context: WebContext) -> APIRouter:
     service = NetworkService(context.store)
     principal_of = context.principal_of
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        service.start_follower()  # the network tables follow the change feed while the app serves
-        try:
-            yield
-        finally:
-            service.stop_follower()
-
-    api = APIRouter(lifespan=lifespan)
+    api = APIRouter(lifespan=while_serving(service.follower))  # the network tables follow the change feed
 
     @api.get("/api/v1/network/status", tags=TAGS)
     def status() -> dict[str, Any]:

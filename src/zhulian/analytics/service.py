@@ -120,10 +120,10 @@ class NetworkService:
         with self.engine.connect() as connection:
             return network.read_state(connection)
 
-    def start_follower(self, interval: float = 0.5) -> FeedFollower:
-        if self._follower is None or not self._follower.is_alive():
-            self._follower = FeedFollower("zhulian-network-follower", self._follow, interval)
-            self._follower.start()
+    def follower(self, interval: float = 0.5) -> FeedFollower:
+        """A new thread that keeps the network tables following the change feed, for the app to start and stop
+        while it serves; ``status`` says whether it runs."""
+        self._follower = FeedFollower("zhulian-network-follower", self._follow, interval)
         return self._follower
 
     def _follow(self) -> int:
@@ -134,11 +134,6 @@ class NetworkService:
             self.refresh_metrics()
             self._metrics_at = time.monotonic()
         return applied
-
-    def stop_follower(self) -> None:
-        if self._follower is not None:
-            self._follower.stop()
-            self._follower = None
 
     # -- the city matrix --------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from zhulian.environment.service import DAY, HOUR, EnvironmentService, china_day
 from zhulian.environment.sta import SETS, SensorThings
 from zhulian.environment.sta_query import parse_options
 from zhulian.errors import Problem, ZhulianError, invalid
-from zhulian.web.context import WebContext
+from zhulian.web.context import WebContext, while_serving
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
 
@@ -78,18 +78,16 @@ def router(context: WebContext) -> APIRouter:
 
     alert_service = AlertService(service)
 
+    def alert_worker() -> AlertWorker | None:
+        interval = IngestSettings().env_alert_interval_s
+        return AlertWorker(alert_service, interval) if interval else None
+
+    alerting = while_serving(alert_worker)
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        settings = IngestSettings()
-        worker = AlertWorker(alert_service, settings.env_alert_interval_s) if settings.env_alert_interval_s else None
-        if worker:
-            worker.start()
-        try:
-            async with ingesting(settings):
-                yield
-        finally:
-            if worker:
-                await asyncio.to_thread(worker.stop)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with alerting(app), ingesting(IngestSettings()):  # the listener is the event loop's, not a thread's
+            yield
 
     @asynccontextmanager
     async def ingesting(settings: IngestSettings) -> AsyncIterator[None]:
@@ -98,11 +96,14 @@ def router(context: WebContext) -> APIRouter:
             return
         ingestor = Ingestor(service)
         ingestor.start()
-        server = await Listener(ingestor).start(settings.hj212_host, settings.hj212_port) if settings.hj212_port else None
-        mqtt = MqttIngest(ingestor, settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic) if settings.mqtt_host else None
-        if mqtt:
-            mqtt.start()
-        try:
+        server: asyncio.Server | None = None
+        mqtt: MqttIngest | None = None
+        try:  # a listener that cannot bind fails the start, and the writer thread stops with it
+            if settings.hj212_port:
+                server = await Listener(ingestor).start(settings.hj212_host, settings.hj212_port)
+            if settings.mqtt_host:
+                mqtt = MqttIngest(ingestor, settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic)
+                mqtt.start()
             yield
         finally:
             if server:

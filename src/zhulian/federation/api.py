@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Body, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Body, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -22,7 +20,7 @@ from zhulian.federation.harvester import Harvester
 from zhulian.federation.locks import FileLock
 from zhulian.federation.module_feeds import check_reader, feed_named, module_feed_page, module_feeds
 from zhulian.federation.oai import SCHEMA_XSD, Repository
-from zhulian.web.context import WebContext
+from zhulian.web.context import WebContext, while_serving
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
 
@@ -94,17 +92,7 @@ class ModuleFeedPage(BaseModel):
 def router(context: WebContext) -> APIRouter:
     store, settings, principal_of = context.store, context.settings, context.principal_of
     node = settings.node_identity()
-    scheduler = Scheduler(context)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        scheduler.start()
-        try:
-            yield
-        finally:
-            scheduler.stop()
-
-    api = APIRouter(lifespan=lifespan)
+    api = APIRouter(lifespan=while_serving(lambda: Scheduler(context)))  # harvests nodes when they are due
 
     @api.get("/api/v1/node", tags=["federation"])
     def node_description() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -249,7 +249,7 @@ class Harvester:
             upcoming = pool.submit(fetch, cursor)
             while max_pages is None or outcome.pages < max_pages:
                 page = upcoming.result()
-                entries = self._checked(page, identity, last_seq)
+                entries = _checked_records(page, identity, last_seq)
                 if page.meta.has_more:
                     upcoming = pool.submit(fetch, page.meta.next_cursor)
                 applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq)
@@ -372,27 +372,6 @@ class Harvester:
         except BadJSON as error:
             raise HarvestError(f"{url} did not answer usable JSON ({error.reason})",
                                f"{url} 返回的不是可用的 JSON（{error.reason_zh}）") from None
-
-    def _checked(self, page: FeedPage, identity: NodeIdentity, last_seq: int) -> list[FeedEntry]:
-        """A page's entries, once the page as a whole keeps the protocol."""
-        previous = last_seq
-        allowed = set(identity.origins)
-        for entry in page.results:
-            if entry.seq <= previous:
-                raise HarvestError(f"the feed went backwards: seq {entry.seq} after {previous}",
-                                   f"变更流序号倒退：{previous} 之后出现 {entry.seq}")
-            previous = entry.seq
-            if entry.origin.node not in allowed:
-                raise HarvestError(f"record {entry.id} claims origin {entry.origin.node!r}, which node "
-                                   f"{identity.node!r} does not serve (it serves {sorted(allowed)})",
-                                   f"记录 {entry.id} 声称来源于 {entry.origin.node!r}，但节点 {identity.node!r} "
-                                   f"并不提供该来源的数据（其来源为 {sorted(allowed)}）")
-            if entry.origin.id != entry.id or entry.record.get("id") != entry.id or entry.record.get("type") != entry.type:
-                raise HarvestError(f"entry {entry.seq}: its id, origin id and record disagree",
-                                   f"第 {entry.seq} 条：编号、来源编号与记录内容不一致")
-        if page.results and page.meta.next_cursor == "":
-            raise HarvestError("the page has entries but no next_cursor", "页面有条目却没有 next_cursor")
-        return page.results
 
     # -- writing a page ----------------------------------------------------------------------------
 
@@ -569,11 +548,37 @@ def _module_page(body: Any, feed: ModuleFeed) -> ModulePage:
     return page
 
 
+def _checked_records(page: FeedPage, identity: NodeIdentity, last_seq: int) -> list[FeedEntry]:
+    """A record page's entries, once the page as a whole keeps the protocol and each entry agrees with itself."""
+    def check(entry: FeedEntry, where: str, where_zh: str) -> None:
+        if entry.origin.id != entry.id or entry.record.get("id") != entry.id or entry.record.get("type") != entry.type:
+            raise HarvestError(f"{where}: its id, origin id and record disagree", f"{where_zh}：编号、来源编号与记录内容不一致")
+
+    return _checked_page(page, identity, last_seq,
+                         lambda entry: (f"record {entry.id} seq {entry.seq}", f"记录 {entry.id} 序号 {entry.seq}"), check)
+
+
 def _checked_entries(page: ModulePage, feed: ModuleFeed, identity: NodeIdentity, last_seq: int) -> list[ModuleEntry]:
     """A module-feed page's entries, once the page as a whole keeps the protocol and the module takes each."""
+    def check(entry: ModuleEntry, where: str, where_zh: str) -> None:
+        problems = feed.check(Change(entry.seq, entry.key, entry.at, entry.data))
+        if problems:
+            first = problems[0]
+            raise HarvestError(f"{where} is refused: {first.field}: {first.reason} ({len(problems)} problem(s))",
+                               f"{where_zh} 被拒绝：{first.field}：{first.reason_zh}（共 {len(problems)} 个问题）")
+
+    return _checked_page(page, identity, last_seq, lambda entry: (f"{feed.name} seq {entry.seq} ({entry.key})",
+                                                                  f"{feed.name} 序号 {entry.seq}（{entry.key}）"), check)
+
+
+def _checked_page(page: FeedPage | ModulePage, identity: NodeIdentity, last_seq: int,
+                  describe: Callable[[Any], tuple[str, str]], check: Callable[[Any, str, str], None]) -> list[Any]:
+    """A feed page's entries, once its seq rises strictly past ``last_seq``, each origin is one the node declares,
+    ``check`` takes each entry (named in messages by ``describe``, in English and Chinese) and a page with entries
+    says where the next one starts. Record and module feeds keep the same page protocol."""
     previous, allowed = last_seq, set(identity.origins)
     for entry in page.results:
-        where, where_zh = f"{feed.name} seq {entry.seq} ({entry.key})", f"{feed.name} 序号 {entry.seq}（{entry.key}）"
+        where, where_zh = describe(entry)
         if entry.seq <= previous:
             raise HarvestError(f"the feed went backwards: {where} after seq {previous}",
                                f"数据流序号倒退：{where_zh} 出现在序号 {previous} 之后")
@@ -582,11 +587,7 @@ def _checked_entries(page: ModulePage, feed: ModuleFeed, identity: NodeIdentity,
             raise HarvestError(f"{where} claims origin {entry.origin.node!r}, which node {identity.node!r} does not "
                                f"serve (it serves {sorted(allowed)})", f"{where_zh} 声称来源于 {entry.origin.node!r}，"
                                f"但节点 {identity.node!r} 并不提供该来源的数据（其来源为 {sorted(allowed)}）")
-        problems = feed.check(Change(entry.seq, entry.key, entry.at, entry.data))
-        if problems:
-            first = problems[0]
-            raise HarvestError(f"{where} is refused: {first.field}: {first.reason} ({len(problems)} problem(s))",
-                               f"{where_zh} 被拒绝：{first.field}：{first.reason_zh}（共 {len(problems)} 个问题）")
+        check(entry, where, where_zh)
     if page.results and page.meta.next_cursor == "":
         raise HarvestError("the page has entries but no next_cursor", "页面有条目却没有 next_cursor")
     return page.results

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
 
 from zhulian.access import Principal
 from zhulian.errors import Problem, ZhulianError, invalid
@@ -148,12 +149,19 @@ def module_feed_page(store: Store, node: str, feed: ModuleFeed, *, since: str | 
 
 def record_origins(writer: Writer, feed: str, source: str, entries: list[ModuleEntry], stored: list[str],
                    stamp: str) -> None:
-    """Where each stored entry came from, written with the page: a hub serves it onwards with that origin."""
+    """Where each stored entry came from, written with the page: a hub serves it onwards with that origin. A key
+    whose origin is held already keeps it, so a page applied again (after a crash, say) is no duplicate-key error."""
     kept = set(stored)
     rows = [{"feed": feed, "key": entry.key, "origin_node": entry.origin.node, "source": source, "harvested": stamp}
             for entry in entries if entry.key in kept]
     if rows:
-        writer.connection.execute(feed_origins.insert(), rows)
+        writer.connection.execute(_insert_or_ignore(writer.connection, feed_origins), rows)
+
+
+def _insert_or_ignore(connection: sa.Connection, table: sa.Table) -> sa.Insert:
+    """An insert that leaves a row whose key is held already as it is, on either database."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def _origins(connection: sa.Connection, feed: str, keys: list[str]) -> dict[str, str]:

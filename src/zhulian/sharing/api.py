@@ -6,11 +6,9 @@ yearly report (``/sharing/report``) and the voucher flows between cities (``/sha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +20,7 @@ from zhulian.sharing.service import CALENDAR_DAYS, STATES, SharingService
 from zhulian.sharing.vouchers import VoucherService
 from zhulian.store import FeedFollower
 from zhulian.web import i18n
-from zhulian.web.context import WebContext
+from zhulian.web.context import WebContext, while_serving
 from zhulian.web.portal import render
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -166,17 +164,9 @@ def router(context: WebContext) -> APIRouter:
     sharing = SharingService(context.store)
     vouchers = VoucherService(context.store)
     principal_of = context.principal_of
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Decisions on bookings forwarded to other nodes come back while the app serves.
-        follower = FeedFollower("zhulian-sharing-relay", sharing.pull_decisions, RELAY_INTERVAL_S)
-        follower.start()
-        try:
-            yield
-        finally:
-            follower.stop()
-
-    api = APIRouter(lifespan=lifespan)
+    # Decisions on bookings forwarded to other nodes come back while the app serves.
+    api = APIRouter(lifespan=while_serving(
+        lambda: FeedFollower("zhulian-sharing-relay", sharing.pull_decisions, RELAY_INTERVAL_S)))
 
     def origin(request: Request) -> str | None:
         return request.client.host if request.client else None

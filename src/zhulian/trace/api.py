@@ -4,13 +4,12 @@ shortcuts), and the platform's trace at ``/api/v1/trace/back|forward?id=``. Ever
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -26,7 +25,7 @@ from zhulian.trace.recall import MAX_REASON, RecallService
 from zhulian.trace.service import EPC_FORMATS, EPCIS_CONTEXT, TraceService, utc_millis_now
 from zhulian.trace.subscriptions import Notifier, SubscriptionService
 from zhulian.trace.validation import CAPTURE_LIMIT, parse_json
-from zhulian.web.context import WebContext
+from zhulian.web.context import WebContext, while_serving
 from zhulian.web.files import file_responses
 from zhulian.web.portal import render
 from zhulian.web.session import check_csrf, csrf_token
@@ -459,17 +458,9 @@ def router(context: WebContext) -> APIRouter:
         """溯源（back）与追踪（forward）/ Trace back (sources) or forward (destinations) from an identifier."""
         return service.trace(principal_of(request), id, direction)
 
-    notifier = Notifier(context.store, webhook_hosts=context.settings.trace_webhook_hosts)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        notifier.start()  # reports to webhook subscribers, with retries
-        try:
-            yield
-        finally:
-            await anyio.to_thread.run_sync(notifier.stop)  # joins the thread: off the event loop
-
-    api = APIRouter(lifespan=lifespan)
+    # Reports to webhook subscribers, with retries, while the app serves.
+    api = APIRouter(lifespan=while_serving(
+        lambda: Notifier(context.store, webhook_hosts=context.settings.trace_webhook_hosts)))
     api.include_router(epcis)
     api.include_router(trace_api)
     return api

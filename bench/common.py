@@ -4,6 +4,7 @@ and reports medians, and leaves no folder behind."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import resource
 import shutil
@@ -53,6 +54,18 @@ def cpu_seconds() -> float:
     """CPU time of this process and of its children that have ended, user and system."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def report_at_exit() -> None:
+    """When the bench ends, however it ends, print what the whole run cost (wall, CPU of this process and its
+    ended children, peak RSS) and the machine's load, so that a bench without stages of its own still says so."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
+
+    def report() -> None:
+        print(f"[run: wall {time.perf_counter() - wall:.1f} s, CPU {cpu_seconds() - cpu:.1f} s, "
+              f"peak RSS {peak_memory_mb():,.0f} MB, {machine()}]", flush=True)
+
+    atexit.register(report)
 
 
 @contextmanager

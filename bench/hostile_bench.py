@@ -78,6 +78,9 @@ def server_figures(bomb_mib: int) -> None:
 
 
 if __name__ == "__main__":
+    from common import report_at_exit  # the bench's own folder leads sys.path
+
+    report_at_exit()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--bomb-mib", type=int, default=512)

@@ -211,4 +211,7 @@ def run(work: Path, dev_size: int, test_size: int, seed: int) -> None:
 
 
 if __name__ == "__main__":
+    from common import report_at_exit  # the bench's own folder leads sys.path
+
+    report_at_exit()
     sys.exit(main())

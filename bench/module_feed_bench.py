@@ -29,7 +29,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
-from bench.common import BenchFailed, alternate_whole_runs, machine, work_folder  # noqa: E402
+from bench.common import BenchFailed, alternate_whole_runs, machine, report_at_exit, work_folder  # noqa: E402
 from bench.trace_bench import CONTEXT, chain  # noqa: E402
 from zhulian.access import CLI_ADMIN, create_key  # noqa: E402
 from zhulian.config import Settings  # noqa: E402
@@ -120,4 +120,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    report_at_exit()
     main()

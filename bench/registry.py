@@ -229,4 +229,7 @@ def _tally(outcomes: list[tuple[frozenset[str], list[str]]]) -> tuple[str, str, 
 
 
 if __name__ == "__main__":
+    from common import report_at_exit  # the bench's own folder leads sys.path
+
+    report_at_exit()
     main()

@@ -129,4 +129,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from common import report_at_exit  # the bench's own folder leads sys.path
+
+    report_at_exit()
     main()

@@ -12,7 +12,7 @@ import csv
 import json
 import time
 
-from common import ROOT, alternate, machine, work_folder
+from common import ROOT, alternate, machine, report_at_exit, work_folder
 from pypinyin import lazy_pinyin
 
 from zhulian.store import Store
@@ -70,4 +70,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    report_at_exit()
     main()

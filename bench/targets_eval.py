@@ -109,4 +109,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from common import report_at_exit  # the bench's own folder leads sys.path
+
+    report_at_exit()
     sys.exit(main())

@@ -199,4 +199,7 @@ def time_recalls(store: Store, chains: int, count: int) -> None:
 
 
 if __name__ == "__main__":
+    from common import report_at_exit  # the bench's own folder leads sys.path
+
+    report_at_exit()
     main()

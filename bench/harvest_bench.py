@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import BenchFailed, alternate_whole_runs, machine, report_at_exit  # noqa: E402
+from bench.common import BenchFailed, alternate_whole_runs, report_at_exit  # noqa: E402
 from bench.import_bench import build, csl_rows, import_into  # noqa: E402
 from tests.federation.cluster import free_port, wait_until_up  # noqa: E402
 

@@ -310,6 +310,9 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="empty: SQLite only")
     args = parser.parse_args()
+    if args.connections > args.stations:  # each connection speaks for a registered station; others get no answer
+        parser.error(f"--connections ({args.connections}) 不能多于 --stations ({args.stations}) / may not exceed "
+                     "--stations: each connection sends as one registered station")
     logging.getLogger("zhulian.environment.ingest").setLevel(logging.ERROR)  # the flood's refusals are expected
     print(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as folder:

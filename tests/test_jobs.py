@@ -165,7 +165,7 @@ def _wait_for_file_then_answer(release: str, progress):
     progress(3, 10, f"行 rows in {os.getpid()}")
     while not Path(release).exists():
         time.sleep(0.02)
-    return {"created": 10, "pid": os.getpid()}
+    return {"created": 10, "pid": os.getpid(), "niceness": os.nice(0)}
 
 
 def _refuse(progress):
@@ -196,6 +196,7 @@ def test_a_job_run_apart_relays_its_progress_and_result_from_its_own_process(sto
     finished = service.wait(PUBLISHER, job.id, timeout=60)
     assert finished.state == "succeeded" and finished.result["created"] == 10
     assert finished.result["pid"] != os.getpid() and str(finished.result["pid"]) in running.progress["note"]
+    assert finished.result["niceness"] == min(os.nice(0) + 10, 19)  # the requests come first
     service.close()
 
 

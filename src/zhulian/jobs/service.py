@@ -69,6 +69,9 @@ Work = Callable[[Progress], dict[str, Any]]
 class ChildFailed(Exception):
     """A job's child process failed outside the platform's own errors; the text says how."""
 
+# A job runs at a lower priority than the requests: it takes the CPU the requests leave, all of it when none
+# come, so a long import never slows the reads of the people using the portal meanwhile.
+JOB_NICENESS = 10
 # A child process starts afresh ("spawn"): forking a server that runs threads can copy a lock another thread held.
 CHILDREN = multiprocessing.get_context("spawn")
 
@@ -248,6 +251,7 @@ def _child_main(work: Work, answers: Any, lifeline: Any) -> None:
     """A child process's life: run ``work``, send its progress and its end. It exits at once when its parent
     is gone (the lifeline's other end closes), so an import never finishes after its server was killed."""
     threading.Thread(target=_exit_when_orphaned, args=(lifeline,), daemon=True).start()
+    os.nice(JOB_NICENESS)
 
     def report(done: int, total: int = 0, note: str = "") -> None:
         answers.send(("progress", done, total, note))

@@ -2,11 +2,12 @@
 
 A job runs in a thread of the process that accepted it, so the request that submitted it answers at once and the
 event loop never waits for it. CPU-heavy work (an import) is submitted with ``apart=True`` and runs in a child
-process that the thread follows: in the server's own process it would share the interpreter lock with every request
-thread and, while reads stream in, get almost none of it (a 20,000-row import took 522 s beside 20 reading clients;
-``bench/import_while_reading.py``). A child whose server dies ends too, so its transaction rolls back. The store keeps each job's state, owner and result, so any worker of
-``zhulian serve --workers N`` can answer for it; live progress (rows done of rows known) is held by the running
-process and shown by it, and a job whose process died is reported as interrupted, never as running forever.
+process that the thread follows, at a lower priority than the requests: in the server's own process it held the
+interpreter lock the request threads need, and under a full read load it could neither finish quickly nor step
+aside (``bench/import_while_reading.py``). A child whose server dies ends too, so its transaction rolls back.
+
+The store keeps each job's state, owner and result, so any worker of ``zhulian serve --workers N`` can answer
+for it; live progress (rows done of rows known) is held by the running process and shown by it, and a job whose process died is reported as interrupted, never as running forever.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ Work = Callable[[Progress], dict[str, Any]]
 
 class ChildFailed(Exception):
     """A job's child process failed outside the platform's own errors; the text says how."""
+
 
 # A job runs at a lower priority than the requests: it takes the CPU the requests leave, all of it when none
 # come, so a long import never slows the reads of the people using the portal meanwhile.

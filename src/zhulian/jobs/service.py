@@ -7,7 +7,8 @@ interpreter lock the request threads need, and under a full read load it could n
 aside (``bench/import_while_reading.py``). A child whose server dies ends too, so its transaction rolls back.
 
 The store keeps each job's state, owner and result, so any worker of ``zhulian serve --workers N`` can answer
-for it; live progress (rows done of rows known) is held by the running process and shown by it, and a job whose process died is reported as interrupted, never as running forever.
+for it; live progress (rows done of rows known) is held by the running process and shown by it, and a job
+whose process died is reported as interrupted, never as running forever.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@ it harvests an app served in-process."""
 
 from __future__ import annotations
 
-import re
 import threading
 import warnings
 
@@ -29,6 +28,8 @@ from zhulian.records.reference import load_region
 from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.web.app import create_app
+
+from tests.portal_forms import csrf_of
 
 
 def org(name: str, **fields) -> dict:
@@ -248,21 +249,17 @@ def test_an_admin_settles_a_conflict_on_the_nodes_page_with_its_form(store: Stor
     client = TestClient(create_app(Settings(data_dir=tmp_path / "hub", rate_per_key=0, rate_per_address=0),
                                    store=store))
     secret = create_key(store, "admin")[1]
-    client.post("/signin", data={"key": secret, "csrf": _csrf(client.get("/signin").text)}, follow_redirects=False)
+    client.post("/signin", data={"key": secret, "csrf": csrf_of(client.get("/signin").text)}, follow_redirects=False)
     page = client.get("/admin/nodes").text
     assert "中山大學" in page and "中山大学" in page and "http://www.sysu.edu.cn" in page and "采用远端版本" in page
     action = f"/admin/nodes/conflicts/{conflicted['seq']}"
     assert client.post(action, data={"keep": "remote"}).status_code == 403  # no CSRF token: refused
-    done = client.post(action, data={"keep": "remote", "csrf": _csrf(page)}, follow_redirects=False)
+    done = client.post(action, data={"keep": "remote", "csrf": csrf_of(page)}, follow_redirects=False)
     assert done.status_code == 303
     assert store.get(conflicted["local_id"])["name"]["zh"] == "中山大學"
     assert "已处理冲突" in client.get(done.headers["location"]).text
     entry = _audit(store)[-1]
     assert entry["actor"] != "cli" and entry["detail"]["conflict"] == conflicted["seq"]
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
 
 
 def test_oai_sends_a_record_made_internal_as_a_deletion(store: Store) -> None:

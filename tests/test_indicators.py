@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import warnings
 
 import openpyxl
@@ -26,6 +25,8 @@ from zhulian.records import RecordService
 from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
 from zhulian.web.i18n import COOKIE
+
+from tests.portal_forms import csrf_of
 
 GUANGZHOU_OBSERVATIONS = """type,indicator,region,year,value,unit,source
 observation,rd_gdp_ratio,440100,2016,2.30,%,广州统计年鉴
@@ -298,10 +299,6 @@ def test_api_bad_input_is_a_clear_4xx(client) -> None:
         assert response.json()["error"]["code"] == code and response.json()["error"]["message_zh"], path
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
-
-
 def test_dashboards_show_status_and_hand_made_charts(client) -> None:
     overview = client.get("/indicators")
     assert overview.status_code == 200 and "进展顺利" in overview.text and "/indicators/city/440100" in overview.text
@@ -317,24 +314,24 @@ def test_dashboards_show_status_and_hand_made_charts(client) -> None:
 
 def _sign_in(client, store, role: str, node: str | None = None) -> None:
     _key, secret = create_key(store, role, node=node, name="省科技厅")
-    client.post("/signin", data={"key": secret, "csrf": _csrf(client.get("/signin").text)}, follow_redirects=False)
+    client.post("/signin", data={"key": secret, "csrf": csrf_of(client.get("/signin").text)}, follow_redirects=False)
 
 
 def test_review_form_turns_proposals_into_targets_for_a_signed_in_editor(client, store) -> None:
     hostile = "<script>alert(1)</script>到2020年，广州高新技术企业数量不少于1万家。"
     page = client.get("/indicators/review").text
-    proposals = client.post("/indicators/review", data={"text": hostile, "csrf": _csrf(page)}).text
+    proposals = client.post("/indicators/review", data={"text": hostile, "csrf": csrf_of(page)}).text
     assert "<script>alert(1)</script>" not in proposals and "&lt;script&gt;" in proposals
     assert 'name="value_0" value="10000"' in proposals
-    form = {"csrf": _csrf(proposals), "policy": store.get("ref:pol-gz-nidz-2016")["id"], "keep_0": "on",
+    form = {"csrf": csrf_of(proposals), "policy": store.get("ref:pol-gz-nidz-2016")["id"], "keep_0": "on",
             "indicator_0": "高新技术企业数量", "comparator_0": ">=", "value_0": "12000", "unit_0": "家",
             "year_0": "2020", "region_0": "440100", "clause_0": "广州高新技术企业数量不少于1万家"}
     assert client.post("/indicators/review/accept", data=form, follow_redirects=False).status_code == 401
     _sign_in(client, store, "publisher", "440300")  # the seed's policies belong to no city node
-    form["csrf"] = _csrf(client.get("/indicators/review").text)
+    form["csrf"] = csrf_of(client.get("/indicators/review").text)
     assert client.post("/indicators/review/accept", data=form, follow_redirects=False).status_code == 403
     _sign_in(client, store, "admin")
-    form["csrf"] = _csrf(client.get("/indicators/review").text)
+    form["csrf"] = csrf_of(client.get("/indicators/review").text)
     response = client.post("/indicators/review/accept", data=form, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/policies/pol_")
     targets = store.get("ref:pol-gz-nidz-2016")["targets"]

@@ -20,6 +20,8 @@ from zhulian.match.interests import InterestService
 from zhulian.records import RecordService
 from zhulian.web.app import create_app
 
+from tests.portal_forms import csrf_of
+
 
 def _keys(store) -> dict:
     made = {name: create_key(store, role, node=node, name=name)
@@ -146,15 +148,9 @@ def test_interests_from_the_command_line(run, tmp_path: Path) -> None:
     assert "已关闭" in run("interest", "close", sent["id"], code=2).output
 
 
-def _csrf(page: str) -> str:
-    import re
-
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-
 def _sign_in(http: TestClient, secret: str) -> None:
     http.cookies.clear()
-    token = _csrf(http.get("/signin").text)
+    token = csrf_of(http.get("/signin").text)
     assert http.post("/signin", data={"key": secret, "csrf": token}, follow_redirects=False).status_code == 303
 
 
@@ -169,14 +165,14 @@ def test_the_portal_from_need_to_answer(setting, store, tmp_path: Path) -> None:
         assert http.post("/match/interests", data={"target": achievement["id"], "message": "希望许可",
                                                    "csrf": "forged"}).status_code == 403
         sent = http.post("/match/interests", data={"target": achievement["id"], "message": "希望许可",
-                                                   "contact": "张经理", "csrf": _csrf(page)}, follow_redirects=False)
+                                                   "contact": "张经理", "csrf": csrf_of(page)}, follow_redirects=False)
         assert sent.status_code == 303 and sent.headers["location"] == "/match/interests?box=sent"
         assert "希望许可" in http.get("/match/interests?box=sent").text
         _sign_in(http, keys["guangzhou"][1])
         inbox = http.get("/match/interests").text
         assert "希望许可" in inbox and "张经理" in inbox and "已发送" in inbox
         interest_id = InterestService(store).list(keys["guangzhou"][0])[0]["id"]
-        answered = http.post(f"/match/interests/{interest_id}/answer", data={"answer": "欢迎洽谈", "csrf": _csrf(inbox)},
+        answered = http.post(f"/match/interests/{interest_id}/answer", data={"answer": "欢迎洽谈", "csrf": csrf_of(inbox)},
                              follow_redirects=False)
         assert answered.status_code == 303
         assert "欢迎洽谈" in http.get("/match/interests").text and "已答复" in http.get("/match/interests").text

@@ -19,6 +19,8 @@ from zhulian.records.reference import load_region
 from zhulian.web.app import create_app
 from zhulian.text import pinyin_sort_key
 
+from tests.portal_forms import csrf_of, finished_job_page
+
 
 @pytest.fixture
 def client(store, tmp_path) -> TestClient:
@@ -119,16 +121,13 @@ def test_unknown_pages_are_a_friendly_404(client) -> None:
     assert missing.status_code == 404 and "找不到记录" in missing.text
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
-
 
 def _sign_in(client, store, role: str = "publisher", node: str | None = "440100") -> None:
     from zhulian.access import create_key
 
     _key, secret = create_key(store, role, node=node, name="广州数据员")
     form = client.get("/signin").text
-    response = client.post("/signin", data={"key": secret, "csrf": _csrf(form)}, follow_redirects=False)
+    response = client.post("/signin", data={"key": secret, "csrf": csrf_of(form)}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/data"
 
 
@@ -138,9 +137,9 @@ def test_a_publisher_signs_in_and_uploads_a_file_that_becomes_records(client, st
     page = client.get("/data").text
     assert "广州数据员" in page and 'enctype="multipart/form-data"' in page
     csv = "中文名称 (name.zh),城市 (city),机构类型 (kind)\n广州新型研发机构甲,440100,科研院所\n".encode("utf-8-sig")
-    report = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
-                         files={"file": ("orgs.csv", csv, "text/csv")})
-    assert report.status_code == 200 and '<dd id="created">1</dd>' in report.text
+    report = finished_job_page(client, client.post("/data/import", data={"type": "organization", "csrf": csrf_of(page)},
+                                                   files={"file": ("orgs.csv", csv, "text/csv")}))
+    assert '<dd id="created">1</dd>' in report and "已完成" in report
     [record] = store.query("organization", "city:440100,kind:institute").results[-1:]
     assert record["name"]["zh"] == "广州新型研发机构甲" and record["node"] == "440100"
     [entry] = client.app.state.records.audit(_admin(), record=record["id"])
@@ -162,13 +161,21 @@ def test_uploads_without_the_forms_csrf_token_are_refused(client, store) -> None
     assert client.post("/signout", data={"csrf": "forged"}).status_code == 403
 
 
+def test_an_upload_without_a_publishers_sign_in_is_refused_and_starts_no_job(client, store) -> None:
+    token, before = csrf_of(client.get("/signin").text), store.query("organization").count
+    refused = client.post("/data/import", data={"type": "organization", "csrf": token},
+                          files={"file": ("orgs.csv", "name.zh\n匿名机构\n".encode(), "text/csv")})
+    assert refused.status_code == 401 and "写入需要 API 密钥" in refused.text
+    assert client.app.state.jobs.list(_admin()) == [] and store.query("organization").count == before
+
+
 def test_a_publisher_cannot_upload_rows_for_another_node(client, store) -> None:
     _sign_in(client, store)
     page = client.get("/data").text
     csv = "name.zh,node\n深圳机构,440300\n".encode()
-    report = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
-                         files={"file": ("orgs.csv", csv, "text/csv")})
-    assert report.status_code == 422 and "只能写入本节点的记录" in report.text
+    report = finished_job_page(client, client.post("/data/import", data={"type": "organization", "csrf": csrf_of(page)},
+                                                   files={"file": ("orgs.csv", csv, "text/csv")}))
+    assert "只能写入本节点的记录" in report and '<dd id="created">0</dd>' in report
     assert store.query("organization", "node:440300").count == 0
 
 
@@ -188,11 +195,10 @@ def test_a_refused_web_import_says_what_to_tick_not_a_command_line_flag(client, 
     _sign_in(client, store)
     page = client.get("/data").text
     csv = "中文名称 (name.zh),城市 (city)\n甲机构,440100\n乙机构,not-a-city\n".encode("utf-8-sig")
-    report = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
-                         files={"file": ("orgs.csv", csv, "text/csv")})
-    assert report.status_code == 422
-    assert "--skip-invalid" not in report.text
-    assert "勾选“跳过无效行，只导入有效行”" in report.text and 'name="skip_invalid"' in client.get("/data").text
+    report = finished_job_page(client, client.post("/data/import", data={"type": "organization", "csrf": csrf_of(page)},
+                                                   files={"file": ("orgs.csv", csv, "text/csv")}))
+    assert "--skip-invalid" not in report and "not-a-city" in report
+    assert "勾选“跳过无效行，只导入有效行”" in report and 'name="skip_invalid"' in client.get("/data").text
 
 
 def test_record_times_are_beijing_time_in_chinese_conventions(client, store) -> None:
@@ -214,7 +220,7 @@ def test_a_signed_in_reader_sends_an_expression_of_interest_from_a_patent_page(c
     forged = client.post("/match/interests", data={"target": patent["id"], "message": "希望许可", "csrf": "forged"})
     assert forged.status_code == 403
     sent = client.post("/match/interests", data={"target": patent["id"], "message": "希望洽谈专利许可",
-                                                 "contact": "张先生", "csrf": _csrf(page)})
+                                                 "contact": "张先生", "csrf": csrf_of(page)})
     assert sent.status_code == 200 and "希望洽谈专利许可" in sent.text and "一种锂电池隔膜" in sent.text
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -39,6 +38,8 @@ from zhulian.registry.service import RegistryService
 from zhulian.store import Store
 from zhulian.store.tables import audit_log
 from zhulian.web.app import create_app
+
+from tests.portal_forms import csrf_of, finished_job_page
 
 SRC = Path(zhulian.__file__).resolve().parents[1]  # the subprocesses run the code this test imported
 MOE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "universities" / "moe_hei_list_2017.csv"
@@ -170,19 +171,15 @@ def test_portal_upload_is_partial(client, store, tmp_path) -> None:
                                      type_name="organization")
     _key, secret = create_key(store, "admin", name="管理员")
     form = client.get("/signin").text
-    client.post("/signin", data={"key": secret, "csrf": _csrf(form)}, follow_redirects=False)
+    client.post("/signin", data={"key": secret, "csrf": csrf_of(form)}, follow_redirects=False)
     page = client.get("/data").text
     narrow = "pids.moe,name.zh,website,founded\n4144010558,中山大学,https://sysu.example.cn,\n".encode()
-    response = client.post("/data/import", data={"type": "organization", "csrf": _csrf(page)},
-                           files={"file": ("narrow.csv", narrow, "text/csv")})
-    assert response.status_code == 200 and 'id="changes"' in response.text and "website" in response.text
+    report = finished_job_page(client, client.post("/data/import", data={"type": "organization", "csrf": csrf_of(page)},
+                                                   files={"file": ("narrow.csv", narrow, "text/csv")}))
+    assert 'id="changes"' in report and "website" in report
     record = store.get("moe:4144010558")
     assert record["website"] == "https://sysu.example.cn" and record["founded"] == "1924"
     assert record["description"] == {"zh": "广州的综合性大学"}
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
 
 
 # -- PATCH, PUT and concurrent writers ---------------------------------------------------------------------

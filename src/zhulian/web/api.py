@@ -7,12 +7,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import itertools
 import json
-import shutil
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, UploadFile
@@ -29,8 +26,8 @@ from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
 from zhulian.search.places import by_city
-from zhulian.store import Store
-from zhulian.web.files import EXPORT_FORMATS, download, file_responses, keep_upload, saved_upload
+from zhulian.web.files import EXPORT_FORMATS, download, file_responses, saved_upload
+from zhulian.web.imports import import_answer, submit_import
 
 MAX_PER_PAGE = 200
 MAX_INT = 2**62  # sequence numbers and revisions fit a signed 64-bit column on both databases
@@ -126,33 +123,6 @@ def unknown_collection_router() -> APIRouter:
     return router
 
 
-def _import_job_work(store_url: str, node: str | None, principal: Principal, upload: Any, options: dict[str, Any],
-                     progress: Callable[[int, int, str], None]) -> dict[str, Any]:
-    """An import job, as its child process runs it (``JobService.submit(..., apart=True)``) on its own
-    connection to the same store."""
-    store = Store(store_url, node=node)
-    try:
-        report = ExchangeService(RecordService(store)).import_file(
-            principal, upload, progress=lambda rows, position, total: progress(position, total, f"{rows} 行 rows"),
-            **options)
-    finally:
-        store.close()
-    return _import_answer(report, options["name"])
-
-
-def _import_answer(report: Any, filename: str | None) -> dict[str, Any]:
-    """An import report as the API answers it: the summary, the outcome in both languages, and at most a
-    thousand problems and changed rows."""
-    outcome_zh, outcome = report.outcome_text()
-    try:
-        return {"ok": not report.refused, "summary": {**report.summary(), "path": filename},
-                "outcome": outcome, "outcome_zh": outcome_zh,
-                "problems": list(itertools.islice(report.errors, 1000)),
-                "changes": list(itertools.islice(report.changes, 1000))}
-    finally:
-        report.close()
-
-
 def api_router(records: RecordService, principal_of: Callable[[Request], Principal], search: Any,
                jobs: JobService) -> APIRouter:
     exchange = ExchangeService(records)
@@ -196,15 +166,11 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
         if prefer and "respond-async" in prefer.lower():
             return _import_job(principal, file, options)
         with saved_upload(file) as upload:
-            body = _import_answer(exchange.import_file(principal, upload, **options), file.filename)
+            body = import_answer(exchange.import_file(principal, upload, **options), file.filename)
         return JSONResponse(body, status_code=422 if not body["ok"] else 200)
 
     def _import_job(principal: Principal, file: UploadFile, options: dict[str, Any]) -> JSONResponse:
-        upload = keep_upload(file)
-        work = partial(_import_job_work, records.store.url, records.store.node, principal, upload, options)
-        job = jobs.submit(principal, "import", work, on_end=lambda: shutil.rmtree(upload.parent, ignore_errors=True),
-                          detail={"file": file.filename, "type": options["type_name"],
-                                  "dry_run": options["dry_run"]}, apart=True)
+        job = submit_import(jobs, records, principal, file, options)
         return JSONResponse(job.as_dict(), status_code=202,
                             headers={"Location": f"/api/v1/jobs/{job.id}", "Preference-Applied": "respond-async"})
 

@@ -5,7 +5,6 @@ static files (never inline), so a strict Content-Security-Policy holds."""
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cache
@@ -17,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import DictLoader, Environment, select_autoescape
 
-from zhulian.access import Principal, search_levels
+from zhulian.access import Principal, check_write, search_levels
 from zhulian.access.keys import authenticate
 from zhulian.errors import ZhulianError
 from zhulian.exchange import write_template
@@ -33,7 +32,8 @@ from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
 from zhulian.text import pinyin_sort_key
 from zhulian.web import i18n
 from zhulian.web.charts import CHART_FORMATS, TABLE_FORMATS, chart_response
-from zhulian.web.files import EXPORT_FORMATS, download, saved_upload
+from zhulian.web.files import EXPORT_FORMATS, download
+from zhulian.web.imports import submit_import
 from zhulian.web.geo import Measure, map_table, region_map_svg
 from zhulian.web.session import check_csrf, csrf_token, sign_in
 
@@ -232,27 +232,21 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         exchange.export(principal_of(request), type_name, fmt, buffer)
         return download(buffer.getvalue(), f"zhulian-{type_name}.{fmt}", fmt)
 
-    @router.post("/data/import", response_class=HTMLResponse)
+    @router.post("/data/import")
     def data_import(request: Request, file: UploadFile, type_name: str = Form(..., alias="type"),
                     csrf: str = Form("", max_length=100), skip_invalid: bool = Form(False),
-                    clear_empty: bool = Form(False)) -> HTMLResponse:
-        # A plain ``def``: the import is synchronous database work, run on a worker thread off the event loop.
+                    clear_empty: bool = Form(False)) -> RedirectResponse:
+        """The upload becomes a background job, as an API import with ``Prefer: respond-async`` does: a large
+        sheet never holds a request open, and the job's page shows its progress and then its report."""
         check_csrf(request, csrf)
         principal = principal_of(request)
+        check_write(principal, principal.node)  # who may upload at all; each row is checked again on import
         if type_name not in COLLECTIONS:
             raise ZhulianError("invalid", "Choose a record type.", "请选择记录类型。", 400)
-        with saved_upload(file) as upload:
-            report = exchange.import_file(principal, upload, type_name=type_name, skip_invalid=skip_invalid,
-                                         clear_empty=clear_empty, name=file.filename,
-                                         origin=f"portal:{request.client.host if request.client else ''}")
-        try:
-            problems = list(itertools.islice(report.errors, 200))
-            changes = list(itertools.islice(report.changes, 200))
-        finally:
-            report.close()
-        return render(request, "import_report.html", status=200 if not report.refused else 422, report=report,
-                      problems=problems, changes=changes, outcome=report.outcome_text(), type_name=type_name,
-                      file_name=file.filename or "")
+        options = {"type_name": type_name, "skip_invalid": skip_invalid, "dry_run": False, "clear_empty": clear_empty,
+                   "name": file.filename, "origin": f"portal:{request.client.host if request.client else ''}"}
+        job = submit_import(jobs, records, principal, file, options)
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     @router.get("/jobs", response_class=HTMLResponse)
     def jobs_page(request: Request) -> HTMLResponse:

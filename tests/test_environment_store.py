@@ -132,7 +132,12 @@ def test_postgres_values_are_partitioned_by_month_with_brin_on_time_and_a_coveri
             "AND p.relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
         indexes = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
                                              "AND schemaname = current_schema()")).scalars().all()
+        vacuumed_after = connection.execute(sa.text(
+            "SELECT option FROM pg_class, unnest(reloptions) AS option WHERE relname = 'env_values_p202603' "
+            "AND relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
     assert partitions == ["env_values_p202602", "env_values_p202603"]
+    # vacuumed every 100,000 values, so the visibility map keeps up and recent values are read index-only
+    assert vacuumed_after == ["autovacuum_vacuum_insert_scale_factor=0", "autovacuum_vacuum_insert_threshold=100000"]
     assert any("brin" in definition for definition in indexes)
     # the key covers a station's raw values over a span: read by an index-only scan
     assert any("(station_id, \"time\", code, \"interval\") INCLUDE (value, flag)" in d for d in indexes), indexes

@@ -54,6 +54,9 @@ Learned = tuple[set[int], set[tuple[int, str]]]  # partitions (month starts) and
 WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
 _SQLITE_ROWS_PER_INSERT = 900  # nine or ten parameters a row, under SQLite's 32,766
 FEED_PAGE = 1000  # change-feed entries read at a time when bringing the station rows up to the records
+# A month's partition is vacuumed every 100,000 values inserted (migration environment_0008 says why): a station's
+# recent values then stay readable by an index-only scan.
+PARTITION_SETTINGS = "autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 100000"
 # What folds into each aggregate: values of these intervals are summed (n, total, low, high); the station's own
 # report of the period (the other interval) is kept as reported and wins when the aggregate is read.
 # A period's start is the time less its floored remainder (% truncates towards zero: times before 1970 too).
@@ -402,7 +405,7 @@ class EnvironmentService:
             end = _month_start(start + 32 * DAY)
             name = f"env_values_p{datetime.fromtimestamp(start, timezone.utc):%Y%m}"
             connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF env_values "
-                                       f"FOR VALUES FROM ({start}) TO ({end})")
+                                       f"FOR VALUES FROM ({start}) TO ({end}) WITH ({PARTITION_SETTINGS})")
         return months
 
     def _aggregate(self, connection: sa.Connection, inserted: list[tuple[Any, ...]]) -> None:

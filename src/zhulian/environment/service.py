@@ -65,9 +65,9 @@ _FOLDS = (("env_hourly", ("rtd", "minute"), "hour", f"time - (time % {HOUR} + {H
 
 
 def _fold_into(table: str, summed: tuple[str, ...], reported: str, period: str) -> str:
-    """A CTE upserting ``table`` from the assessable new values (``assessed``), one row per station × code ×
-    period (``period``: the SQL of a value's period start, as Python's // gives it). Each row
-    touched takes the next change seq (as its version too), handed out in key order, the order rows are locked in."""
+    """A CTE upserting ``table`` from the assessable new values (``assessed``), one row per station × code × period
+    (``period``: the SQL of a value's period start, as Python's // gives it). Each row touched takes the next change
+    seq (as its version too), handed out in key order, the order rows are locked in."""
     intervals = ", ".join(f"'{interval}'" for interval in summed)
     only = f"FILTER (WHERE interval IN ({intervals}))"
     return f"""{table}_rows AS (
@@ -387,7 +387,8 @@ class EnvironmentService:
             return _stage_and_fold(cursor, rows, all_new=False)
 
     def _store_and_fold_sqlite(self, connection: sa.Connection, rows: list[ValueRow]) -> int:
-        """Insert what is new, then fold it into the aggregates from Python."""
+        """Insert what is new, then fold it into the aggregates from Python (SQLite cannot feed an insert's
+        RETURNING into another statement)."""
         returning = " ON CONFLICT DO NOTHING RETURNING station_id, time, code, interval, value, flag"
         inserted: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
@@ -428,11 +429,10 @@ class EnvironmentService:
         """Fold ``sums`` into the aggregate rows; each row touched takes a new change seq (its version too)."""
         if not sums:
             return
-        name = table.name
-        least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
+        name = table.name  # SQLite's (PostgreSQL folds in _fold_into)
         merge = (f"n = {name}.n + excluded.n, total = {name}.total + excluded.total, "
-                 f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
-                 f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
+                 f"low = min(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
+                 f"high = max(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
                  f"reported = coalesce(excluded.reported, {name}.reported)")
         self._write_aggregates(connection, table, [(*key, *entry) for key, entry in sums.items()], merge)
 

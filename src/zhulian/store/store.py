@@ -832,11 +832,11 @@ class Writer:
         self._staged = False
 
 
-
 def order_lock(table: str) -> str:
     """PostgreSQL's statement taking ``Writer.keep_order``'s lock for ``table`` (a table's name, not user input),
     for a writer that sends it together with other statements in one round trip."""
     return f"SELECT pg_advisory_xact_lock(hashtext('{table}'), hashtext(current_schema()))"
+
 
 def _merged(previous: _State, partial: Partial) -> tuple[Resource, list[str]]:
     """The record ``partial`` makes of ``previous``: its given units replace, its cleared units go, the rest

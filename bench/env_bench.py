@@ -22,6 +22,34 @@ CITY_STATIONS stations of one city (5 × 8,760 = 43,800 values, also folding int
   the view, beside the same rows by bare SQL; and one alert check over every station.
 
 Figures are printed; nothing is asserted. PostgreSQL gets a fresh schema, dropped afterwards.
+
+Where PostgreSQL's ingest time went (profiled 2026-11-30 on the default sizes, 600 values a write; cProfile,
+per-statement timing of the driver's calls, process CPU of the bench and of its server backend, EXPLAIN (ANALYZE,
+BUFFERS); the machine shared with two other sessions, load 3-6 on 2 cores):
+
+* Before: every inserted row came back to Python (RETURNING), was summed there into hours and days (a Python call
+  a value), and went back as arrays in an upsert, after a separate nextval round trip: ~11 round trips a write and
+  0.7-0.9 s of the bench's own CPU per 86,000 values, beside 0.55-0.8 s of the server backend's.
+* In the server the insert into env_values is ~85 % of the write statement (~10 buffer hits a row). Measured
+  apart (86,400 rows COPYed to a scratch table, then INSERT ... SELECT, 600 a transaction): the covering key with
+  BRIN and ON CONFLICT DO NOTHING 54,000 values/s; without ON CONFLICT 78,000 (its check-then-insert is ~45 % of
+  the insert); without BRIN 63,000-74,000; without the key's INCLUDE 58,000-60,000; an anti-join (NOT EXISTS)
+  instead of ON CONFLICT 14,000. The key (the 24 h query's index-only scan) and BRIN (issue 18) stay.
+* Commits cost 1.5 ms alone and up to 9 ms a commit while the other sessions write (one WAL to flush), and under
+  load every round trip waits for two processes to be scheduled: round trips, not CPU, set the wall time.
+
+So (service.py, _store_and_fold_postgres): one statement a write inserts the COPYed rows and folds the new ones into
+the hourly and daily aggregates (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE, change seqs in key
+order), nothing comes back to Python; the insert first goes without ON CONFLICT and only a write holding a value
+already stored (a resend) goes again from a savepoint with it; the order locks, the scratch table and the savepoint
+go in one round trip. A write is now ~8 round trips, 0.3-0.4 s of the bench's CPU per 86,000 values.
+
+The last 24 h of one station (EXPLAIN (ANALYZE, BUFFERS), this bench's table): an index-only scan of the two month
+partitions by the covering key, but with 8,640 heap fetches until a VACUUM sets the visibility map (the same query
+as count(*): ~15 ms before, ~2.5 ms after); fetching the rows as driver tuples adds ~7-12 ms. raw_values runs
+without a transaction on PostgreSQL (no BEGIN and ROLLBACK round trips), and each month's partition is vacuumed
+every 100,000 values inserted (migration environment_0008), so where autovacuum runs the last day stays mostly
+index-only. This server runs with autovacuum off: here only the bench's own VACUUM marks the pages visible.
 """
 
 from __future__ import annotations

@@ -132,7 +132,12 @@ def test_postgres_values_are_partitioned_by_month_with_brin_on_time_and_a_coveri
             "AND p.relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
         indexes = connection.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'env_values' "
                                              "AND schemaname = current_schema()")).scalars().all()
+        vacuumed_after = connection.execute(sa.text(
+            "SELECT option FROM pg_class, unnest(reloptions) AS option WHERE relname = 'env_values_p202603' "
+            "AND relnamespace = current_schema()::regnamespace ORDER BY 1")).scalars().all()
     assert partitions == ["env_values_p202602", "env_values_p202603"]
+    # vacuumed every 100,000 values, so the visibility map keeps up and recent values are read index-only
+    assert vacuumed_after == ["autovacuum_vacuum_insert_scale_factor=0", "autovacuum_vacuum_insert_threshold=100000"]
     assert any("brin" in definition for definition in indexes)
     # the key covers a station's raw values over a span: read by an index-only scan
     assert any("(station_id, \"time\", code, \"interval\") INCLUDE (value, flag)" in d for d in indexes), indexes
@@ -258,3 +263,30 @@ def test_under_hj633_2012_an_hourly_so2_above_800_takes_the_stored_24_hour_mean(
     assert (result["standard"], result["iaqi"]["SO2"], result["aqi"], result["primary_pollutants"]) == (
         "HJ633-2012", 153, 153, ["SO2"])
     assert result["exceeding_pollutants"] == ["SO2"]
+
+
+def test_aggregates_stay_exact_over_resends_duplicates_and_flags(env: EnvironmentService) -> None:
+    """Values arrive over several writes, some resent (in a later write and twice within one): each hour and day
+    counts every valid value once, with its exact sum, minimum and maximum, and the station's own report beside."""
+    sid, hour = env.station("YT0001")["id"], int(datetime(2026, 3, 1, 8, tzinfo=CHINA).timestamp())
+
+    def minute(m: int, value: float | None, flag: str = "N") -> tuple:
+        return (sid, hour + 60 * m, "a34004", "minute", value, None, None, None, flag)
+
+    assert env.write([minute(0, 10.0), minute(1, 20.0), minute(2, 30.0)]) == 3
+    assert env.write([minute(1, 20.0), minute(3, 40.0), minute(3, 40.0), minute(4, 99.0, "D"), minute(5, None)]) == 3
+    hour_report = (sid, hour, "a34004", "hour", 26.0, None, None, None, "N")
+    day_start = int(datetime(2026, 3, 1, tzinfo=CHINA).timestamp())
+    other_hour = (sid, day_start, "a34004", "hour", 14.0, None, None, None, "N")
+    assert env.write([hour_report, hour_report, other_hour]) == 2
+    assert env.write([(sid, day_start, "a34004", "day", 21.0, None, None, None, "N"), hour_report]) == 1
+    with env.store.engine.connect() as connection:
+        hours = connection.execute(sa.text("SELECT time, n, total, low, high, reported FROM env_hourly "
+                                           "ORDER BY time")).all()
+        days = connection.execute(sa.text("SELECT time, n, total, low, high, reported FROM env_daily")).all()
+        seqs = connection.execute(sa.text("SELECT change_seq, version FROM env_hourly UNION ALL "
+                                          "SELECT change_seq, version FROM env_daily")).all()
+    assert [tuple(row) for row in hours] == [(day_start, 0, 0.0, None, None, 14.0), (hour, 4, 100.0, 10.0, 40.0, 26.0)]
+    assert [tuple(row) for row in days] == [(day_start, 2, 40.0, 14.0, 26.0, 21.0)]
+    assert len({seq for seq, _ in seqs}) == 3 and all(seq == version for seq, version in seqs)
+    assert env.hourly_values([sid], ["a34004"], hour, hour + 3600) == {(sid, "a34004", hour): 26.0}

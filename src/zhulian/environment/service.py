@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from psycopg.errors import UniqueViolation
 
 from zhulian.access import Principal
 from zhulian.environment import aqi as hj633
@@ -28,6 +30,7 @@ from zhulian.environment.types import WATER_CLASSES as CLASS_NAMES
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.records import RecordService
 from zhulian.store import Store, Writer, now
+from zhulian.store.store import order_lock
 
 if TYPE_CHECKING:
     from zhulian.records.service import Batch
@@ -51,6 +54,58 @@ Learned = tuple[set[int], set[tuple[int, str]]]  # partitions (month starts) and
 WRITE_CHUNK = 20_000  # values inserted and aggregated at a time within a write
 _SQLITE_ROWS_PER_INSERT = 900  # nine or ten parameters a row, under SQLite's 32,766
 FEED_PAGE = 1000  # change-feed entries read at a time when bringing the station rows up to the records
+# A month's partition is vacuumed every 100,000 values inserted (migration environment_0008 says why): a station's
+# recent values then stay readable by an index-only scan.
+PARTITION_SETTINGS = "autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 100000"
+# What folds into each aggregate: values of these intervals are summed (n, total, low, high); the station's own
+# report of the period (the other interval) is kept as reported and wins when the aggregate is read.
+# A period's start is the time less its floored remainder (% truncates towards zero: times before 1970 too).
+_FOLDS = (("env_hourly", ("rtd", "minute"), "hour", f"time - (time % {HOUR} + {HOUR}) % {HOUR}"),
+          ("env_daily", ("hour",), "day", f"time - ((time + {CHINA_OFFSET}) % {DAY} + {DAY}) % {DAY}"))
+
+
+def _fold_into(table: str, summed: tuple[str, ...], reported: str, period: str) -> str:
+    """A CTE upserting ``table`` from the assessable new values (``assessed``), one row per station × code × period
+    (``period``: the SQL of a value's period start, as Python's // gives it). Each row touched takes the next change
+    seq (as its version too), handed out in key order, the order rows are locked in."""
+    intervals = ", ".join(f"'{interval}'" for interval in summed)
+    only = f"FILTER (WHERE interval IN ({intervals}))"
+    return f"""{table}_rows AS (
+    INSERT INTO {table} (station_id, code, time, n, total, low, high, reported, change_seq, version)
+    SELECT station_id, code, time, n, total, low, high, reported, seq, seq FROM (
+        SELECT *, nextval('env_aggregate_changes') AS seq FROM (
+            SELECT station_id, code, {period} AS time, count(value) {only} AS n,
+                   coalesce(sum(value) {only}, 0) AS total, min(value) {only} AS low, max(value) {only} AS high,
+                   max(value) FILTER (WHERE interval = '{reported}') AS reported
+            FROM assessed WHERE interval IN ({intervals}, '{reported}')
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3) AS grouped) AS numbered
+    ON CONFLICT (station_id, code, time) DO UPDATE SET n = {table}.n + excluded.n,
+        total = {table}.total + excluded.total,
+        low = least(coalesce({table}.low, excluded.low), coalesce(excluded.low, {table}.low)),
+        high = greatest(coalesce({table}.high, excluded.high), coalesce(excluded.high, {table}.high)),
+        reported = coalesce(excluded.reported, {table}.reported),
+        change_seq = excluded.change_seq, version = excluded.change_seq)"""
+
+
+def _stage_and_fold(cursor: Any, rows: list[ValueRow], *, all_new: bool) -> int:
+    with cursor.copy(f"COPY env_incoming ({_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return int(cursor.execute(_fold_postgres(all_new=all_new)).fetchone()[0])
+
+
+@cache
+def _fold_postgres(*, all_new: bool) -> str:
+    """PostgreSQL's write of a chunk in one statement: the staged rows leave the scratch table (a long write's next
+    chunk starts from an empty one), go into env_values (``all_new``: as a plain insert, which fails on a value
+    already stored; else what is new), and the new values that count (flag N, a value) fold into the aggregates;
+    it answers how many values were new."""
+    return (f"WITH staged AS (DELETE FROM env_incoming RETURNING {_COLUMNS}),\n"
+            f"new AS (INSERT INTO env_values ({_COLUMNS}) SELECT {_COLUMNS} FROM staged"
+            + ("" if all_new else " ON CONFLICT DO NOTHING")
+            + " RETURNING station_id, time, code, interval, value, flag),\n"
+            f"assessed AS (SELECT * FROM new WHERE flag = '{VALID_FLAG}' AND value IS NOT NULL),\n"
+            + ",\n".join(_fold_into(*fold) for fold in _FOLDS) + "\nSELECT count(*) FROM new")
 
 
 def hash_password(password: str) -> str:
@@ -268,10 +323,9 @@ class EnvironmentService:
         stored = 0
         new_months = self._ensure_partitions(connection, rows) if self.store.is_postgres else set()
         new_series = self._ensure_datastreams(connection, rows)
+        store_and_fold = self._store_and_fold_postgres if self.store.is_postgres else self._store_and_fold_sqlite
         for start in range(0, len(rows), WRITE_CHUNK):  # one transaction, in pieces: a whole file fits in memory
-            inserted = self._insert(connection, rows[start:start + WRITE_CHUNK])
-            self._aggregate(connection, inserted)
-            stored += len(inserted)
+            stored += store_and_fold(connection, rows[start:start + WRITE_CHUNK])
         return stored, (new_months, new_series)
 
     def learn(self, learned: Learned) -> None:
@@ -310,27 +364,39 @@ class EnvironmentService:
         return int(connection.execute(properties.insert().values(
             code=code, name=code, definition=f"HJ 212-2017 {code}", description=code)).inserted_primary_key[0])
 
-    def _insert(self, connection: sa.Connection, rows: list[ValueRow]) -> list[tuple[Any, ...]]:
-        """Insert what is new; return it as (station_id, time, code, interval, value, flag)."""
+    def _store_and_fold_postgres(self, connection: sa.Connection, rows: list[ValueRow]) -> int:
+        """Insert what is new and fold it into the aggregates in the server: the rows are COPYed into a session's
+        scratch table (COPY moves rows for a fraction of what bound parameters cost), then one statement inserts
+        them and upserts the hourly and daily rows from the new ones; no value comes back to Python. The statement
+        first takes every row as new: a plain insert costs about half what ON CONFLICT's check-then-insert does.
+        Should one already be stored (a resend), it fails with a unique violation, and the write goes again from
+        the savepoint with ON CONFLICT DO NOTHING. Round trips are what a loaded machine makes costly, so the
+        aggregates' order locks (Writer.keep_order), the scratch table and the savepoint go in one. The profile
+        behind this is in bench/env_bench.py."""
+        setup = [order_lock(table) for table, summed, reported, _ in _FOLDS  # its seqs become visible in order
+                 if any(row[3] in summed or row[3] == reported for row in rows)]
+        setup += ["CREATE TEMP TABLE IF NOT EXISTS env_incoming (LIKE env_values) ON COMMIT DELETE ROWS",
+                  "SAVEPOINT env_write"]
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor:
+            cursor.execute(";".join(setup))  # no parameters: the statements go together
+            try:
+                return _stage_and_fold(cursor, rows, all_new=True)
+            except UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT env_write")  # the staged rows went with it
+            return _stage_and_fold(cursor, rows, all_new=False)
+
+    def _store_and_fold_sqlite(self, connection: sa.Connection, rows: list[ValueRow]) -> int:
+        """Insert what is new, then fold it into the aggregates from Python (SQLite cannot feed an insert's
+        RETURNING into another statement)."""
         returning = " ON CONFLICT DO NOTHING RETURNING station_id, time, code, interval, value, flag"
-        if self.store.is_postgres:
-            # COPY into a session's scratch table, then one INSERT … SELECT: COPY moves rows for a fraction of
-            # what binding arrays of parameters costs.
-            connection.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS env_incoming (LIKE env_values) "
-                                       "ON COMMIT DELETE ROWS")
-            cursor = connection.connection.driver_connection.cursor()
-            with cursor:
-                with cursor.copy(f"COPY env_incoming ({_COLUMNS}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cursor.execute(f"INSERT INTO env_values ({_COLUMNS}) SELECT {_COLUMNS} FROM env_incoming{returning}")
-                return cursor.fetchall()
         inserted: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
             chunk = rows[start:start + _SQLITE_ROWS_PER_INSERT]
             sql = f"INSERT INTO env_values ({_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(chunk))
             inserted += connection.exec_driver_sql(sql + returning, tuple(v for row in chunk for v in row)).all()
-        return inserted
+        self._aggregate(connection, inserted)
+        return len(inserted)
 
     def _ensure_partitions(self, connection: sa.Connection, rows: list[ValueRow]) -> set[int]:
         months = {_month_start(day * DAY) for day in {row[1] // DAY for row in rows}} - self._months
@@ -340,7 +406,7 @@ class EnvironmentService:
             end = _month_start(start + 32 * DAY)
             name = f"env_values_p{datetime.fromtimestamp(start, timezone.utc):%Y%m}"
             connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF env_values "
-                                       f"FOR VALUES FROM ({start}) TO ({end})")
+                                       f"FOR VALUES FROM ({start}) TO ({end}) WITH ({PARTITION_SETTINGS})")
         return months
 
     def _aggregate(self, connection: sa.Connection, inserted: list[tuple[Any, ...]]) -> None:
@@ -363,11 +429,10 @@ class EnvironmentService:
         """Fold ``sums`` into the aggregate rows; each row touched takes a new change seq (its version too)."""
         if not sums:
             return
-        name = table.name
-        least, greatest = ("least", "greatest") if self.store.is_postgres else ("min", "max")
+        name = table.name  # SQLite's (PostgreSQL folds in _fold_into)
         merge = (f"n = {name}.n + excluded.n, total = {name}.total + excluded.total, "
-                 f"low = {least}(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
-                 f"high = {greatest}(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
+                 f"low = min(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
+                 f"high = max(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
                  f"reported = coalesce(excluded.reported, {name}.reported)")
         self._write_aggregates(connection, table, [(*key, *entry) for key, entry in sums.items()], merge)
 
@@ -470,10 +535,15 @@ class EnvironmentService:
     def raw_values(self, station_id: int, since: int, until: int) -> list[tuple[int, str, float | None, str]]:
         """One station's values as stored in [since, until), ``(time, code, value, flag)`` in time order, as the
         driver's own tuples: its last 24 hours are 8,640 minute values, and SQLAlchemy's row objects cost ten
-        times what the covering key's index-only scan does (bench/env_bench.py)."""
+        times what the covering key's index-only scan does (bench/env_bench.py). On PostgreSQL the one statement
+        runs without a transaction around it: BEGIN and ROLLBACK are two round trips, which a loaded machine makes
+        a good part of the answer's time."""
         sql = ("SELECT time, code, value, flag FROM env_values WHERE station_id = ? AND time >= ? AND time < ? "
                "ORDER BY time")
-        with self.store.engine.connect() as connection:
+        connection = self.store.engine.connect()
+        if self.store.is_postgres:  # SQLite's connections keep their own BEGIN handling (store/engine.py)
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        with connection:
             return self._driver_rows(connection, sql, (station_id, since, until))
 
     def _driver_rows(self, connection: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:

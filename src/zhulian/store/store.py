@@ -814,8 +814,7 @@ class Writer:
         handed out, so that a module feed read "after seq N" misses nothing (docs/modules.md §8). Take it just
         before inserting; on SQLite the one write lock orders transactions already."""
         if self.store.is_postgres:
-            self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
-                sa.func.hashtext(table), sa.func.hashtext(sa.func.current_schema()))))
+            self.connection.exec_driver_sql(order_lock(table))
 
     def publish_feed(self) -> None:
         """Move the staged revisions into the feed just before commit. Sequence numbers are handed out at
@@ -831,6 +830,12 @@ class Writer:
         self.connection.execute(revisions.insert().from_select(
             [c.name for c in staged], sa.select(*staged).order_by(STAGED_REVISIONS.c.position)))
         self._staged = False
+
+
+def order_lock(table: str) -> str:
+    """PostgreSQL's statement taking ``Writer.keep_order``'s lock for ``table`` (a table's name, not user input),
+    for a writer that sends it together with other statements in one round trip."""
+    return f"SELECT pg_advisory_xact_lock(hashtext('{table}'), hashtext(current_schema()))"
 
 
 def _merged(previous: _State, partial: Partial) -> tuple[Resource, list[str]]:

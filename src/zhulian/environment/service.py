@@ -29,8 +29,7 @@ from zhulian.environment.types import STATION_KINDS
 from zhulian.environment.types import WATER_CLASSES as CLASS_NAMES
 from zhulian.errors import Problem, ZhulianError, conflict, invalid
 from zhulian.records import RecordService
-from zhulian.store import Store, Writer, now
-from zhulian.store.store import order_lock
+from zhulian.store import Store, Writer, now, order_lock
 
 if TYPE_CHECKING:
     from zhulian.records.service import Batch

@@ -4,6 +4,7 @@ This package's namespace is its public interface; modules import from ``zhulian.
 files (a test checks). It offers:
 
 - ``Store`` and its ``Writer`` (used through the record service, ``zhulian.records``, which audits each write);
+  ``order_lock``, the statement taking ``Writer.keep_order``'s lock, for a writer batching it with others;
 - ``FeedFollower``, for tables derived from the change feed;
 - the list grammar: ``parse_filter``, ``Condition``, ``allowed_fields``, ``Visibility``;
 - helpers on record content: ``now``, ``content_of``, ``resolve_ref``, ``Partial``, ``field_units``,
@@ -19,10 +20,11 @@ from zhulian.store.engine import WRITE
 from zhulian.store.follow import FeedFollower
 from zhulian.store.query import Condition, Visibility, allowed_fields, parse_filter
 from zhulian.store.store import (
-    Page, Partial, Store, WriteResult, Writer, changed_units, content_of, field_units, now, resolve_ref,
+    Page, Partial, Store, WriteResult, Writer, changed_units, content_of, field_units, now, order_lock,
+    resolve_ref,
 )
 from zhulian.store.tables import Json, Serial, Timestamp, pids, records, relations, revisions, store_identity
 
 __all__ = ["WRITE", "Condition", "FeedFollower", "Json", "Page", "Partial", "Serial", "Store", "Timestamp",
            "Visibility", "WriteResult", "Writer", "allowed_fields", "changed_units", "content_of", "field_units",
-           "now", "parse_filter", "pids", "records", "relations", "resolve_ref", "revisions", "store_identity"]
+           "now", "order_lock", "parse_filter", "pids", "records", "relations", "resolve_ref", "revisions", "store_identity"]

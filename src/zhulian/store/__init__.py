@@ -27,4 +27,5 @@ from zhulian.store.tables import Json, Serial, Timestamp, pids, records, relatio
 
 __all__ = ["WRITE", "Condition", "FeedFollower", "Json", "Page", "Partial", "Serial", "Store", "Timestamp",
            "Visibility", "WriteResult", "Writer", "allowed_fields", "changed_units", "content_of", "field_units",
-           "now", "order_lock", "parse_filter", "pids", "records", "relations", "resolve_ref", "revisions", "store_identity"]
+           "now", "order_lock", "parse_filter", "pids", "records", "relations", "resolve_ref", "revisions",
+           "store_identity"]

@@ -16,10 +16,10 @@ from zhulian.model import TYPES
 
 def test_demo_loads_the_region_and_a_second_run_changes_nothing(run) -> None:
     first = run("demo", "--no-serve").output
-    assert "新建 created 54" in first
+    assert "新建 created 63" in first
     platforms = json.loads(run("list", "platform", "--json").output)
     second = run("demo", "--no-serve").output
-    assert "新建 created 0, 更新 updated 0, 未变 unchanged 54" in second
+    assert "新建 created 0, 更新 updated 0, 未变 unchanged 63" in second
     # the packaged real sample: loaded once, matched by identifier the second time
     assert "csl_papers.tsv: 新建 created 597" in first and "csl_papers.tsv: 新建 created 0, 更新 updated 0" in second
     assert "kppatent_patents.jsonl: 新建 created 0, 更新 updated 0" in second
@@ -70,8 +70,8 @@ def test_history_and_changes(run) -> None:
     run("init", "--with-region")
     history = json.loads(run("history", "ref:org-sysu", "--json").output)
     assert history == [{"revision": 1, "op": "create", "at": history[0]["at"]}]
-    feed = json.loads(run("changes", "--since", "50", "--json").output)
-    assert [entry["seq"] for entry in feed] == [51, 52, 53, 54]
+    feed = json.loads(run("changes", "--since", "60", "--json").output)
+    assert [entry["seq"] for entry in feed] == [61, 62, 63]
 
 
 def test_schema_out_writes_one_schema_per_type(run, tmp_path: Path) -> None:

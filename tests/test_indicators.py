@@ -139,6 +139,26 @@ def test_guangzhou_seed_targets_appear_with_progress_once_observations_are_impor
     assert found["producer_services_value_added"].status == "no_data"
 
 
+def test_the_seed_s_forest_city_count_shows_against_the_nine_city_target(service, store, tmp_path) -> None:
+    """The seed states which cities held the national forest city title in 2016 (five of the nine); the region
+    data loads them, and the plan's "all nine by 2018" target shows that value, its year, the gap and a status."""
+    [forest] = service.progress(CLI_ADMIN, indicator="national_forest_cities")
+    assert forest.region is None and len(forest.regions) == 9  # the nine cities together, summed
+    assert (forest.latest.year, forest.latest.value, forest.gap, forest.deadline) == (2016, 5, 4, 2018)
+    assert forest.status == "at_risk"  # one value to go by and the deadline not yet observed
+    [row] = IndicatorService.progress_rows([forest])
+    assert row["region_name"].startswith("广州市等9地合计")
+    guangzhou = store.get("obs:national_forest_cities:440100:2016")
+    assert guangzhou["value"] == 1 and "000_630e50ae92f037f8" in guangzhou["source"]
+    assert "珠海和肇庆正式获得" in guangzhou["note"]
+    # a year with a city unobserved would understate the nine together: it is left out
+    _import(store, tmp_path, "type,indicator,region,year,value,unit,source\n"
+                             "observation,national_forest_cities,440300,2017,1,个,测试 test\n")
+    assert service.progress(CLI_ADMIN, indicator="national_forest_cities")[0].latest.year == 2016
+    # a share of several regions does not add up: the forest-town share stays without data
+    assert service.progress(CLI_ADMIN, indicator="forest_town_share")[0].status == "no_data"
+
+
 def test_zhuhai_fiscal_checks_are_computed_from_budget_observations(service, store, tmp_path) -> None:
     _import(store, tmp_path, ZHUHAI_BUDGET)
     found = _by_code(service.progress(CLI_ADMIN, city="440400"))
@@ -217,6 +237,8 @@ def test_cli_extract_accept_status_export_and_chart(run, tmp_path) -> None:
     rows = json.loads(run("indicators", "status", "--city", "440100", "--json").stdout)
     assert {r["indicator_code"]: r["status"] for r in rows}["rd_gdp_ratio"] == "on_track"
     assert "on track" in run("indicators", "status", "--city", "440100").stdout
+    forest = run("indicators", "status", "--indicator", "national_forest_cities").stdout
+    assert "5 (2016)" in forest and "存在风险 at risk" in forest
     run("indicators", "export", "-o", tmp_path / "progress.xlsx", "--format", "xlsx", "--city", "440100")
     sheet = openpyxl.load_workbook(tmp_path / "progress.xlsx").active
     assert sheet.cell(1, 1).value == "政策 (policy_title)" and sheet.max_row == len(rows) + 1

@@ -152,6 +152,47 @@ def test_experts_ranked_by_their_evidence(matched) -> None:
     assert nobody["results"] == [] and "没有与该主题匹配" in nobody["meta"]["notice_zh"]
 
 
+def test_declared_expertise_and_membership_count_below_works(matched, store) -> None:
+    """A person found only by their own keywords, or by the platform they belong to, is an expert with that
+    reason, below everyone with a matching work; what a reader may not see is not evidence for them."""
+    service, ids = matched
+
+    def add(record: dict) -> str:
+        return store.create(record)["id"]
+
+    declared = add({"type": "person", "name": {"zh": "王五"}, "keywords": ["锂电池", "热失控"],
+                    "positions": ["锂电池热失控研究室主任"], "description": {"zh": "研究锂电池热失控。"}})
+    add({"type": "paper", "title": {"zh": "储能电站安全综述"}, "abstract": "兼论锂电池热失控。", "authors": ["周九"]})
+    alliance = add({"type": "platform", "name": {"zh": "电池热失控防护创新联盟"}, "kind": "alliance",
+                    "keywords": ["热失控"]})
+    member = add({"type": "person", "name": {"zh": "赵六"},
+                  "relations": [{"predicate": "member_of", "object": alliance, "role": "理事长"}]})
+    hidden = add({"type": "person", "name": {"zh": "钱七"}, "keywords": ["热失控"], "access": "internal"})
+    closed = add({"type": "platform", "name": {"zh": "热失控内部研究组"}, "keywords": ["热失控"], "access": "internal"})
+    insider = add({"type": "person", "name": {"zh": "孙八"},
+                   "relations": [{"predicate": "member_of", "object": closed}]})
+    service.search.catch_up()
+
+    experts = service.experts(ANONYMOUS, "锂电池热失控")["results"]
+    by_id = {e["id"]: e for e in experts if e["id"]}
+    wang = by_id[declared]
+    assert [(e["id"], e["role"]) for e in wang["evidence"]] == [(declared, "declared")]
+    assert wang["counts"]["declared"] == 1 and wang["counts"]["paper"] == 0
+    reason = wang["evidence"][0]["reason"]
+    assert reason["zh"].startswith("本人登记的专长：") and "关键词含" in reason["zh"] and "失控" in reason["zh"]
+    assert "declared expertise" in reason["en"]
+    zhao = by_id[member]
+    assert zhao["evidence"][0]["id"] == alliance and zhao["evidence"][0]["reason"]["zh"].startswith("成员（理事长）：")
+    ranks = [e["name"] for e in experts]
+    # 周九's one paper names the topic only in its abstract; 王五 declares it everywhere, and still ranks below
+    assert ranks.index("周九") < ranks.index("王五") and ranks.index("张三") < ranks.index("赵六")
+    assert hidden not in by_id and insider not in by_id  # internal: neither the person nor the platform shows
+    admin = {e["id"] for e in service.experts(CLI_ADMIN, "锂电池热失控")["results"]}
+    assert {hidden, insider} <= admin
+    match_experts = service.match(ANONYMOUS, text=NEED)["experts"]
+    assert match_experts and match_experts[0]["counts"]["patent"] + match_experts[0]["counts"]["paper"] > 0
+
+
 @pytest.fixture
 def client(store, tmp_path: Path):
     ids = _corpus(store)

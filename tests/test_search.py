@@ -260,7 +260,7 @@ def test_an_index_analysed_in_worker_processes_answers_the_same(service: SearchS
 
 
 def test_a_district_counts_under_its_city_wherever_it_lies_and_other_places_stay_themselves() -> None:
-    from zhulian.search.places import by_city
+    from zhulian.region.adcodes import by_city
 
     def group(key: str | None, count: int) -> dict:
         return {"key": key, "key_display_name": key or "未知 unknown", "count": count}

@@ -120,9 +120,9 @@ def test_schema_regions_and_changes(client: TestClient, store) -> None:
     regions = client.get("/api/v1/regions").json()
     assert len(regions["results"]) == 11 and regions["circles"]["gfz"]["zh"] == "广佛肇"
     harvester = {"Authorization": f"Bearer {create_key(store, 'harvester')[1]}"}
-    feed = client.get("/api/v1/changes", params={"since": 52, "limit": 10}, headers=harvester).json()
-    assert [e["seq"] for e in feed["results"]] == [53, 54] and feed["meta"]["next_since"] == 54
-    assert feed["results"][0]["record"]["type"] == "news"
+    feed = client.get("/api/v1/changes", params={"since": 61, "limit": 10}, headers=harvester).json()
+    assert [e["seq"] for e in feed["results"]] == [62, 63] and feed["meta"]["next_since"] == 63
+    assert feed["results"][0]["record"]["type"] == "observation"  # the region data's last file
 
 
 def test_the_list_page_escapes_record_text(client: TestClient, store) -> None:

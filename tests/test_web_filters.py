@@ -148,3 +148,11 @@ def test_records_stored_before_the_sort_column_sort_by_pinyin_after_the_upgrade(
         command.downgrade(alembic_config(connection), "0004")
     upgrade(store.engine)
     assert [r["name"]["zh"] for r in store.query("organization", sort="name").results] == PINYIN_ORDER
+
+
+def test_the_home_map_counts_a_district_s_records_with_its_city(client: TestClient) -> None:
+    page = client.get("/", params={"type": "organization"}).text
+    row = re.search(r'广州市 <code>440100</code></td>.*?<td data-label="[^"]*">(\d+)</td></tr>', page, re.S)
+    assert row and row.group(1) == "2"  # 广州大学 and 番禺职业技术学院 (番禺区 440113)
+    data = client.get("/map/records.csv", params={"type": "organization"}).text
+    assert "440100,广州市 Guangzhou,2" in data  # the map's data download counts the same

@@ -75,6 +75,8 @@ class ProgressRow(BaseModel):
     year: int | None
     deadline: int | None
     region: str | None
+    regions: list[str] = Field(description="目标不限于一地时合计的地区 / the regions summed for a target of several "
+                                           "regions together")
     region_name: str | None
     status: str = Field(description=" | ".join(STATUSES))
     status_zh: str

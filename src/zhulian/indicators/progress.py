@@ -5,6 +5,9 @@ How the status is decided (the same rule everywhere, so a bureau can check it by
 - the series is the observations of the target's indicator in its region, one value per year, converted to the
   indicator's unit; a ratio indicator with no observation for a year is computed from its parts when both are
   observed that year (S&T spending / general budget expenditure × 100, R&D expenditure / GDP × 100);
+- a target naming no region, of a policy for several regions, is for them together (珠三角9市全部达到……): when its
+  indicator adds up across places (a count, an amount, an area), its series is the sum of their values in each
+  year every one of them is observed; a share or a rate is not summed and stays without data;
 - the target is **met** when the latest value satisfies it (≥, >, ≤, <; "about" within 5 %; a build count or a
   range when its lower bound is reached);
 - otherwise, when the deadline (the target's year, else the policy's end year) has been observed, it is
@@ -28,6 +31,9 @@ from zhulian.model.indicators import INDICATORS, convert
 STATUSES = {"met": ("已达成", "met"), "on_track": ("进展顺利", "on track"), "at_risk": ("存在风险", "at risk"),
             "missed": ("未达成", "missed"), "no_data": ("暂无数据", "no data")}
 TREND_POINTS = 5
+# Unit kinds whose values for several places add up to the value for all of them together.
+ADDITIVE_KINDS = frozenset({"count", "money", "area", "volume", "mass", "energy", "electricity", "power", "length",
+                            "person_years"})
 ABOUT = 0.05
 
 # A share computed from its parts: indicator -> (numerator, denominator), both in the same unit family.
@@ -52,6 +58,7 @@ class TargetProgress:
     indicator_code: str | None
     region: str | None
     deadline: int | None
+    regions: list[str] = field(default_factory=list)  # summed together, for a target of several regions
     series: list[Point] = field(default_factory=list)
     status: str = "no_data"
     latest: Point | None = None
@@ -65,6 +72,7 @@ class TargetProgress:
                 "comparator": self.target.get("comparator"), "value": self.target.get("value"),
                 "value_max": self.target.get("value_max"), "unit": self.target.get("unit"),
                 "year": self.target.get("year"), "deadline": self.deadline, "region": self.region,
+                "regions": self.regions,
                 "status": self.status,
                 "status_display": {"zh": STATUSES[self.status][0], "en": STATUSES[self.status][1]},
                 "latest_year": self.latest.year if self.latest else None,
@@ -88,6 +96,18 @@ def series_of(observations: list[dict[str, Any]], code: str, region: str) -> lis
             if denominator[year]:
                 points[year] = Point(year, numerator[year] / denominator[year] * 100, derived=True)
     return [points[year] for year in sorted(points)]
+
+
+def summed_series(observations: list[dict[str, Any]], code: str, regions: list[str]) -> list[Point]:
+    """``code`` for ``regions`` together: the sum of their values in each year all of them are observed (a
+    year with one region missing would understate the total, so it is left out); empty unless the indicator
+    adds up across places."""
+    if INDICATORS[code].kind not in ADDITIVE_KINDS:
+        return []
+    per_region = [{p.year: p for p in series_of(observations, code, region)} for region in regions]
+    years = set.intersection(*(set(points) for points in per_region)) if per_region else set()
+    return [Point(year, sum(points[year].value for points in per_region),
+                  derived=any(points[year].derived for points in per_region)) for year in sorted(years)]
 
 
 def _by_year(observations: list[dict[str, Any]], code: str, region: str) -> dict[int, float]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from zhulian.access import Principal, check_write, visibility
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.indicators.extract import MAX_TEXT_CHARS, Extraction, extract_targets, match_indicator
-from zhulian.indicators.progress import DERIVED, TargetProgress, assess, series_of, target_value
+from zhulian.indicators.progress import DERIVED, TargetProgress, assess, series_of, summed_series, target_value
 from zhulian.model import record_label
 from zhulian.model.indicators import INDICATORS
 from zhulian.model.registry import problems_from
@@ -113,6 +113,9 @@ class IndicatorService:
                                       target.get("year") or policy.get("period_end"))
                 if code and region:
                     item.series = series_of(observations, code, region)
+                elif code and len(regions) > 1:
+                    item.regions = list(regions)
+                    item.series = summed_series(observations, code, regions)
                 found.append(assess(item))
         return found
 
@@ -133,7 +136,7 @@ class IndicatorService:
         rows = []
         for item in items:
             row = item.as_dict()
-            row["region_name"] = adcode_name(row["region"]) if row["region"] else None
+            row["region_name"] = adcode_name(row["region"]) if row["region"] else _together(row["regions"])
             row["status_zh"] = row["status_display"]["zh"]
             rows.append(row)
         return rows
@@ -143,6 +146,13 @@ class IndicatorService:
         return [{"indicator_code": code, "region": region, "region_name": adcode_name(region), "year": p.year,
                  "value": round(p.value, 4), "unit": INDICATORS[code].unit, "derived": p.derived}
                 for region, points in series.items() for p in points]
+
+
+def _together(regions: list[str]) -> str | None:
+    """How a target of several regions together is named: 广州市等9地合计 (sum of 9 regions)."""
+    if not regions:
+        return None
+    return f"{adcode_name(regions[0]) or regions[0]}等{len(regions)}地合计 (sum of {len(regions)} regions)"
 
 
 def unknown_indicator(code: str) -> ZhulianError:

@@ -45,13 +45,21 @@ class AnswerRequest(BaseModel):
     answer: str = Field(max_length=20_000, description="答复 the owner's answer")
 
 
+class Reason(BaseModel):
+    zh: str
+    en: str
+
+
 class Evidence(BaseModel):
-    id: str
-    type: str
+    id: str = Field(description="作品、人员、平台或机构的记录编号 / the work, person, platform or organisation")
+    type: str = Field(description="paper | patent | achievement | person | platform | organization")
     title: str
-    role: str = Field(description="author_of | inventor_of")
-    score: float
+    role: str = Field(description="作者、发明人、本人登记的专长、成员、任职 / author_of | inventor_of | declared | "
+                                  "member_of | affiliated_with")
+    score: float = Field(description="计入的得分（登记专长与所属平台、机构按比例折减）/ what it counts for (declared "
+                                     "expertise and membership count at a fraction)")
     matched_terms: list[str]
+    reason: Reason = Field(description="理由 / why it counts: the person's part and where the topic's words are")
 
 
 class Expert(BaseModel):
@@ -63,14 +71,16 @@ class Expert(BaseModel):
     city: str | None
     research_fields: list[str]
     score: float
-    counts: dict[str, int] = Field(description="各类证据的数量 / evidence per type")
+    counts: dict[str, int] = Field(description="各类证据的数量 / evidence per kind: paper, patent, achievement, "
+                                               "declared, platform, organization")
     evidence: list[Evidence]
 
 
 class ExpertsMeta(BaseModel):
     count: int
     topic: str
-    evidence_searched: int
+    evidence_searched: int = Field(description="匹配的论文、专利、成果数 / matching papers, patents, achievements")
+    profiles_searched: int = Field(description="匹配的人员、平台、机构数 / matching people, platforms, organisations")
     notice: str | None = None
     notice_zh: str | None = None
     took_ms: float
@@ -104,7 +114,8 @@ def router(context: WebContext) -> APIRouter:
     def experts(request: Request, topic: str | None = Query(None, max_length=MAX_TEXT, description="主题 topic"),
                 city: str | None = Query(None, max_length=20), circle: str | None = Query(None, max_length=40),
                 limit: int = Query(20, ge=1, le=MAX_LIMIT)) -> dict[str, Any] | RedirectResponse:
-        """专家发现 / People ranked by their papers, patents and achievements on a topic, with the evidence.
+        """专家发现 / People ranked by their papers, patents and achievements on a topic, then by their declared
+        expertise and the platforms and organisations they belong to, with the evidence and its reason.
         With no topic parameter at all: a 308 redirect to the people collection, which is what ``/experts``
         alone asks for (an empty topic is still a 400 that asks for one)."""
         if topic is None:

@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
                 circle: Annotated[str | None, typer.Option(help="创新圈 gfz | sdh | zzj")] = None,
                 limit: Annotated[int, typer.Option(help="条数 how many (≤100)")] = 10,
                 as_json: JsonFlag = False) -> None:
-        """专家发现：按论文、专利、成果排序 / Experts on a topic, by their papers, patents and achievements."""
+        """专家发现：先按论文、专利、成果，再按登记专长与所属平台、机构排序 / Experts on a topic, by their works, then by
+        declared expertise and the platforms and organisations they belong to."""
         body = _matcher().experts(CLI_ADMIN, topic, city=city, circle=circle, limit=limit)
         if as_json:
             print_json(body)
@@ -87,7 +88,7 @@ def register(app: typer.Typer) -> None:
         table = new_table("#", "专家 expert", "单位 affiliation", "得分 score", "证据 evidence",
                       title=f"{body['meta']['count']} 位专家 experts · {topic}")
         for rank, expert in enumerate(body["results"], 1):
-            evidence = "\n".join(f"[{e['type']}] {e['title']}" for e in expert["evidence"][:5])
+            evidence = "\n".join(f"{e['title']}（{e['reason']['zh']}）" for e in expert["evidence"][:5])
             table.add_row(str(rank), expert["name"], expert["affiliation"] or "", f"{expert['score']:.2f}", evidence)
         out.print(table)
 

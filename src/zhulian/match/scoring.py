@@ -37,10 +37,11 @@ FIELD_SOURCES = {
     "keywords": ("keywords", "research_directions", "research_fields"),
     "disciplines": ("disciplines",),
     "abstract": ("abstract", "description", "specs"),
+    "positions": ("positions",),  # a person's: where expertise is declared as a post (深港微电子协同创新联盟联合理事长)
 }
 FIELD_LABELS = {"title": ("标题", "title"), "keywords": ("关键词", "keywords"), "disciplines": ("学科", "disciplines"),
-                "abstract": ("摘要", "abstract")}
-FIELD_WEIGHT = {"title": 1.0, "keywords": 1.0, "disciplines": 0.6, "abstract": 0.5}
+                "abstract": ("摘要", "abstract"), "positions": ("职务", "positions")}
+FIELD_WEIGHT = {"title": 1.0, "keywords": 1.0, "disciplines": 0.6, "abstract": 0.5, "positions": 0.5}
 PEOPLE_FIELDS = ("authors", "inventors")
 OWNER_FIELDS = ("applicants", "owners", "host", "demander")
 FEEDBACK_DEPTH = 10  # how many of the best lexical candidates vote on disciplines and shared keywords

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from zhulian.access import Principal, search_levels, visibility
 from zhulian.errors import Problem, ZhulianError, invalid
 from zhulian.match import scoring
-from zhulian.match.scoring import Demand, Term
+from zhulian.match.scoring import FIELD_LABELS, Demand, Term
 from zhulian.model import TYPE_LABELS, record_label, resolve_type
 from zhulian.region.adcodes import adcode_names
 from zhulian.region.cities import CIRCLES, CITIES, city_of
@@ -25,8 +25,18 @@ from zhulian.store import records as records_table, relations as relations_table
 from zhulian.text import normalize
 
 MATCH_TYPES = ("achievement", "patent", "paper", "platform", "instrument")
-EVIDENCE_TYPES = ("paper", "patent", "achievement")  # what makes someone an expert on a topic
+EVIDENCE_TYPES = ("paper", "patent", "achievement")  # works that show what someone knows
 EXPERT_PREDICATES = ("author_of", "inventor_of")
+PROFILE_TYPES = ("person", "platform", "organization")  # where people state expertise or hold a place
+GROUP_PREDICATES = ("member_of", "affiliated_with")
+# A person's own keywords, positions and description, and the platforms and organisations they belong to, say what
+# they claim or where they sit, not what they have done: such evidence counts at these fractions of a work's score,
+# and anyone with a matching work ranks above everyone without one (expert finders rank by works first).
+PROFILE_WEIGHTS = {"declared": 0.5, "member_of": 0.3, "affiliated_with": 0.3}
+EVIDENCE_KINDS = (*EVIDENCE_TYPES, "declared", "platform", "organization")
+ROLE_LABELS = {"author_of": ("作者", "author"), "inventor_of": ("发明人", "inventor"),
+               "declared": ("本人登记的专长", "own declared expertise"), "member_of": ("成员", "member"),
+               "affiliated_with": ("任职", "works there")}
 CANDIDATES = 100
 EXPERT_CANDIDATES = 200
 MAX_LIMIT = 100
@@ -60,8 +70,7 @@ class MatchService:
             "took_ms": 0.0}
         if not results:
             meta["notice"], meta["notice_zh"] = _nothing_found(type_names, places)
-        body = {"meta": meta, "results": results,
-                "experts": self._experts(principal, evidence)[:5] if evidence else []}
+        body = {"meta": meta, "results": results, "experts": self._experts(principal, wanted, evidence, places)[0][:5]}
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
@@ -132,38 +141,50 @@ class MatchService:
 
     def experts(self, principal: Principal, topic: str | None, *, city: str | None = None,
                 circle: str | None = None, limit: int = 20) -> dict[str, Any]:
-        """People ranked by their papers, patents and achievements on a topic, each with the evidence."""
+        """People ranked by their papers, patents and achievements on a topic, then by what they declare and the
+        platforms and organisations they belong to, each with the evidence and its reason."""
         started = time.perf_counter()
         if topic is None or not topic.strip():
             raise invalid([Problem("topic", topic, "give a topic", "请给出主题")], "query")
         wanted = self._demand(principal, topic, None)
         _check_limit(limit)
-        scored, searched = self._scored(principal, wanted, EVIDENCE_TYPES, _places(city, circle), EXPERT_CANDIDATES)
-        experts = self._experts(principal, scored)
-        meta: dict[str, Any] = {"count": min(len(experts), limit), "topic": topic, "evidence_searched": searched}
+        places = _places(city, circle)
+        scored, searched = self._scored(principal, wanted, EVIDENCE_TYPES, places, EXPERT_CANDIDATES)
+        experts, profiles = self._experts(principal, wanted, scored, places)
+        meta: dict[str, Any] = {"count": min(len(experts), limit), "topic": topic, "evidence_searched": searched,
+                                "profiles_searched": profiles}
         if not experts:
-            meta["notice"] = (f"None of the {searched} matching papers, patents and achievements names its authors "
-                              "or inventors." if searched else "No paper, patent or achievement matches this topic.")
-            meta["notice_zh"] = (f"匹配到的 {searched} 篇论文、专利和成果均未注明作者或发明人。" if searched
-                                 else "没有与该主题匹配的论文、专利或成果。")
+            meta["notice"], meta["notice_zh"] = _no_expert(searched)
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return {"meta": meta, "results": experts[:limit]}
 
-    def _experts(self, principal: Principal, scored: list[scoring.Scored]) -> list[dict[str, Any]]:
-        """People behind the scored records: person records linked by ``author_of``/``inventor_of`` where
-        there are any, otherwise the names on the record grouped by name and affiliation (never by a name
-        alone: two authors of the same name without an affiliation stay two)."""
-        linked = self._linked_people(principal, [item.profile.record["id"] for item in scored])
+    def _experts(self, principal: Principal, wanted: Demand, works: list[scoring.Scored],
+                 places: list[str] | None) -> tuple[list[dict[str, Any]], int]:
+        """People behind the works (``works``) and people whose own profile, platform or organisation matches
+        the demand, ranked; and how many profiles matched."""
         experts: dict[str, dict[str, Any]] = {}
-        for item in scored:
+        self._add_works(principal, experts, works)
+        profiles, searched = self._scored(principal, wanted, PROFILE_TYPES, places, EXPERT_CANDIDATES)
+        self._add_profiles(principal, experts, profiles)
+        ranked = sorted(experts.values(), key=lambda e: (not any(e["counts"][t] for t in EVIDENCE_TYPES),
+                                                         -e["score"], e["name"]))
+        for expert in ranked:
+            expert["score"] = round(expert["score"], 4)
+            expert.pop("_seen")
+        return ranked, searched
+
+    def _add_works(self, principal: Principal, experts: dict[str, dict[str, Any]],
+                   works: list[scoring.Scored]) -> None:
+        """Person records linked to the works by ``author_of``/``inventor_of`` where there are any, otherwise
+        the names on the work grouped by name and affiliation (never by a name alone: two authors of the same
+        name without an affiliation stay two)."""
+        linked = self._linked_people(principal, [item.profile.record["id"] for item in works], EXPERT_PREDICATES)
+        for item in works:
             record = item.profile.record
             people = linked.get(record["id"], [])
-            linked_names = {normalize(record_label(person)) for person, _role in people}
-            for person, role in people:
-                _add_evidence(experts, person["id"], {"id": person["id"], "name": record_label(person),
-                                                      "affiliation": None, "city": person.get("city"),
-                                                      "research_fields": person.get("research_fields", [])},
-                              item, role)
+            linked_names = {normalize(record_label(person)) for person, _p, _r in people}
+            for person, predicate, _role in people:
+                _add_evidence(experts, person["id"], _person(person), item, predicate)
             affiliation = _affiliation(record)
             for field, role in (("authors", "author_of"), ("inventors", "inventor_of")):
                 for name in record.get(field, []):
@@ -172,28 +193,45 @@ class MatchService:
                     key = f"{normalize(name)}|{normalize(affiliation)}" if affiliation else f"{normalize(name)}|{record['id']}"
                     _add_evidence(experts, key, {"id": None, "name": name, "affiliation": affiliation,
                                                  "city": record.get("city"), "research_fields": []}, item, role)
-        ranked = sorted(experts.values(), key=lambda e: (-e["score"], e["name"]))
-        for expert in ranked:
-            expert["score"] = round(expert["score"], 4)
-            expert.pop("_seen")
-        return ranked
 
-    def _linked_people(self, principal: Principal, record_ids: list[str]) -> dict[str, list[tuple[dict, str]]]:
+    def _add_profiles(self, principal: Principal, experts: dict[str, dict[str, Any]],
+                      profiles: list[scoring.Scored]) -> None:
+        """People whose own record matches (declared expertise), and the members and staff of matching
+        platforms and organisations."""
+        groups = [item for item in profiles if item.profile.record["type"] != "person"]
+        members = self._linked_people(principal, [item.profile.record["id"] for item in groups], GROUP_PREDICATES)
+        for item in profiles:
+            record = item.profile.record
+            if record["type"] == "person":
+                _add_evidence(experts, record["id"], _person(record), item, "declared")
+            for person, predicate, role in members.get(record["id"], []):
+                _add_evidence(experts, person["id"], _person(person), item, predicate, role)
+
+    def _linked_people(self, principal: Principal, record_ids: list[str],
+                       predicates: tuple[str, ...]) -> dict[str, list[tuple[dict, str, str | None]]]:
+        """For each record, the people the caller may see who point at it by one of ``predicates``, with the
+        predicate and the relation's role (联合理事长)."""
         if not record_ids:
             return {}
-        statement = (sa.select(relations_table.c.subject_id, relations_table.c.object_id, relations_table.c.predicate)
+        statement = (sa.select(relations_table.c.subject_id, relations_table.c.object_id, relations_table.c.predicate,
+                               relations_table.c.role)
                      .join(records_table, records_table.c.id == relations_table.c.subject_id)
                      .where(relations_table.c.object_id.in_(record_ids),
-                            relations_table.c.predicate.in_(EXPERT_PREDICATES),
+                            relations_table.c.predicate.in_(predicates),
                             records_table.c.type == "person", records_table.c.deleted.is_(None)))
         with self.store.engine.connect() as connection:
             rows = connection.execute(statement).all()
         people = self.store.get_many(sorted({row.subject_id for row in rows}), visible=visibility(principal))
-        linked: dict[str, list[tuple[dict, str]]] = defaultdict(list)
+        linked: dict[str, list[tuple[dict, str, str | None]]] = defaultdict(list)
         for row in rows:
             if row.subject_id in people:
-                linked[row.object_id].append((people[row.subject_id], row.predicate))
+                linked[row.object_id].append((people[row.subject_id], row.predicate, row.role))
         return linked
+
+
+def _person(record: dict[str, Any]) -> dict[str, Any]:
+    return {"id": record["id"], "name": record_label(record), "affiliation": None, "city": record.get("city"),
+            "research_fields": record.get("research_fields", [])}
 
 
 def _affiliation(record: dict[str, Any]) -> str | None:
@@ -206,20 +244,46 @@ def _affiliation(record: dict[str, Any]) -> str | None:
 
 
 def _add_evidence(experts: dict[str, dict[str, Any]], key: str, who: dict[str, Any], item: scoring.Scored,
-                  role: str) -> None:
-    expert = experts.setdefault(key, {**who, "score": 0.0, "counts": {t: 0 for t in EVIDENCE_TYPES},
+                  role: str, relation_role: str | None = None) -> None:
+    expert = experts.setdefault(key, {**who, "score": 0.0, "counts": {kind: 0 for kind in EVIDENCE_KINDS},
                                       "evidence": [], "_seen": set()})
     record = item.profile.record
     if record["id"] in expert["_seen"]:
         return
     expert["_seen"].add(record["id"])
+    weighted = item.score * PROFILE_WEIGHTS.get(role, 1.0)
     # The best few pieces of evidence count fully and later ones less, so many weak papers do not outrank
     # a few strong ones.
-    expert["score"] += item.score / (1 + len(expert["evidence"]) * 0.5)
-    expert["counts"][record["type"]] += 1
+    expert["score"] += weighted / (1 + len(expert["evidence"]) * 0.5)
+    expert["counts"]["declared" if role == "declared" else record["type"]] += 1
     expert["evidence"].append({"id": record["id"], "type": record["type"], "title": record_label(record),
-                               "role": role, "score": round(item.score, 4),
-                               "matched_terms": [m["term"] for m in item.reasons["matched_terms"]]})
+                               "role": role, "score": round(weighted, 4),
+                               "matched_terms": [m["term"] for m in item.reasons["matched_terms"]],
+                               "reason": _evidence_reason(role, relation_role, item)})
+
+
+def _evidence_reason(role: str, relation_role: str | None, item: scoring.Scored) -> dict[str, str]:
+    """Why a record counts for a person: their part in it and where it carries the topic's words
+    (作者：标题含 石墨烯 / 成员（联合理事长）：关键词含 微电子)."""
+    zh, en = ROLE_LABELS[role]
+    if relation_role:
+        zh, en = f"{zh}（{relation_role}）", f"{en} ({relation_role})"
+    by_field: dict[str, list[str]] = defaultdict(list)
+    for matched in item.reasons["matched_terms"]:
+        for field in matched["fields"]:
+            by_field[field].append(matched["term"])
+    if not by_field:
+        return {"zh": zh, "en": en}
+    return {"zh": f"{zh}：" + "；".join(f"{FIELD_LABELS[f][0]}含 {'、'.join(t)}" for f, t in by_field.items()),
+            "en": f"{en}: " + "; ".join(f"{FIELD_LABELS[f][1]} contain {', '.join(t)}" for f, t in by_field.items())}
+
+
+def _no_expert(searched: int) -> tuple[str, str]:
+    works_en, works_zh = ((f"None of the {searched} matching papers, patents and achievements names its authors or "
+                           "inventors", f"匹配到的 {searched} 篇论文、专利和成果均未注明作者或发明人") if searched else
+                          ("No paper, patent or achievement matches this topic", "没有与该主题匹配的论文、专利或成果"))
+    return (f"{works_en}, and no person declares it or belongs to a platform or organisation that matches it.",
+            f"{works_zh}；也没有人员登记该专长或属于与之相符的平台、机构。")
 
 
 def _match_types(types: str | list[str] | None) -> tuple[str, ...]:

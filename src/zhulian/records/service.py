@@ -15,6 +15,7 @@ from zhulian.access.principal import Principal, check_write, visibility
 from zhulian.errors import Problem, ZhulianError, invalid, not_found
 from zhulian.model import type_of_id
 from zhulian.model.types import Resource
+from zhulian.region.adcodes import by_city
 from zhulian.store import Page, Store, WriteResult, Writer
 from zhulian.store.store import changed_units, content_of, field_units
 from zhulian.store.tables import audit_log
@@ -40,7 +41,9 @@ class RecordService:
 
     def group_by(self, principal: Principal, type_name: str | None, field: str,
                  filter: str | None = None) -> list[dict[str, Any]]:
-        return self.store.group_by(type_name, field, filter, visible=visibility(principal))
+        """Counts per value of ``field``; by ``city``, districts count under their city (``by_city``)."""
+        groups = self.store.group_by(type_name, field, filter, visible=visibility(principal))
+        return by_city(groups) if field == "city" else groups
 
     def revisions(self, principal: Principal, ref: str) -> list[dict[str, Any]]:
         self.store.get(ref, include_deleted=True, visible=visibility(principal))  # not found unless visible

@@ -11,6 +11,7 @@ import csv
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 ADCODE_PATTERN = re.compile(r"^[1-9]\d{5}$")
 TABLE = Path(__file__).parent / "data" / "adcodes.csv"
@@ -43,6 +44,43 @@ def with_districts(code: str) -> list[str]:
         return [code]
     return [code, *(found for found in adcode_names() if found[:4] == code[:4] and _level(found) == 2
                     and adcode_names()[found] != "市辖区")]
+
+
+# -- districts counted under their city ------------------------------------------------------------------
+
+
+@cache
+def city_of_district(code: str) -> str | None:
+    """The prefecture-level city a district or county lies in (440113 → 440100); None for any other code."""
+    city = code[:4] + "00"
+    return city if code != city and code in with_districts(city) else None
+
+
+def by_city(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Counts per ``city`` value (``{"key", "key_display_name", "count"}``) rolled up the way a ``city:`` filter
+    reads a city (``city:440100`` means the city and its districts): each district's count added to its city's
+    and the district listed in the city's ``districts``, largest first. Every group by city the platform gives
+    (record lists, search facets, the portal's map) is made by this function."""
+    cities: dict[Any, dict[str, Any]] = {}
+    districts: list[tuple[str, dict[str, Any]]] = []
+    for group in groups:
+        city = city_of_district(str(group["key"])) if group["key"] is not None else None
+        if city is None:
+            cities[group["key"]] = dict(group)
+        else:
+            districts.append((city, group))
+    for city, group in districts:
+        bucket = cities.setdefault(city, {"key": city, "key_display_name": adcode_name(city) or city, "count": 0})
+        bucket["count"] += group["count"]
+        bucket.setdefault("districts", []).append(group)
+    for bucket in cities.values():
+        if "districts" in bucket:
+            bucket["districts"] = _largest_first(bucket["districts"])
+    return _largest_first(list(cities.values()))
+
+
+def _largest_first(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(groups, key=lambda g: (-g["count"], str(g["key"])))
 
 
 # -- place names to codes -------------------------------------------------------------------------------

@@ -23,10 +23,13 @@ from zhulian.errors import ZhulianError
 
 DATA = Path(__file__).parent / "data"
 # Load order: a file's records may refer to records of the files before it.
-FILES = ("organizations", "platforms", "people", "policies", "news")
+FILES = ("organizations", "platforms", "people", "policies", "news", "observations")
 REF_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,95}$")
 ID_PATTERN = re.compile(r"^([a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
 NAME_FIELDS = ("name", "title")
+# Types whose records have no name of their own: the model names them from their fields (an observation by its
+# indicator, region and year). Listed here because the model reads this package's codes, not the other way.
+NAMED_BY_FIELDS = ("observation",)
 
 
 class ReferenceDataError(ZhulianError):
@@ -110,7 +113,8 @@ def _check(record: dict[str, Any], where: str, known: set[str]) -> None:
         raise ReferenceDataError(where, f"its id must be reference_id(prefix, {ref!r}), e.g. "
                                  f"{reference_id('org', ref)} for an organisation",
                                  f"编号须为 reference_id(前缀, {ref!r})，例如机构为 {reference_id('org', ref)}")
-    if not any(isinstance(record.get(key), dict) and record[key].get("zh") for key in NAME_FIELDS):
+    if not any(isinstance(record.get(key), dict) and record[key].get("zh") for key in NAME_FIELDS) \
+            and record["type"] not in NAMED_BY_FIELDS:
         raise ReferenceDataError(where, "needs a Chinese name or title (name.zh or title.zh)",
                                  "须有中文名称或标题（name.zh 或 title.zh）")
     relations = record.get("relations", [])

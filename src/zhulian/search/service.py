@@ -22,7 +22,7 @@ from zhulian.model import (
     display_name,
     resolve_type,
 )
-from zhulian.region.adcodes import adcode_name
+from zhulian.region.adcodes import adcode_name, by_city
 from zhulian.search import documents as docs
 from zhulian.search import highlight
 from zhulian.search.index import (
@@ -34,7 +34,6 @@ from zhulian.search.index import (
     canonical_value,
     store_identity,
 )
-from zhulian.search.places import by_city
 from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
 from zhulian.store import Condition, FeedFollower, allowed_fields, parse_filter

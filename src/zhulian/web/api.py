@@ -25,7 +25,6 @@ from zhulian.jobs import JobService
 from zhulian.model import COLLECTIONS, TYPE_BY_COLLECTION, json_schema, resolve_type, type_of_collection
 from zhulian.records import RecordService
 from zhulian.region.cities import CIRCLES, CITIES
-from zhulian.search.places import by_city
 from zhulian.web.files import EXPORT_FORMATS, download, file_responses, saved_upload
 from zhulian.web.imports import import_answer, submit_import
 
@@ -221,8 +220,7 @@ def api_router(records: RecordService, principal_of: Callable[[Request], Princip
             meta["next_cursor"] = make_cursor(start + per_page) if start + per_page < result.count else None
         body: dict[str, Any] = {"meta": meta, "results": [_select(r, select) for r in result.results]}
         if group_by:
-            groups = records.group_by(principal, type_name, group_by, filter)
-            body["group_by"] = by_city(groups) if group_by == "city" else groups
+            body["group_by"] = records.group_by(principal, type_name, group_by, filter)
         meta["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return body
 

@@ -28,7 +28,7 @@ from zhulian.exchange.service import ExchangeService
 from zhulian.jobs import JobService
 from zhulian.records import RecordService
 from zhulian.region.adcodes import adcode_name
-from zhulian.region.cities import CIRCLES, CITIES, ROLES, city_of
+from zhulian.region.cities import CIRCLES, CITIES, CITY_BY_ADCODE, ROLES
 from zhulian.text import pinyin_sort_key
 from zhulian.web import i18n
 from zhulian.web.charts import CHART_FORMATS, TABLE_FORMATS, chart_response
@@ -132,13 +132,9 @@ def portal_router(records: RecordService, principal_of: Callable[[Request], Prin
         return response
 
     def records_by_city(request: Request, type_name: str | None) -> dict[str, float]:
-        """Visible records per region, district-level cities counted with their city."""
-        by_city: dict[str, float] = {}
-        for group in records.group_by(principal_of(request), type_name, "city"):
-            city = city_of(group["key"])
-            if city:
-                by_city[city.adcode] = by_city.get(city.adcode, 0) + group["count"]
-        return by_city
+        """Visible records per city of the region (a district's counted with its city by the record service)."""
+        return {group["key"]: group["count"] for group in records.group_by(principal_of(request), type_name, "city")
+                if group["key"] in CITY_BY_ADCODE}
 
     def records_measure(request: Request, type_name: str | None) -> Measure:
         zh, en = TYPE_LABELS[type_name] if type_name else ("全部记录", "All records")

@@ -1,19 +1,27 @@
 """Fixtures: every store test runs on SQLite and on PostgreSQL.
 
-PostgreSQL comes from ``ZHULIAN_TEST_POSTGRES_URL`` (default: the local server, database ``test``); each test
-gets a fresh schema that is dropped afterwards. Without a server the PostgreSQL half is skipped, unless
-``ZHULIAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns that into a failure.
+PostgreSQL comes from ``ZHULIAN_TEST_POSTGRES_URL`` (default: the local server, database ``test``), as a role
+that may create databases; each test gets a database of its own that is dropped afterwards. Without a server the
+PostgreSQL half is skipped, unless ``ZHULIAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns that into a failure.
+
+Each test's database is a copy of one migrated once per session (a file copy on SQLite, ``CREATE DATABASE …
+TEMPLATE`` on PostgreSQL): running every migration took most of the suite's time. A copy is what the migrations
+made, their version rows included, so ``migrate()`` on it finds nothing to do, as on a user's second start.
+``test_migrate.py`` migrates empty databases from scratch.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from zhulian.store import Store
 
@@ -36,22 +44,95 @@ def postgres_available() -> bool:
     return problem is None
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path, postgres_available: bool) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'zhulian.db'}"
-        return
-    if not postgres_available:
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    schema = f"zl_test_{uuid.uuid4().hex[:12]}"
+def postgres_database_url(name: str) -> str:
+    """``ZHULIAN_TEST_POSTGRES_URL`` with its database replaced by ``name``."""
+    return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def postgres_admin(statement: str) -> None:
+    """A statement such as CREATE DATABASE, which runs outside a transaction, on the test server."""
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
+        connection.execute(statement)
+
+
+@contextmanager
+def new_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A database of its own (empty, or a copy of ``template``), dropped on leaving even if a connection to it
+    is still open, such as a server process the test started."""
+    name = f"zl_test_{uuid.uuid4().hex[:12]}"
+    postgres_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+        yield name
     finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    store = Store(url)
+    store.migrate()
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "zhulian.db"
+    _migrate(f"sqlite:///{path}")
+    # Closing the last connection checkpointed the write-ahead log into the file, so the file alone is the copy.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_template() -> Iterator[str]:
+    # CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template: _migrate closes its store.
+    with new_postgres_database() as name:
+        _migrate(postgres_database_url(name))
+        yield name
+
+
+def sqlite_copy(template: Path, path: Path) -> str:
+    """The URL of a migrated SQLite database at ``path``, copied from ``template`` with its mode (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest, postgres_available: bool) -> str:
+    """Which database this test runs on: each test that asks for a database runs once on each."""
+    if request.param == "postgresql" and not postgres_available:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    return request.param
+
+
+@pytest.fixture
+def migrated_database(database_kind: str, request: pytest.FixtureRequest,
+                      tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """``migrated_database(name)`` gives the URL of a new, migrated database of this test's kind (SQLite
+    ``<tmp_path>/<name>.db`` or a PostgreSQL database of its own), for a test that needs more than one."""
+    template = request.getfixturevalue(f"{database_kind}_template")
+    with ExitStack() as databases:
+        def make(name: str) -> str:
+            if database_kind == "sqlite":
+                return sqlite_copy(template, tmp_path / f"{name}.db")
+            return postgres_database_url(databases.enter_context(new_postgres_database(template)))
+
+        yield make
+
+
+@pytest.fixture
+def empty_database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's kind that nothing was migrated in, for the tests of migrating itself."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with new_postgres_database() as name:
+        yield postgres_database_url(name)
+
+
+@pytest.fixture
+def database_url(migrated_database: Callable[[str], str]) -> str:
+    return migrated_database("zhulian")
 
 
 @pytest.fixture
@@ -63,9 +144,9 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
     """For the tests over HTTP, which add the web layer to what the service tests run on both databases."""
-    store = Store(f"sqlite:///{tmp_path / 'zhulian.db'}")
+    store = Store(sqlite_copy(sqlite_template, tmp_path / "zhulian.db"))
     store.migrate()
     yield store
     store.close()

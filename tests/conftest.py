@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from collections.abc import Callable, Iterator
 
@@ -95,6 +96,13 @@ def sqlite_copy(template: Path, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_template: Path) -> Callable[[Path], str]:
+    """``migrated_sqlite(path)`` puts a migrated SQLite database at ``path`` and gives its URL: for a store a
+    test makes itself, such as a node's in its data folder."""
+    return partial(sqlite_copy, sqlite_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -19,6 +19,7 @@ from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -56,12 +57,17 @@ def postgres_admin(statement: str) -> None:
         connection.execute(statement)
 
 
-@contextmanager
-def new_postgres_database(template: str | None = None) -> Iterator[str]:
-    """A database of its own (empty, or a copy of ``template``), dropped on leaving even if a connection to it
-    is still open, such as a server process the test started."""
+def create_postgres_database(template: str | None = None) -> str:
+    """A new database, empty or a copy of ``template``; gives its name."""
     name = f"zl_test_{uuid.uuid4().hex[:12]}"
     postgres_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+@contextmanager
+def dropped_after(name: str) -> Iterator[str]:
+    """The database ``name``, dropped on leaving even if a connection to it is still open, such as a server
+    process the test started."""
     try:
         yield name
     finally:
@@ -86,9 +92,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgresql_template() -> Iterator[str]:
     # CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template: _migrate closes its store.
-    with new_postgres_database() as name:
+    with dropped_after(create_postgres_database()) as name:
         _migrate(postgres_database_url(name))
         yield name
+
+
+@pytest.fixture(scope="session")
+def postgresql_copies(postgresql_template: str) -> Iterator[Callable[[], str]]:
+    """``take()`` gives the name of a new copy of the template. Each copy is made in a thread while the test
+    before runs: CREATE DATABASE spends most of its time waiting on the disk, which the test leaves idle."""
+    with ThreadPoolExecutor(max_workers=1) as maker:
+        ahead = maker.submit(create_postgres_database, postgresql_template)
+
+        def take() -> str:
+            nonlocal ahead
+            name, ahead = ahead.result(), maker.submit(create_postgres_database, postgresql_template)
+            return name
+
+        yield take
+        with dropped_after(ahead.result()):
+            pass
 
 
 def sqlite_copy(template: Path, path: Path) -> str:
@@ -118,12 +141,12 @@ def migrated_database(database_kind: str, request: pytest.FixtureRequest,
                       tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """``migrated_database(name)`` gives the URL of a new, migrated database of this test's kind (SQLite
     ``<tmp_path>/<name>.db`` or a PostgreSQL database of its own), for a test that needs more than one."""
-    template = request.getfixturevalue(f"{database_kind}_template")
+    source = request.getfixturevalue("sqlite_template" if database_kind == "sqlite" else "postgresql_copies")
     with ExitStack() as databases:
         def make(name: str) -> str:
             if database_kind == "sqlite":
-                return sqlite_copy(template, tmp_path / f"{name}.db")
-            return postgres_database_url(databases.enter_context(new_postgres_database(template)))
+                return sqlite_copy(source, tmp_path / f"{name}.db")
+            return postgres_database_url(databases.enter_context(dropped_after(source())))
 
         yield make
 
@@ -134,7 +157,7 @@ def empty_database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
     if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    with new_postgres_database() as name:
+    with dropped_after(create_postgres_database()) as name:
         yield postgres_database_url(name)
 
 

@@ -5,7 +5,7 @@ that may create databases; each test gets a database of its own that is dropped 
 PostgreSQL half is skipped, unless ``ZHULIAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns that into a failure.
 
 Each test's database is a copy of one migrated once per session (a file copy on SQLite, ``CREATE DATABASE …
-TEMPLATE`` on PostgreSQL): running every migration took most of the suite's time. A copy is what the migrations
+TEMPLATE`` on PostgreSQL): running every migration took most of a store test's time. A copy is what the migrations
 made, their version rows included, so ``migrate()`` on it finds nothing to do, as on a user's second start.
 ``test_migrate.py`` migrates empty databases from scratch.
 """
@@ -64,14 +64,17 @@ def create_postgres_database(template: str | None = None) -> str:
     return name
 
 
+def drop_postgres_database(name: str) -> None:
+    """Even if a connection to it is still open, such as a server process the test started."""
+    postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def dropped_after(name: str) -> Iterator[str]:
-    """The database ``name``, dropped on leaving even if a connection to it is still open, such as a server
-    process the test started."""
     try:
         yield name
     finally:
-        postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+        drop_postgres_database(name)
 
 
 def _migrate(url: str) -> None:
@@ -110,8 +113,7 @@ def postgresql_copies(postgresql_template: str) -> Iterator[Callable[[], str]]:
             return name
 
         yield take
-        with dropped_after(ahead.result()):
-            pass
+        drop_postgres_database(ahead.result())
 
 
 def sqlite_copy(template: Path, path: Path) -> str:

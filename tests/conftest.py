@@ -1,19 +1,29 @@
 """Fixtures: every store test runs on SQLite and on PostgreSQL.
 
-PostgreSQL comes from ``ZHULIAN_TEST_POSTGRES_URL`` (default: the local server, database ``test``); each test
-gets a fresh schema that is dropped afterwards. Without a server the PostgreSQL half is skipped, unless
-``ZHULIAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns that into a failure.
+PostgreSQL comes from ``ZHULIAN_TEST_POSTGRES_URL`` (default: the local server, database ``test``), as a role
+that may create databases; each test gets a database of its own that is dropped afterwards. Without a server the
+PostgreSQL half is skipped, unless ``ZHULIAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns that into a failure.
+
+Each test's database is a copy of one migrated once per session (a file copy on SQLite, ``CREATE DATABASE …
+TEMPLATE`` on PostgreSQL): running every migration took most of a store test's time. A copy is what the migrations
+made, their version rows included, so ``migrate()`` on it finds nothing to do, as on a user's second start.
+``test_migrate.py`` migrates empty databases from scratch.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from zhulian.store import Store
 
@@ -36,22 +46,126 @@ def postgres_available() -> bool:
     return problem is None
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path, postgres_available: bool) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'zhulian.db'}"
-        return
-    if not postgres_available:
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    schema = f"zl_test_{uuid.uuid4().hex[:12]}"
+def postgres_database_url(name: str) -> str:
+    """``ZHULIAN_TEST_POSTGRES_URL`` with its database replaced by ``name``."""
+    return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def postgres_admin(statement: str) -> None:
+    """A statement such as CREATE DATABASE, which runs outside a transaction, on the test server."""
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
+        connection.execute(statement)
+
+
+def create_postgres_database(template: str | None = None) -> str:
+    """A new database, empty or a copy of ``template``; gives its name."""
+    name = f"zl_test_{uuid.uuid4().hex[:12]}"
+    postgres_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    """Even if a connection to it is still open, such as a server process the test started."""
+    postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def dropped_after(name: str) -> Iterator[str]:
     try:
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+        yield name
     finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_postgres_database(name)
+
+
+def _migrate(url: str) -> None:
+    store = Store(url)
+    store.migrate()
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "zhulian.db"
+    _migrate(f"sqlite:///{path}")
+    # Closing the last connection checkpointed the write-ahead log into the file, so the file alone is the copy.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_template() -> Iterator[str]:
+    # CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template: _migrate closes its store.
+    with dropped_after(create_postgres_database()) as name:
+        _migrate(postgres_database_url(name))
+        yield name
+
+
+@pytest.fixture(scope="session")
+def postgresql_copies(postgresql_template: str) -> Iterator[Callable[[], str]]:
+    """``take()`` gives the name of a new copy of the template. Each copy is made in a thread while the test
+    before runs: CREATE DATABASE spends most of its time waiting on the disk, which the test leaves idle."""
+    with ThreadPoolExecutor(max_workers=1) as maker:
+        ahead = maker.submit(create_postgres_database, postgresql_template)
+
+        def take() -> str:
+            nonlocal ahead
+            name, ahead = ahead.result(), maker.submit(create_postgres_database, postgresql_template)
+            return name
+
+        yield take
+        drop_postgres_database(ahead.result())
+
+
+def sqlite_copy(template: Path, path: Path) -> str:
+    """The URL of a migrated SQLite database at ``path``, copied from ``template`` with its mode (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_template: Path) -> Callable[[Path], str]:
+    """``migrated_sqlite(path)`` puts a migrated SQLite database at ``path`` and gives its URL: for a store a
+    test makes itself, such as a node's in its data folder."""
+    return partial(sqlite_copy, sqlite_template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest, postgres_available: bool) -> str:
+    """Which database this test runs on: each test that asks for a database runs once on each."""
+    if request.param == "postgresql" and not postgres_available:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    return request.param
+
+
+@pytest.fixture
+def migrated_database(database_kind: str, request: pytest.FixtureRequest,
+                      tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """``migrated_database(name)`` gives the URL of a new, migrated database of this test's kind (SQLite
+    ``<tmp_path>/<name>.db`` or a PostgreSQL database of its own), for a test that needs more than one."""
+    source = request.getfixturevalue("sqlite_template" if database_kind == "sqlite" else "postgresql_copies")
+    with ExitStack() as databases:
+        def make(name: str) -> str:
+            if database_kind == "sqlite":
+                return sqlite_copy(source, tmp_path / f"{name}.db")
+            return postgres_database_url(databases.enter_context(dropped_after(source())))
+
+        yield make
+
+
+@pytest.fixture
+def empty_database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's kind that nothing was migrated in, for the tests of migrating itself."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with dropped_after(create_postgres_database()) as name:
+        yield postgres_database_url(name)
+
+
+@pytest.fixture
+def database_url(migrated_database: Callable[[str], str]) -> str:
+    return migrated_database("zhulian")
 
 
 @pytest.fixture
@@ -63,9 +177,9 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
     """For the tests over HTTP, which add the web layer to what the service tests run on both databases."""
-    store = Store(f"sqlite:///{tmp_path / 'zhulian.db'}")
+    store = Store(sqlite_copy(sqlite_template, tmp_path / "zhulian.db"))
     store.migrate()
     yield store
     store.close()

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import uuid
 from pathlib import Path
 
 import openpyxl
-import psycopg
 import pytest
 
 from zhulian.exchange.exporter import export_records
@@ -25,26 +22,12 @@ TRICKY = "=SUM(A1); 分号;逗号, \"引号\"\n第二行\\反斜杠 <b>粗体</b
 
 
 @pytest.fixture
-def empty_store(database_url: str, tmp_path: Path):
+def empty_store(migrated_database):
     """A second, empty store on the same kind of database as ``store``."""
-    if database_url.startswith("sqlite"):
-        second = Store(f"sqlite:///{tmp_path / 'second.db'}")
-        second.migrate()
-        yield second
-        second.close()
-        return
-    base = re.sub(r"[?&]options=-csearch_path%3D\w+", "", database_url)
-    schema = f"zl_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    second = Store(f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}")
-    try:
-        second.migrate()
-        yield second
-    finally:
-        second.close()
-        with psycopg.connect(base, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    second = Store(migrated_database("second"))
+    second.migrate()
+    yield second
+    second.close()
 
 
 def populate(store: Store) -> None:

@@ -37,9 +37,10 @@ def org(name: str, **fields) -> dict:
 
 
 @pytest.fixture
-def city(tmp_path):
+def city(tmp_path, migrated_sqlite):
     """A Guangzhou node served in-process: its store, a harvest key, and a transport to reach it."""
     settings = Settings(data_dir=tmp_path / "gz", node="440100", node_name="gz", rate_per_key=0, rate_per_address=0)
+    migrated_sqlite(settings.data_dir / "zhulian.db")
     store = Store.from_settings(settings)
     with TestClient(create_app(settings, store=store), base_url="http://gz.test") as client:
         yield store, create_key(store, "harvester")[1], client._transport

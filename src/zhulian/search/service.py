@@ -298,6 +298,10 @@ class SearchService:
                                      order=tantivy.Order.Desc if descending else tantivy.Order.Asc)
         # sorted by a field, Tantivy gives that field's value where the score would be: no relevance to show
         hits = [(score if order is None else None, searcher.doc(address)["id"][0]) for score, address in result.hits]
+        if order is None:
+            # Tantivy orders equal scores by where the documents sit in the index, which a rebuild changes: the
+            # record id orders them instead, so a page lists the same records in the same order after a rebuild
+            hits.sort(key=lambda hit: (-hit[0], hit[1]))
         results = self._results(index, hits, parsed, highlights, access) if fetch else [
             {"id": record_id, "score": score} for score, record_id in hits]
         meta: dict[str, Any] = {"count": result.count, "page": page, "per_page": per_page, "q": parsed.text,

@@ -78,12 +78,17 @@ def _fold_into(table: str, summed: tuple[str, ...], reported: str, period: str) 
                    max(value) FILTER (WHERE interval = '{reported}') AS reported
             FROM assessed WHERE interval IN ({intervals}, '{reported}')
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3) AS grouped) AS numbered
-    ON CONFLICT (station_id, code, time) DO UPDATE SET n = {table}.n + excluded.n,
-        total = {table}.total + excluded.total,
-        low = least(coalesce({table}.low, excluded.low), coalesce(excluded.low, {table}.low)),
-        high = greatest(coalesce({table}.high, excluded.high), coalesce(excluded.high, {table}.high)),
-        reported = coalesce(excluded.reported, {table}.reported),
+    ON CONFLICT (station_id, code, time) DO UPDATE SET {_merged_sums(table, "least", "greatest")},
         change_seq = excluded.change_seq, version = excluded.change_seq)"""
+
+
+def _merged_sums(table: str, least: str, greatest: str) -> str:
+    """An aggregate row's update by new sums (``excluded``): counts and totals add, the extremes widen, a
+    reported value replaces; ``least``/``greatest`` are the dialect's two-argument min and max."""
+    return (f"n = {table}.n + excluded.n, total = {table}.total + excluded.total, "
+            f"low = {least}(coalesce({table}.low, excluded.low), coalesce(excluded.low, {table}.low)), "
+            f"high = {greatest}(coalesce({table}.high, excluded.high), coalesce(excluded.high, {table}.high)), "
+            f"reported = coalesce(excluded.reported, {table}.reported)")
 
 
 def _stage_and_fold(cursor: Any, rows: list[ValueRow], *, all_new: bool) -> int:
@@ -428,11 +433,7 @@ class EnvironmentService:
         """Fold ``sums`` into the aggregate rows; each row touched takes a new change seq (its version too)."""
         if not sums:
             return
-        name = table.name  # SQLite's (PostgreSQL folds in _fold_into)
-        merge = (f"n = {name}.n + excluded.n, total = {name}.total + excluded.total, "
-                 f"low = min(coalesce({name}.low, excluded.low), coalesce(excluded.low, {name}.low)), "
-                 f"high = max(coalesce({name}.high, excluded.high), coalesce(excluded.high, {name}.high)), "
-                 f"reported = coalesce(excluded.reported, {name}.reported)")
+        merge = _merged_sums(table.name, "min", "max")  # SQLite's (PostgreSQL folds in _fold_into)
         self._write_aggregates(connection, table, [(*key, *entry) for key, entry in sums.items()], merge)
 
     def replace_aggregates(self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:

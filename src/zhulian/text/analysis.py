@@ -11,12 +11,14 @@ segmentation.
 
 from __future__ import annotations
 
+import gc
 import operator
 import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import Any
 
 import opencc
 import rjieba
@@ -256,16 +258,26 @@ def pinyin_sort_key(name: str) -> str:
     """What orders names as readers look them up, by pinyin rather than by code point (北京 before 广州
     before 深圳): syllables joined by spaces, so that 西安 (xi an) comes before 先进 (xian jin) as a
     dictionary has it; Latin letters and digits as they are, lower-cased. Every stored record gets one, so it
-    reads pypinyin's tables directly, in a sixth of the time ``lazy_pinyin`` takes."""
+    reads tables made once from pypinyin's (``_sort_tables``), in a fifteenth of the time ``lazy_pinyin`` takes."""
     text = normalize(name[:SORT_KEY_CHARS])
+    readings, pairs = _sort_tables()
     words: list[str] = []
     for match in _SORT_TOKENS.finditer(text):
-        token, start = match.group(), match.start()
-        readings = _readings(token) if len(token) == 1 else ()
-        if readings:
-            words.append(readings[0] if len(readings) == 1 else _in_context(text, start) or readings[0])
-        elif token.isalnum():
-            words.append(token)
+        token = match[0]
+        reading = readings.get(token)
+        if reading is None:
+            if token.isalnum():
+                words.append(token)
+        elif type(reading) is str:
+            words.append(reading)
+        else:  # several readings: as in the two-character word the character starts or ends (长沙 chang, 银行 hang)
+            start = match.start()
+            word = pairs.get(text[start:start + 2])
+            if word is None and start:
+                word = pairs.get(text[start - 1:start + 1])
+                words.append(word[1] if word is not None else reading[0])
+            else:
+                words.append(word[0] if word is not None else reading[0])
     return " ".join(words).lower()
 
 
@@ -273,12 +285,17 @@ _SORT_TOKENS = re.compile(r"[A-Za-z0-9]+|\S")
 
 
 @cache
-def _readings(char: str) -> tuple[str, ...]:
-    """A character's readings without tones, the most common first (长 → zhang, chang)."""
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    found = pinyin_dict.get(ord(char))
-    return tuple(_toneless(reading) for reading in found.split(",")) if found else ()
+def _sort_tables() -> tuple[dict[str, str | tuple[str, ...]], dict[str, tuple[str, str]]]:
+    """The sort key's tables, toneless: each character's one reading, or its readings (the most common first)
+    when it has several; and the readings of pypinyin's two-character words."""
+    _, pinyin_dict, phrases_dict = _pypinyin_tables()
+    readings: dict[str, str | tuple[str, ...]] = {}
+    for code, found in pinyin_dict.items():
+        toneless = tuple(_toneless(reading) for reading in found.split(","))
+        readings[chr(code)] = toneless[0] if len(toneless) == 1 else toneless
+    pairs = {word: (_toneless(syllables[0][0]), _toneless(syllables[1][0]))
+             for word, syllables in phrases_dict.items() if len(word) == 2 and len(syllables) == 2}
+    return readings, pairs
 
 
 @cache
@@ -286,31 +303,30 @@ def _toneless(syllable: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", syllable) if not unicodedata.combining(c)).replace("ü", "v")
 
 
-def _in_context(text: str, start: int) -> str | None:
-    """A character with several readings read as in the word it starts or ends (长沙 chang, 银行 hang)."""
-    phrases = _phrases()
-    for word, position in ((text[start:start + 2], 0), (text[max(start - 1, 0):start + 1], 1)):
-        if len(word) == 2 and word in phrases:
-            return _toneless(phrases[word][position][0])
-    return None
-
-
 @cache
-def _phrases() -> dict[str, list[list[str]]]:
-    from pypinyin.phrases_dict import phrases_dict  # 47,000 words, loaded once, when first needed
+def _pypinyin_tables() -> tuple[Any, dict[int, str], dict[str, list[list[str]]]]:
+    """pypinyin and its character and phrase tables, imported once, when first needed. The phrase table is some
+    190,000 lists that live as long as the process; once they are in, every object alive is moved out of the
+    cyclic garbage collector's view (``gc.freeze``), because each full collection walked those lists again: a
+    sixth of an import's CPU time (bench/import_bench.py). Only what is alive at that moment is frozen;
+    garbage made later is collected as ever."""
+    import pypinyin
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
 
-    return phrases_dict
+    gc.collect()
+    gc.freeze()
+    return pypinyin, pinyin_dict, phrases_dict
 
 
 def pinyin_keys(text: str) -> list[str]:
     """Pinyin initials and full pinyin of a Chinese name (中山大学 → zsdx, zhongshandaxue)."""
-    from pypinyin import Style, lazy_pinyin
-
+    pypinyin = _pypinyin_tables()[0]
     text = normalize(text)
     if not any(map(is_cjk, text)):
         return []
     chars = [c for c in text if c.isalnum()]
-    full = lazy_pinyin(chars, errors="ignore")
-    initials = lazy_pinyin(chars, style=Style.FIRST_LETTER, errors="ignore")
+    full = pypinyin.lazy_pinyin(chars, errors="ignore")
+    initials = pypinyin.lazy_pinyin(chars, style=pypinyin.Style.FIRST_LETTER, errors="ignore")
     keys = ["".join(initials), "".join(full)]
     return [k for k in dict.fromkeys(keys) if k]

@@ -635,9 +635,9 @@ def arm_failure(store: Store, at: str):
     # insert path is watched as well.
     bulk_insert = Writer._insert
 
-    def watched_insert(self, table, rows):
+    def watched_insert(self, connection, table, rows):
         writing(table.name)
-        return bulk_insert(self, table, rows)
+        return bulk_insert(self, connection, table, rows)
 
     sa.event.listen(store.engine, "before_cursor_execute", before_cursor_execute)
     Writer._insert = watched_insert
@@ -682,6 +682,28 @@ def test_a_failure_inside_a_single_write_leaves_nothing_behind(store, at):
         {"seq": store.last_seq(), "id": after["id"], "type": "organization", "revision": 1, "op": "upsert",
          "at": after["created"]}]
 
+
+
+@pytest.mark.parametrize("at", ["next", "feed"])
+def test_a_failure_in_a_bulk_writes_background_inserts_leaves_nothing_behind(store, at):
+    """A bulk write's inserts run on the writer's own thread while the caller goes on; a failure there still
+    ends the transaction with nothing written, and is raised to the caller."""
+    store.create(org("中山大学", pids={"moe": SYSU_MOE}))
+    before = snapshot(store)
+    many = [org(f"企业{n}", city="440300") for n in range(Writer.BACKGROUND_FROM * 3)]
+    disarm = arm_failure(store, at)
+    try:
+        with pytest.raises(RuntimeError, match="forced failure"):
+            with store.transaction() as writer:
+                results = writer.upsert_many(many)
+                assert {result.outcome for result in results} == {"created"}  # planned; the inserts may fail later
+    finally:
+        disarm()
+    assert snapshot(store) == before
+    assert store.query("organization").count == 1
+    with store.transaction() as writer:  # and the store goes on working
+        writer.upsert_many(many)
+    assert store.query("organization", "city:440300").count == len(many)
 
 def test_an_invalid_record_writes_nothing(store):
     store.create(org("中山大学", pids={"moe": SYSU_MOE}))

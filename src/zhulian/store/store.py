@@ -13,6 +13,7 @@ import itertools
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,8 +184,11 @@ class Store:
             connection = connection.execution_options(**{WRITE: True})
             with connection.begin():
                 writer = Writer(self, connection)
-                yield writer
-                writer.publish_feed()
+                try:
+                    yield writer
+                    writer.publish_feed()
+                finally:
+                    writer.settle()  # a bulk write's last statements end before the commit or the rollback
 
     def create(self, data: dict[str, Any] | Resource) -> dict[str, Any]:
         with self.transaction() as writer:
@@ -398,14 +402,21 @@ class Writer:
     """Writes inside one transaction; see ``Store.transaction``.
 
     Writes are planned in memory against what the writer knows of the store (looked up once per batch),
-    then flushed as a few multi-row statements; every public method flushes before it returns.
+    then flushed as a few multi-row statements; every public method flushes before it returns. A bulk
+    ``upsert_many`` flushes on the writer's own thread, and the next use of ``connection`` waits for it.
     """
 
-    BATCH = 500
+    BATCH = 1000
+    BACKGROUND_FROM = 100  # rows in one ``upsert_many`` chunk from which its inserts run beside the next planning
 
     def __init__(self, store: Store, connection: sa.Connection) -> None:
         self.store = store
-        self.connection = connection
+        self._connection = connection
+        # A bulk write's inserts run on a thread of this writer's while the caller reads and plans what comes
+        # next: the database's work (SQLite's B-trees, PostgreSQL's server) goes on beside Python's, on another
+        # core. Statements run in the order given; any other use of the connection waits for them (``connection``).
+        self._background: ThreadPoolExecutor | None = None
+        self._queued: list[Future[None]] = []
         self._staged = False  # revisions wait in STAGED_REVISIONS (PostgreSQL)
         # The records relations may name: what the writing principal may read (set by the record service),
         # so that a public record never carries the id and pids of one its readers may not see. None: any.
@@ -413,6 +424,33 @@ class Writer:
         self._states: dict[str, _State | None] = {}
         self._pid_owners: dict[tuple[str, str], str | None] = {}
         self._pending = _Pending()
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The transaction's connection, once every write queued on it has run."""
+        self._wait_for_queued()
+        return self._connection
+
+    def settle(self) -> None:
+        """Wait for the queued writes (raising the first that failed) and end the background thread."""
+        try:
+            self._wait_for_queued()
+        finally:
+            if self._background is not None:
+                self._background.shutdown(wait=True, cancel_futures=True)
+                self._background = None
+
+    def _wait_for_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        for future in queued:
+            future.result()
+
+    def _run(self, work: Callable[[sa.Connection], None]) -> None:
+        """Statements that only write: queued behind the bulk write under way, if there is one, else run now."""
+        if self._background is None:
+            work(self.connection)
+        else:
+            self._queued.append(self._background.submit(work, self._connection))
 
     def create(self, data: dict[str, Any] | Resource) -> dict[str, Any]:
         record = validate_record(data)
@@ -473,6 +511,8 @@ class Writer:
                     if not collect_errors:
                         raise
                     results.append(WriteResult(position, "invalid", error=error))
+            if len(chunk) >= self.BACKGROUND_FROM and self._background is None:
+                self._background = ThreadPoolExecutor(1, thread_name_prefix="zhulian-write")
             self._flush()
         results.sort(key=lambda result: result.index)
         return results
@@ -493,8 +533,8 @@ class Writer:
         # its identifiers still answer "gone" rather than "not found".
         self.connection.execute(relations.delete().where(relations.c.owner_id == record_id))
         self.connection.execute(record_fields.delete().where(record_fields.c.record_id == record_id))
-        self._append_feed([{"record_id": record_id, "revision": revision, "type": previous.type, "op": "delete",
-                            "at": stamp, "data": tombstone}])
+        self._append_feed(self.connection, [{"record_id": record_id, "revision": revision, "type": previous.type,
+                                             "op": "delete", "at": stamp, "data": tombstone}])
         self._forget()
         return tombstone
 
@@ -740,11 +780,16 @@ class Writer:
     # -- flushing ----------------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        pending, connection = self._pending, self.connection
+        pending = self._pending
         if not pending.touched:
             return
+        self._pending = _Pending()
+        self._forget()
+        self._run(functools.partial(self._write_pending, pending))
+
+    def _write_pending(self, pending: _Pending, connection: sa.Connection) -> None:
         if pending.new_records:
-            self._insert(records, pending.new_records)
+            self._insert(connection, records, pending.new_records)
         if pending.changed_records:
             connection.execute(records.update().where(records.c.id == sa.bindparam("_id")), pending.changed_records)
         for chunk in _chunks([row["_id"] for row in pending.changed_records]):
@@ -757,12 +802,10 @@ class Writer:
                 connection.execute(pids.delete().where(pids.c.scheme == scheme, pids.c.value.in_(chunk)))
         for table, rows in ((pids, pending.pids), (relations, pending.relations), (record_fields, pending.fields)):
             if rows:
-                self._insert(table, rows)
-        self._append_feed(pending.revisions)
-        self._pending = _Pending()
-        self._forget()
+                self._insert(connection, table, rows)
+        self._append_feed(connection, pending.revisions)
 
-    def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """A multi-row insert straight through the driver — COPY on PostgreSQL, executemany on SQLite:
         imports write millions of small rows, and per-row statement and parameter handling would cost
         more than the database itself. JSON columns are serialised here for the same reason."""
@@ -774,22 +817,23 @@ class Writer:
                         row[key] = _json(row[key])
         if self.store.is_postgres:
             values = map(operator.itemgetter(*keys), rows)
-            cursor = self.connection.connection.driver_connection.cursor()
+            cursor = connection.connection.driver_connection.cursor()
             with cursor, cursor.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)
             return
         statement = self.store.compiled_insert(table, keys)
         # the rows' values in the statement's parameter order, picked out in C
-        self.connection.exec_driver_sql(statement.string, list(map(operator.itemgetter(*statement.positiontup), rows)))
+        connection.exec_driver_sql(statement.string, list(map(operator.itemgetter(*statement.positiontup), rows)))
 
     def log_many(self, entries: list[dict[str, Any]]) -> None:
         """Audit-log entries (``log``'s keywords, ``at`` filled in), written as one multi-row insert."""
         if entries:
             stamp = now()
-            self._insert(audit_log, [{"at": stamp, "actor": e["actor"], "role": e["role"], "action": e["action"],
-                                      "record_id": e.get("record_id"), "revision": e.get("revision"),
-                                      "origin": e.get("origin"), "detail": e.get("detail")} for e in entries])
+            rows = [{"at": stamp, "actor": e["actor"], "role": e["role"], "action": e["action"],
+                     "record_id": e.get("record_id"), "revision": e.get("revision"), "origin": e.get("origin"),
+                     "detail": e.get("detail")} for e in entries]
+            self._run(lambda connection: self._insert(connection, audit_log, rows))
 
     def log(self, *, actor: str, role: str, action: str, record_id: str | None = None,
             revision: int | None = None, origin: str | None = None, detail: dict[str, Any] | None = None) -> None:
@@ -798,16 +842,16 @@ class Writer:
             at=now(), actor=actor, role=role, action=action, record_id=record_id, revision=revision,
             origin=origin, detail=detail))
 
-    def _append_feed(self, rows: list[dict[str, Any]]) -> None:
+    def _append_feed(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         """Revisions for the change feed: on SQLite written at once (its one write lock already orders
         transactions); on PostgreSQL staged until the transaction ends (``publish_feed``)."""
         if not self.store.is_postgres:
-            self._insert(revisions, rows)
+            self._insert(connection, revisions, rows)
             return
         if not self._staged:
-            self.connection.execute(sa.schema.CreateTable(STAGED_REVISIONS, if_not_exists=True))
+            connection.execute(sa.schema.CreateTable(STAGED_REVISIONS, if_not_exists=True))
             self._staged = True
-        self._insert(STAGED_REVISIONS, rows)
+        self._insert(connection, STAGED_REVISIONS, rows)
 
     def keep_order(self, table: str) -> None:
         """Hold, until commit, the lock that makes ``table``'s serial numbers visible in the order they were
@@ -821,6 +865,7 @@ class Writer:
         insert but become visible at commit; the advisory lock, held from here until commit, makes them
         visible in order, so a follower reading "after seq N" misses nothing. Taking it only now means a
         long import holds it for one statement, and writers of other records never wait behind it."""
+        self._wait_for_queued()
         if not self._staged:
             return
         # Keyed by schema too: two stores sharing a database (one schema each) have two feeds to order.

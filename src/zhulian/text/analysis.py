@@ -287,11 +287,12 @@ _SORT_TOKENS = re.compile(r"[A-Za-z0-9]+|\S")
 @cache
 def _sort_tables() -> tuple[dict[str, str | tuple[str, ...]], dict[str, tuple[str, str]]]:
     """The sort key's tables, toneless: each character's one reading, or its readings (the most common first)
-    when it has several; and the readings of pypinyin's two-character words."""
+    when it has several that differ without their tones (中 zhōng, zhòng is one); and the readings of pypinyin's
+    two-character words."""
     _, pinyin_dict, phrases_dict = _pypinyin_tables()
     readings: dict[str, str | tuple[str, ...]] = {}
     for code, found in pinyin_dict.items():
-        toneless = tuple(_toneless(reading) for reading in found.split(","))
+        toneless = tuple(dict.fromkeys(_toneless(reading) for reading in found.split(",")))
         readings[chr(code)] = toneless[0] if len(toneless) == 1 else toneless
     pairs = {word: (_toneless(syllables[0][0]), _toneless(syllables[1][0]))
              for word, syllables in phrases_dict.items() if len(word) == 2 and len(syllables) == 2}

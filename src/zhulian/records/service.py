@@ -110,10 +110,14 @@ class Batch:
     def __init__(self, writer: Writer, principal: Principal, origin: str | None, batch_id: str | None,
                  detail: dict[str, Any]) -> None:
         self.writer, self.principal, self.origin, self.id = writer, principal, origin, batch_id
-        self.connection = writer.connection
         writer.relatable = visibility(principal)
         self._detail = {**({"batch": batch_id} if batch_id else {}), **detail}
         self._entries: list[dict[str, Any]] = []
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The transaction's connection, once the writer's queued writes have run (``Writer.connection``)."""
+        return self.writer.connection
 
     def create(self, data: dict[str, Any], *, action: str = "create",
                detail: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -252,7 +252,8 @@ class Harvester:
                 entries = _checked_records(page, identity, last_seq)
                 if page.meta.has_more:
                     upcoming = pool.submit(fetch, page.meta.next_cursor)
-                applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq)
+                lag = max(0, (page.meta.last_seq or last_seq) - (entries[-1].seq if entries else last_seq))
+                applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq, lag)
                 if applied.organisations:  # e.g. the registry queues look-alikes of harvested organisations
                     hooks.harvested(self.store, applied.organisations)
                 outcome.pages += 1
@@ -261,7 +262,6 @@ class Harvester:
                 outcome.conflicts += len(applied.conflicts)
                 cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
                 outcome.cursor = cursor
-                self._mark(node["name"], lag=max(0, (page.meta.last_seq or last_seq) - last_seq))
                 if not page.meta.has_more:
                     break
             else:  # stopped after max_pages: the module feeds wait for the harvest that ends the records
@@ -375,7 +375,9 @@ class Harvester:
 
     # -- writing a page ----------------------------------------------------------------------------
 
-    def _apply(self, source: str, entries: list[FeedEntry], cursor: str, after_seq: int) -> _Applied:
+    def _apply(self, source: str, entries: list[FeedEntry], cursor: str, after_seq: int, lag: int) -> _Applied:
+        """A page's entries, their origins, audit entries and conflicts, and the cursor and lag it leaves the node
+        at, in one transaction."""
         applied = _Applied()
         try:
             with self.store.transaction() as writer:
@@ -401,7 +403,7 @@ class Harvester:
                 if applied.conflicts:
                     writer.connection.execute(conflicts.insert(), applied.conflicts)
                 last_seq = entries[-1].seq if entries else None
-                values: dict[str, Any] = {"cursor": cursor, "harvested": nodes.c.harvested + len(entries),
+                values: dict[str, Any] = {"cursor": cursor, "lag": lag, "harvested": nodes.c.harvested + len(entries),
                                           "conflicts": nodes.c.conflicts + len(applied.conflicts)}
                 if last_seq is not None:
                     values["last_seq"] = last_seq

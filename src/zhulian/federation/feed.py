@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, InstanceOf
 
 from zhulian.errors import Problem, invalid
 from zhulian.federation.tables import feed_origins, origin_revisions, origins
@@ -37,7 +37,8 @@ class FeedEntry(BaseModel):
     revision: int
     at: str
     origin: FeedOrigin
-    record: dict[str, Any]
+    # Checked to be an object, not copied key by key: that copy was most of a page's validation (issue 14).
+    record: InstanceOf[dict]
 
 
 class FeedMeta(BaseModel):

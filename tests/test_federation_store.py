@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import warnings
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -17,7 +18,7 @@ from zhulian.access import CLI_ADMIN, Principal, create_key
 from zhulian.config import Settings
 from zhulian.errors import ZhulianError
 from zhulian.federation.conflicts import resolve
-from zhulian.federation.feed import feed_page
+from zhulian.federation.feed import feed_page, feed_page_json
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.locks import NodeHarvestLock
 from zhulian.federation.oai import Repository
@@ -71,6 +72,16 @@ def test_feed_pages_resume_and_filter_by_set_and_time(tmp_path) -> None:
     only_patents = feed_page(source, "gz", sets=["patent"])
     assert [e["type"] for e in only_patents["results"]] == ["patent"]
     assert feed_page(source, "gz", until="2001-01-01T00:00:00.000000Z")["results"] == []
+
+
+def test_the_served_feed_page_is_the_feed_page_with_records_copied_as_stored(store: Store) -> None:
+    first = store.create(org("中山大学", website="https://www.sysu.edu.cn"))
+    store.create({"type": "patent", "title": {"zh": "一种散热膜"}})
+    store.delete(first["id"])
+    for since in ("", "v1.1"):
+        page = feed_page(store, "gz", since=since, limit=2)
+        assert orjson.loads(feed_page_json(store, "gz", since=since, limit=2)) == page
+    assert page["results"][-1]["record"]["deleted"] and page["results"][0]["record"]["title"] == {"zh": "一种散热膜"}
 
 
 def test_harvest_is_idempotent_follows_updates_and_deletes(store: Store, city, hub) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from zhulian.access import Principal
 from zhulian.errors import ZhulianError
 from zhulian.federation.conflicts import KEEP, resolve, shown
-from zhulian.federation.feed import MAX_LIMIT, describe, feed_page, parse_sets, parse_until
+from zhulian.federation.feed import MAX_LIMIT, describe, feed_page_json, parse_sets, parse_until
 from zhulian.federation.harvester import Harvester
 from zhulian.federation.locks import FileLock
 from zhulian.federation.module_feeds import check_reader, feed_named, module_feed_page, module_feeds
@@ -103,13 +103,13 @@ def router(context: WebContext) -> APIRouter:
     def changes(request: Request, since: str = Query("", max_length=200, description="上一页的 next_cursor / cursor"),
                 set: str | None = Query(None, max_length=500, description="类型，逗号分隔 / types, comma-separated"),
                 until: str | None = Query(None, max_length=40, description="截止时间 ISO-8601 / up to this time"),
-                limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> JSONResponse:
+                limit: int = Query(100, ge=1, le=MAX_LIMIT)) -> Response:
         """变更流：按序的更新与墓碑，附来源 / The change feed: upserts and tombstones in order, with origins."""
         _require_harvester(principal_of(request))
         # Straight to JSON: a page of a thousand records is plain JSON already, and FastAPI's generic encoder
         # would walk every value of it first.
-        return JSONResponse(feed_page(store, node, since=since, sets=parse_sets(set), until=parse_until(until),
-                                      limit=limit))
+        return Response(feed_page_json(store, node, since=since, sets=parse_sets(set), until=parse_until(until),
+                                       limit=limit), media_type="application/json")
 
     @api.get("/api/v1/feeds/{name}", tags=["federation"], responses={200: {"model": ModuleFeedPage}})
     def module_feed(request: Request, name: str,

@@ -22,13 +22,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from zhulian import hooks
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
-from zhulian.exchange.formats import BadJSON, read_json
+from zhulian.exchange.formats import MAX_JSON_DEPTH, BadJSON, read_json
 from zhulian.federation.conflicts import list_conflicts
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
 from zhulian.federation.locks import NodeHarvestLock
@@ -83,8 +84,8 @@ class _Applied:
     deleted: int = 0
     skipped: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
-    origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # the latest per record
-    origin_revisions: list[dict[str, Any]] = field(default_factory=list)  # with the audit action of each
+    origins: dict[str, FeedEntry] = field(default_factory=dict)  # the latest entry written per record
+    changes: list[tuple[FeedEntry, int, str]] = field(default_factory=list)  # entry, local revision, audit action
     organisations: list[dict[str, Any]] = field(default_factory=list)  # created or changed by the page
 
 
@@ -252,7 +253,8 @@ class Harvester:
                 entries = _checked_records(page, identity, last_seq)
                 if page.meta.has_more:
                     upcoming = pool.submit(fetch, page.meta.next_cursor)
-                applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq)
+                lag = max(0, (page.meta.last_seq or last_seq) - (entries[-1].seq if entries else last_seq))
+                applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq, lag)
                 if applied.organisations:  # e.g. the registry queues look-alikes of harvested organisations
                     hooks.harvested(self.store, applied.organisations)
                 outcome.pages += 1
@@ -261,7 +263,6 @@ class Harvester:
                 outcome.conflicts += len(applied.conflicts)
                 cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
                 outcome.cursor = cursor
-                self._mark(node["name"], lag=max(0, (page.meta.last_seq or last_seq) - last_seq))
                 if not page.meta.has_more:
                     break
             else:  # stopped after max_pages: the module feeds wait for the harvest that ends the records
@@ -367,23 +368,26 @@ class Harvester:
             raise HarvestError(f"{url} answered HTTP {reply.status_code}: {_said(body)}",
                                f"{url} 返回 HTTP {reply.status_code}：{_said(body)}",
                                transient=reply.status_code >= 500 or reply.status_code == 429)
-        try:  # depth-limited: a page of 30,000 nested brackets is refused, not parsed (issue 20)
-            return read_json(body, max_bytes=limit)
+        try:
+            return _decoded(body, limit)
         except BadJSON as error:
             raise HarvestError(f"{url} did not answer usable JSON ({error.reason})",
                                f"{url} 返回的不是可用的 JSON（{error.reason_zh}）") from None
 
     # -- writing a page ----------------------------------------------------------------------------
 
-    def _apply(self, source: str, entries: list[FeedEntry], cursor: str, after_seq: int) -> _Applied:
+    def _apply(self, source: str, entries: list[FeedEntry], cursor: str, after_seq: int, lag: int) -> _Applied:
+        """A page's entries, their origins, audit entries and conflicts, and the cursor and lag it leaves the node
+        at, in one transaction."""
         applied = _Applied()
         try:
             with self.store.transaction() as writer:
                 held = _held(writer.connection, [entry.id for entry in entries])
-                references = _held_references(writer.connection, entries)
+                reference_keys = [_reference_key(entry) for entry in entries]
+                references = _held_references(writer.connection, reference_keys)
                 run: list[FeedEntry] = []
-                for entry in entries:
-                    verdict = self._verdict(entry, held, references)
+                for entry, reference_key in zip(entries, reference_keys, strict=True):
+                    verdict = self._verdict(entry, held, reference_key in references)
                     if verdict == "skip":
                         applied.skipped += 1
                     elif verdict is not None:
@@ -401,7 +405,7 @@ class Harvester:
                 if applied.conflicts:
                     writer.connection.execute(conflicts.insert(), applied.conflicts)
                 last_seq = entries[-1].seq if entries else None
-                values: dict[str, Any] = {"cursor": cursor, "harvested": nodes.c.harvested + len(entries),
+                values: dict[str, Any] = {"cursor": cursor, "lag": lag, "harvested": nodes.c.harvested + len(entries),
                                           "conflicts": nodes.c.conflicts + len(applied.conflicts)}
                 if last_seq is not None:
                     values["last_seq"] = last_seq
@@ -411,21 +415,21 @@ class Harvester:
                     raise ZhulianError("busy", f"another harvest of {source} is running",
                                        f"{source} 正在被另一个采集进程采集", 409)
                 # one audit entry per changed record, written as one multi-row insert rather than a statement each
-                writer.log_many([{"actor": f"harvest:{source}", "role": "harvester", "action": change["action"],
-                                  "record_id": change["record_id"], "revision": change["revision"],
-                                  "origin": f"harvest:{source}",
-                                  "detail": {"origin_node": change["origin_node"],
-                                             "origin_revision": change["origin_revision"], "cursor": cursor}}
-                                 for change in applied.origin_revisions])
+                actor = f"harvest:{source}"
+                writer.log_many([{"actor": actor, "role": "harvester", "action": action, "record_id": entry.id,
+                                  "revision": revision, "origin": actor,
+                                  "detail": {"origin_node": entry.origin.node,
+                                             "origin_revision": entry.origin.revision, "cursor": cursor}}
+                                 for entry, revision, action in applied.changes])
         except ZhulianError as error:
             raise HarvestError(f"the page was refused and nothing of it written: {_detail(error)}",
                                f"该页被拒绝，未写入任何内容：{_detail(error, zh=True)}") from None
         return applied
 
     def _verdict(self, entry: FeedEntry, held: dict[str, tuple[str, int, bool]],
-                 references: set[str]) -> tuple[str, str] | str | None:
-        """None to write the entry, "skip" when it is already held, or the reason for a conflict."""
-        shared = _reference_key(entry) in references  # a packaged region record this node holds too
+                 shared: bool) -> tuple[str, str] | str | None:
+        """None to write the entry, "skip" when it is already held, or the reason for a conflict; ``shared`` when
+        it is a packaged region record this node holds too."""
         if entry.id not in held:
             return None if entry.op == "upsert" and not shared else "skip"  # or a tombstone for what we never held
         origin, revision, deleted = held[entry.id]
@@ -488,15 +492,11 @@ class Harvester:
 
     def _remember(self, entry: FeedEntry, result: WriteResult, applied: _Applied) -> None:
         """Note where a written entry came from; flushed with the page (``_record_origins``)."""
-        applied.origins[entry.id] = {"record_id": entry.id, "origin_node": entry.origin.node,
-                                     "origin_revision": entry.origin.revision}
+        applied.origins[entry.id] = entry
         if result.outcome in ("created", "updated") and entry.type == "organization":
             applied.organisations.append(result.record)
         if result.outcome != "unchanged":
-            applied.origin_revisions.append({"record_id": entry.id, "revision": result.record["revision"],
-                                             "origin_node": entry.origin.node,
-                                             "origin_revision": entry.origin.revision,
-                                             "action": AUDIT_ACTIONS[result.outcome]})
+            applied.changes.append((entry, result.record["revision"], AUDIT_ACTIONS[result.outcome]))
 
     @staticmethod
     def _record_origins(writer: Writer, source: str, applied: _Applied) -> None:
@@ -505,11 +505,13 @@ class Harvester:
         for start in range(0, len(ids), 500):
             connection.execute(origins.delete().where(origins.c.record_id.in_(ids[start:start + 500])))
         if ids:
-            connection.execute(origins.insert(), [{**row, "source": source, "harvested": stamp}
-                                                  for row in applied.origins.values()])
-        if applied.origin_revisions:
-            connection.execute(origin_revisions.insert(), [{k: v for k, v in row.items() if k != "action"}
-                                                           for row in applied.origin_revisions])
+            connection.execute(origins.insert(), [
+                {"record_id": entry.id, "origin_node": entry.origin.node, "origin_revision": entry.origin.revision,
+                 "source": source, "harvested": stamp} for entry in applied.origins.values()])
+        if applied.changes:
+            connection.execute(origin_revisions.insert(), [
+                {"record_id": entry.id, "revision": revision, "origin_node": entry.origin.node,
+                 "origin_revision": entry.origin.revision} for entry, revision, _ in applied.changes])
 
     # -- bookkeeping --------------------------------------------------------------------------------
 
@@ -633,13 +635,49 @@ def _reference_key(entry: FeedEntry) -> str | None:
     return ref if isinstance(ref, str) and ref in reference_ids() else None
 
 
-def _held_references(connection: sa.Connection, entries: list[FeedEntry]) -> set[str]:
-    """The ``ref`` pids of packaged region records among the entries that this node holds already."""
-    keys = sorted({key for entry in entries if (key := _reference_key(entry))})
+def _held_references(connection: sa.Connection, reference_keys: list[str | None]) -> set[str]:
+    """Those of the entries' ``ref`` pids (``_reference_key``) that this node holds already."""
+    keys = sorted({key for key in reference_keys if key})
     if not keys:
         return set()
     rows = connection.execute(sa.select(pids.c.value).where(pids.c.scheme == "ref", pids.c.value.in_(keys)))
     return set(rows.scalars())
+
+
+def _decoded(body: bytes, max_bytes: int) -> Any:
+    """An answer's JSON, read as ``read_json`` reads it but by orjson: a feed page in half the standard library's
+    time (issue 14). What orjson refuses or may have read otherwise is handed to ``read_json`` itself, which
+    then says why (too large, too deep — a page of 30,000 nested brackets is refused, not parsed, issue 20 —
+    or not JSON) or reads it its own way."""
+    if len(body) <= max_bytes:
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:  # not JSON, or nested past orjson's 1,024 levels
+            pass
+        else:
+            if _read_alike(value, MAX_JSON_DEPTH):
+                return value
+    return read_json(body, max_bytes=max_bytes)
+
+
+_WALKED = frozenset({dict, list, float})
+_LONG_INTEGER = 2.0 ** 63  # orjson reads an integer past 64 bits as a float; the standard library keeps it whole
+
+
+def _read_alike(value: Any, depth_limit: int) -> bool:
+    """Whether ``read_json`` would have given orjson's ``value``: it nests at most ``depth_limit`` levels and
+    holds no float that may have been a long integer. Walked a level at a time: no recursion, and every value
+    looked at once."""
+    level, depth = ([value] if type(value) in _WALKED else []), 1
+    while level:
+        if any(type(item) is float and not -_LONG_INTEGER < item < _LONG_INTEGER for item in level):
+            return False
+        level = [child for item in level if type(item) is not float
+                 for child in (item.values() if type(item) is dict else item) if type(child) in _WALKED]
+        depth += 1
+        if depth > depth_limit and any(type(item) is not float for item in level):
+            return False
+    return True
 
 
 def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:

@@ -22,14 +22,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from zhulian import hooks
 from zhulian.config import Settings
 from zhulian.errors import Problem, ZhulianError, conflict, invalid, not_found
-from zhulian.exchange.formats import MAX_JSON_DEPTH, BadJSON, read_json
+from zhulian.exchange.formats import BadJSON, read_json
 from zhulian.federation.conflicts import list_conflicts
 from zhulian.federation.feed import PROTOCOL, FeedEntry, FeedPage, NodeIdentity, parse_sets
 from zhulian.federation.locks import NodeHarvestLock
@@ -369,7 +368,7 @@ class Harvester:
                                f"{url} 返回 HTTP {reply.status_code}：{_said(body)}",
                                transient=reply.status_code >= 500 or reply.status_code == 429)
         try:
-            return _decoded(body, limit)
+            return read_json(body, max_bytes=limit)
         except BadJSON as error:
             raise HarvestError(f"{url} did not answer usable JSON ({error.reason})",
                                f"{url} 返回的不是可用的 JSON（{error.reason_zh}）") from None
@@ -642,42 +641,6 @@ def _held_references(connection: sa.Connection, reference_keys: list[str | None]
         return set()
     rows = connection.execute(sa.select(pids.c.value).where(pids.c.scheme == "ref", pids.c.value.in_(keys)))
     return set(rows.scalars())
-
-
-def _decoded(body: bytes, max_bytes: int) -> Any:
-    """An answer's JSON, read as ``read_json`` reads it but by orjson: a feed page in half the standard library's
-    time (issue 14). What orjson refuses or may have read otherwise is handed to ``read_json`` itself, which
-    then says why (too large, too deep — a page of 30,000 nested brackets is refused, not parsed, issue 20 —
-    or not JSON) or reads it its own way."""
-    if len(body) <= max_bytes:
-        try:
-            value = orjson.loads(body)
-        except orjson.JSONDecodeError:  # not JSON, or nested past orjson's 1,024 levels
-            pass
-        else:
-            if _read_alike(value, MAX_JSON_DEPTH):
-                return value
-    return read_json(body, max_bytes=max_bytes)
-
-
-_WALKED = frozenset({dict, list, float})
-_LONG_INTEGER = 2.0 ** 63  # orjson reads an integer past 64 bits as a float; the standard library keeps it whole
-
-
-def _read_alike(value: Any, depth_limit: int) -> bool:
-    """Whether ``read_json`` would have given orjson's ``value``: it nests at most ``depth_limit`` levels and
-    holds no float that may have been a long integer. Walked a level at a time: no recursion, and every value
-    looked at once."""
-    level, depth = ([value] if type(value) in _WALKED else []), 1
-    while level:
-        if any(type(item) is float and not -_LONG_INTEGER < item < _LONG_INTEGER for item in level):
-            return False
-        level = [child for item in level if type(item) is not float
-                 for child in (item.values() if type(item) is dict else item) if type(child) in _WALKED]
-        depth += 1
-        if depth > depth_limit and any(type(item) is not float for item in level):
-            return False
-    return True
 
 
 def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:

@@ -27,9 +27,9 @@ Round 2026-11-30 (py-spy on the harvesting process and on the source's ``zhulian
   ``validate_record`` 8%, flush 7%). The fetch really does overlap: the writer waited on it in under 1% of the
   samples. But its Python work takes the GIL from the writer: 13% of samples. Half of that was ``read_json``
   (json.loads plus a depth walk), and two-thirds of ``FeedPage.model_validate`` was copying each record dict.
-  Answers are now decoded by orjson within ``read_json``'s limits (depth checked a level at a time; anything
-  orjson refuses or might read differently goes to ``read_json``). A record is checked to be an object, not
-  copied. Fetch, decode and check together went from 11,400 to 18,000 rec/s (``_fetch_page`` in a loop, no
+  ``read_json`` now reads by orjson within its limits (depth checked a level at a time; anything orjson refuses
+  or might read differently goes to the standard library), for every JSON input. A record is checked to be an
+  object, not copied. Fetch, decode and check together went from 11,400 to 18,000 rec/s (``_fetch_page`` in a loop, no
   writing). The page's lag is written in its own transaction, and the origin, origin-revision and audit rows
   are built straight from the written entries. The bookkeeping was already set-based (one look-up per 500 ids)
   and is about 5% of samples now; the commit is 3-5%.

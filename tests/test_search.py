@@ -82,6 +82,10 @@ def test_and_or_phrase_and_exclusion(service: SearchService) -> None:
     assert service.search("GDUF")["meta"]["count"] == 0
     assert names(service.search('"复合石墨烯"')) == []
     assert "石墨烯传感器研究" in names(service.search('"石墨"')) and names(service.search('"烯"'))
+    # a phrase of the body text only, contiguous (its characters' positions), and not its words scattered
+    assert names(service.search('"锂电池中的应用"')) == ["石墨烯复合材料的制备"]
+    assert names(service.search('"加入少量石墨"')) == ["锂电池负极材料"]
+    assert names(service.search('"石墨烯锂电池"')) == []
     # name above keywords above abstract
     ranked = names(service.search("石墨烯", type="paper"))
     assert ranked[-1] == "锂电池负极材料"

@@ -38,7 +38,7 @@ from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
 from zhulian.store import Condition, FeedFollower, allowed_fields, parse_filter
 from zhulian.text import bigrams, normalize
-from zhulian.text.analysis import normalize_many_with_map
+from zhulian.text.analysis import characters, normalize_many_with_map
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ MAX_OFFSET = 10_000
 AUTOCOMPLETE_LIMIT = 10
 MAX_GROUP_VALUES = 1_000_000  # distinct field=value pairs counted per query: all of them, so counts are exact
 FEED_BATCH = 500
-WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_b": 1.0}
+WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_c": 1.0}
 FIRST_BUILD_WAIT = 20.0  # seconds a search waits for the first index of a server before answering 503
 BUILD_POLL = 0.05
 RETRY_AFTER = 30.0  # seconds before a server tries again a rebuild that failed
@@ -375,7 +375,7 @@ class SearchService:
                 return self._token_query(index, grams[0], grams[0])
             return Query.disjunction_max_query([
                 Query.boost_query(_grams(schema, "name_b", grams), WEIGHTS["name_b"] + 0.5),
-                Query.boost_query(_grams(schema, "body_b", grams), WEIGHTS["body_b"]),
+                Query.boost_query(_grams(schema, "body_c", characters(text).split()), WEIGHTS["body_c"]),
             ], 0.1)
         tokens = index.analyzer.query_tokens(text)
         if not tokens:
@@ -387,7 +387,7 @@ class SearchService:
             grams = bigrams(text).split()
             if len(grams) > 1:
                 parts.append((Occur.Should, Query.boost_query(_grams(schema, "name_b", grams), 2.0)))
-                parts.append((Occur.Should, Query.boost_query(_grams(schema, "body_b", grams), 0.5)))
+                parts.append((Occur.Should, Query.boost_query(_grams(schema, "body_c", characters(text).split()), 0.5)))
         return parts[0][1] if len(parts) == 1 else _boolean(parts)
 
     def _token_query(self, index: SearchIndex, stemmed: str, surface: str, *, prefix: bool = False) -> Query:
@@ -474,7 +474,7 @@ def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_na
 
 
 def _grams(schema: tantivy.Schema, field: str, grams: list[str]) -> Query:
-    """A run of bigrams in a row (a substring); Tantivy's phrase query needs two terms at least."""
+    """A run of bigrams or characters in a row (a substring); Tantivy's phrase query needs two terms at least."""
     if len(grams) == 1:
         return Query.term_query(schema, field, grams[0])
     return Query.phrase_query(schema, field, grams)

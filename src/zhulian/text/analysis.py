@@ -6,7 +6,8 @@ lowercase, whitespace collapsed, then OpenCC traditional → simplified. Chinese
 a domain dictionary of organisation, platform and city names that keeps those names whole; English
 words are stemmed with the Snowball English stemmer (compiled: PyStemmer). ``bigrams`` gives the character
 bigram stream that makes one- and two-character queries, partial names and phrases work whatever the
-segmentation.
+segmentation; ``characters`` gives the character stream (a break between runs) that the body text's phrases
+are matched on.
 """
 
 from __future__ import annotations
@@ -177,6 +178,17 @@ def bigrams(normalized: str) -> str:
         else:
             out.append(" ".join(map(operator.add, run, run[1:])))
     return " ".join(out)
+
+
+RUN_BREAK = "|"  # stands between two runs in ``characters``: a phrase spans a break only where the text has one
+
+
+def characters(normalized: str) -> str:
+    """The characters of each run of word characters, space separated, ``RUN_BREAK`` between runs: with positions
+    in the index, a phrase query of these finds a substring or an exact phrase as bigrams do, for a third of the
+    Python work and of Tantivy's (one term per character: a small dictionary), and without grams crossing a break.
+    Built by C-level string operations only."""
+    return " ".join(RUN_BREAK.join(_RUNS.findall(normalized)))
 
 
 def unigrams(normalized: str) -> str:

@@ -46,7 +46,7 @@ MAX_PER_PAGE = 200
 MAX_OFFSET = 10_000
 AUTOCOMPLETE_LIMIT = 10
 MAX_GROUP_VALUES = 1_000_000  # distinct field=value pairs counted per query: all of them, so counts are exact
-FEED_BATCH = 500
+FEED_BATCH = 2000  # feed entries per commit: 5,000 edits took 4.2–4.8 CPU-s applied 500 a commit, 3.1 at 2,000
 WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_c": 1.0}
 FIRST_BUILD_WAIT = 20.0  # seconds a search waits for the first index of a server before answering 503
 BUILD_POLL = 0.05

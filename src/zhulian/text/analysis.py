@@ -57,12 +57,30 @@ def _convert(text: str) -> str:
     return _VARIANT_PATTERN.sub(_variant, converted)
 
 
+# Full-width forms and the ideographic space, the usual reason a Chinese text is not NFKC already (，：（）),
+# each replaced by its NFKC form in one regex pass: NFKC of a whole text costs several times as much
+_FULL_WIDTH = re.compile("[\u3000\uff01-\uff5e]")
+_HALF_WIDTH = {c: unicodedata.normalize("NFKC", c) for c in ["\u3000", *map(chr, range(0xFF01, 0xFF5F))]}
+
+
+def _half_width(match: re.Match[str]) -> str:
+    return _HALF_WIDTH[match.group()]
+
+
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, cheaper for text whose only compatibility characters are full-width
+    forms (the same result: each is replaced by its own NFKC form, then anything left is normalised)."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    text = _FULL_WIDTH.sub(_half_width, text)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
 def normalize(text: str) -> str:
     """Full-width → half-width, lowercase, whitespace collapsed, traditional → simplified."""
     if not text:
         return ""
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    text = _nfkc(text)
     text = text.lower()
     text = _SPACES.sub(" ", text).strip()
     return _convert(text) if not text.isascii() else text
@@ -75,9 +93,7 @@ def normalize_many(texts: list[str]) -> list[str]:
     """``normalize`` of each text, done in one pass over their concatenation (one OpenCC call)."""
     if not texts:
         return []
-    joined = _SEPARATOR.join(texts)
-    if not unicodedata.is_normalized("NFKC", joined):
-        joined = unicodedata.normalize("NFKC", joined)
+    joined = _nfkc(_SEPARATOR.join(texts))
     joined = joined.lower()
     joined = _SPACES.sub(" ", joined)
     if not joined.isascii():
@@ -89,8 +105,7 @@ def normalize_many(texts: list[str]) -> list[str]:
 def normalize_many_with_map(texts: list[str]) -> list[tuple[str, Sequence[int]]]:
     """``normalize_with_map`` of each text. The texts whose characters map one for one (nearly all) are converted
     together in one OpenCC call; only a text that NFKC changes in length (``℃`` → ``°c``) takes the slow path."""
-    folded = [text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
-              for text in texts]
+    folded = [_nfkc(text) for text in texts]
     simple = [n for n, (text, fold) in enumerate(zip(texts, folded, strict=True)) if len(fold) == len(text)]
     out: list[tuple[str, Sequence[int]] | None] = [None] * len(texts)
     joined = _SEPARATOR.join(folded[n] for n in simple).lower()

@@ -312,11 +312,9 @@ class SearchService:
             meta["notice_zh"] = "".join(zh for _en, zh in parsed.notices)
         body: dict[str, Any] = {"meta": meta, "results": results}
         if group_fields:
-            # counted over the same matches without the ranking-only clauses (contiguous-phrase bonuses),
-            # which Tantivy would otherwise evaluate again for every value counted
-            matches = _boolean([(Occur.Must, self._text_query(index, parsed, bonus=False)),
-                                (Occur.Must, filter_query)])
-            groups = _groups(searcher, matches, group_fields, type_name, result.count)
+            # over the ranking query itself: its optional contiguous-phrase bonuses match nothing on their own, and
+            # unscored they cost the aggregation next to nothing, less than building a query without them (0.15 ms)
+            groups = _groups(searcher, query, group_fields, type_name, result.count)
             body["group_by"] = groups[group_fields[0]]
             if len(group_fields) > 1:
                 body["groups"] = groups
@@ -341,7 +339,7 @@ class SearchService:
 
     # -- query building ----------------------------------------------------------------------------
 
-    def _text_query(self, index: SearchIndex, parsed: ParsedQuery, *, bonus: bool = True) -> Query:
+    def _text_query(self, index: SearchIndex, parsed: ParsedQuery) -> Query:
         if parsed.empty:
             return Query.all_query()
         parts: list[tuple[Occur, Query]] = []
@@ -350,7 +348,7 @@ class SearchService:
         last = parsed.items[-1].alternatives[-1] if not parsed.text[-1:].isspace() else None
         several = len(parsed.items) > 1
         for item in parsed.items:
-            alternatives = [q for q in (self._clause_query(index, c, prefix=c is last, several=several, bonus=bonus)
+            alternatives = [q for q in (self._clause_query(index, c, prefix=c is last, several=several)
                                         for c in item.alternatives) if q is not None]
             if not alternatives:
                 continue  # nothing searchable in it (punctuation only): it asks for nothing
@@ -364,7 +362,7 @@ class SearchService:
         return _boolean(parts)
 
     def _clause_query(self, index: SearchIndex, clause: Clause, *, prefix: bool = False,
-                      several: bool = False, bonus: bool = True) -> Query | None:
+                      several: bool = False) -> Query | None:
         schema = index.schema
         text = normalize(clause.text)
         if clause.phrase:
@@ -383,7 +381,7 @@ class SearchService:
         parts = [(Occur.Must, self._token_query(index, stemmed, surface,
                                                 prefix=prefix and n == len(tokens) - 1 and (several or n > 0)))
                  for n, (stemmed, surface) in enumerate(tokens)]
-        if bonus and len(tokens) > 1:  # the chunk as written, contiguous, ranks above its words scattered
+        if len(tokens) > 1:  # the chunk as written, contiguous, ranks above its words scattered
             grams = bigrams(text).split()
             if len(grams) > 1:
                 parts.append((Occur.Should, Query.boost_query(_grams(schema, "name_b", grams), 2.0)))

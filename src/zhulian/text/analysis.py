@@ -129,8 +129,9 @@ def normalize_with_map(text: str) -> tuple[str, Sequence[int]]:
             return converted, range(len(text))
     pieces, origin = [], []
     previous_space = False
+    folded_chars = {char: unicodedata.normalize("NFKC", char).lower() for char in set(text)}  # each once
     for index, char in enumerate(text):
-        piece = unicodedata.normalize("NFKC", char).lower()
+        piece = folded_chars[char]
         if piece.isspace() or not piece:
             if previous_space or not piece:
                 continue

@@ -12,7 +12,9 @@ import pytest
 
 from zhulian.errors import ZhulianError
 from zhulian.records.reference import load_region
+from zhulian.model import record_label
 from zhulian.search import SearchService
+from zhulian.text import pinyin_sort_key
 
 PAPERS = [
     {"type": "paper", "title": {"zh": "ＡＩ辅助的医学影像诊断"}, "year_published": 2019, "category": "医学",
@@ -246,6 +248,17 @@ def _within_a_second(check) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+def test_sorted_by_name_the_index_lists_the_stores_order_for_built_and_followed_records(service: SearchService,
+                                                                                       store) -> None:
+    # a build reads each record's sort key from the store, the follower works it out: both order as the store does
+    store.create({"type": "paper", "title": {"zh": "阿尔法材料"}, "keywords": ["材料"], "city": "440100"})
+    service.catch_up()
+    listed = service.search("", type="paper", sort="name", per_page=200)["results"]
+    stored = store.query("paper", "access:public", sort="name", limit=200).results
+    assert "阿尔法材料" in [r["title"]["zh"] for r in listed]
+    assert [pinyin_sort_key(record_label(r)) for r in listed] == [pinyin_sort_key(record_label(r)) for r in stored]
 
 
 def test_an_index_analysed_in_worker_processes_answers_the_same(service: SearchService, monkeypatch) -> None:

@@ -179,7 +179,7 @@ class SearchIndex:
                     log.debug("closing the index writer: %s", error)
 
     def document(self, record: dict[str, Any]) -> tantivy.Document:
-        return tantivy.Document(**analyse(self.analyzer, record))
+        return as_document(analyse(self.analyzer, record), self.schema)
 
     def add(self, record: dict[str, Any]) -> None:
         self.writer().add_document(self.document(record))
@@ -261,6 +261,12 @@ def analyse(a: Analyzer, record: dict[str, Any], *, sort_name: str | None = None
     return {k: v for k, v in fields.items() if v not in ([], "", {})}
 
 
+def as_document(fields: dict[str, Any], schema: tantivy.Schema) -> tantivy.Document:
+    """A Tantivy document of ``analyse``'s fields, each converted by its type in the schema: keyword arguments to
+    ``tantivy.Document`` cost 2–10× as much (the same documents indexed), in the one process that feeds the writer."""
+    return tantivy.Document.from_dict(fields, schema)
+
+
 def card(record: dict[str, Any]) -> dict[str, Any]:
     names = record.get("name") or record.get("title") or {}
     return {"id": record["id"], "type": record["type"], "name": {k: v for k, v in names.items() if v},
@@ -320,7 +326,7 @@ def _build(store: Any, path: Path, lock: RebuildLock, progress: Callable[[int], 
             if stop is not None and stop.is_set():
                 raise BuildStopped(str(path))
             for one in fields:
-                writer.add_document(tantivy.Document(**one))
+                writer.add_document(as_document(one, index.schema))
             count += len(fields)
             lock.report(count, total)
             if progress:

@@ -112,6 +112,7 @@ queries, stage timers on 3,000–5,000 records; the machine shared at load 3–8
   too indexed hardly faster, 135–157 µs). The workers read their own chunks of records (this process reads only
   the ids that bound them) with the store's ``records.sort_name`` beside the JSON, instead of the pinyin key worked
   out again; progress is written every 0.5 s. 20,000 records, alternated: 1,399–1,551 → 1,562–1,782 records/s.
+  Documents are made by ``tantivy.Document.from_dict`` with the schema (12.5 µs each; keyword arguments 20–120).
 * the follower (5,000 edits): analysis 66 %, Tantivy's commits 18 % (164 ms each, one per 500 entries), NFKC of
   whole texts 5 % (each edited title has a full-width bracket). Now 2,000 entries a commit (4.2–4.8 → 3.1 CPU-s
   for the 5,000), and full-width forms are replaced in one regex pass before NFKC (the same result; half its cost
@@ -130,16 +131,27 @@ queries, stage timers on 3,000–5,000 records; the machine shared at load 3–8
   (rjieba alone 66, raw's whole Python side) and 150 in Tantivy. What is left to cut is the number of fields
   analysed and indexed per record (three rjieba passes, bigrams and unigrams of names, the ``groups`` JSON and
   ``kv`` pairs, four sort columns), each a schema change to weigh against the queries it serves. The follower
-  needs its analysis spread over both cores, as the build's is, to reach 2,000 writes/s on a shared machine.
+  analyses on one core (1,998 writes/s quiet, 793–1,421 loaded): spreading it over both, as the build does, is
+  next. Queries at 1M (p50 ≤ 5 ms) need the query's clauses per word reduced (above). The query process's 1.2 GB
+  at 1M includes the raw index and the FTS5 database; ours alone was not measured.
 
-Measured after this round (``python bench/search_bench.py --records 100000``; each line one run, the baseline in
-the same run): before (0370bc2), load 4.4–7.8: build 811 records/s = 0.11× raw (7,143), follower 530 writes/s,
-index 159 MB; broad p50 5.81 ms = 5.84× raw, 0.03× FTS5; narrow p50 4.58 ms, p95 14.83 = 11.4× raw, 2.11×
-FTS5 at p50 and 1.93× at p95; query process 335 MB. After (664af37), load 5.1–8.2: build 1,311 records/s = 0.23×
-raw (5,785), follower 1,269 writes/s, index 122 MB; broad p50 13.56 ms = 7.28× raw, 0.04× FTS5; narrow p50 6.70
-ms, p95 20.39 = 13.2× raw, 2.32× / 2.96× FTS5; query process 310 MB. (A run between, after the build changes
-only, load 4.4–8.2: build 1,124 records/s = 0.29× raw, follower 793; narrow 10.7× raw, 1.96× FTS5; broad 4.63×
-raw: the query ratios move by more than that from run to run on this machine.)
+Measured after this round (``python bench/search_bench.py --records 100000`` unless said; each figure one run,
+the baseline in the same run; the load changed more than the code between some of them):
+
+* before (0370bc2), load 3.2–7.8: build 811 records/s = 0.11× raw (7,143), follower 530 writes/s, index 159 MB;
+  broad p50 5.81 ms = 5.84× raw; narrow p50 4.58 ms, p95 14.83 = 11.4× raw, 2.11× / 1.93× FTS5; 335 MB.
+* after the build changes (a7ffd93), load 4.5–8.2: build 1,124 records/s = 0.29× raw (3,925), follower 793.
+* after the query changes too (664af37), load 5.1–8.2: build 1,311 = 0.23× raw (5,785), follower 1,269; narrow
+  p50 6.70 ms = 13.2× raw, 2.32× FTS5 (the query ratios move by this much from run to run on a loaded machine).
+* ``--records 1000000`` once (the build at 2cba374), load 1.2–6.3: build 1,820 records/s on 1.08 cores = 0.17× raw
+  (10,568); follower 1,421 writes/s; index 1,026 MB = 1.39× the raw text; broad p50 32.1 ms, p95 33.7 = 3.24× /
+  1.95× raw, 0.01× FTS5; narrow p50 9.17 ms, p95 19.85 = 2.80× / 2.50× raw and 0.96× / 0.82× FTS5 (faster at
+  both: at 1M raw's and FTS5's work grows with the matches, ours is mostly a fixed cost per query); query process
+  peak RSS 1,213 MB with the raw index and the FTS5 database open beside ours.
+* last (ae522a8), on a quiet machine, load 0.4–2.0: build 4,028 records/s on 1.92 cores = 0.29× raw (14,017; the
+  second round's 2,315 at load 2.4–4.4 was 0.17×); follower 1,998 writes/s; index 122 MB; broad p50 6.46 ms, p95
+  7.46 = 5.67× / 3.96× raw, 0.03× FTS5; narrow p50 5.11 ms, p95 8.22 = 11.8× / 10.5× raw, 2.31× / 1.99× FTS5;
+  query process 311 MB.
 """
 
 from __future__ import annotations

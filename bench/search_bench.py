@@ -95,6 +95,63 @@ Measured after this round, the same session as the round before it, on a machine
 same-run ratios compare): ``--records 100000`` before, load 11–14: broad p50 98.9 ms = 11.2× raw Tantivy, narrow
 p50 67.5 ms = 58.9× raw and 2.05× FTS5; after, load 18–23: broad p50 43.5 ms = 4.1× raw, narrow p50 31.2 ms =
 30.9× raw and 1.42× FTS5; build and follower unchanged (0.32–0.35× raw's speed); query process peak RSS 332 MB.
+
+Fourth round, 2026-11-30 (py-spy --subprocesses of a 20,000-record build, cProfile of the follower and of
+queries, stage timers on 3,000–5,000 records; the machine shared at load 3–8 on 2 cores, so ratios, not times):
+
+* the build, per record in one process: analysis about 250 µs of CPU (rjieba 66, the pinyin sort key 28, folding
+  27, bigrams of names and body 40, field extraction and filter values 18); Tantivy indexing our documents 230–240
+  µs of CPU, of which the body's bigrams with positions about 80 (without ``body_b``: 171); ``tantivy.Document``
+  20–27. py-spy of a whole build: the writer's process was the bottleneck, its one core (the GIL) decoding every
+  record read from the store, pickling it to the workers and their fields back, and rewriting the progress file
+  after every 100-record chunk, while the workers waited; the two cores were 0.6–0.7 busy.
+* changed: the body's phrases are matched on its characters with positions (``body_c``, schema 6: one C-level
+  join, ``|`` between runs so a phrase still spans a break only where the text has one) instead of bigrams:
+  Tantivy 230–238 → 150–156 µs a record, the grams' analysis 40 → 19 µs, the 100k index 159 → 122 MB. Names keep
+  bigrams: their short postings keep the substring clause of every Chinese query word cheap (characters for names
+  too indexed hardly faster, 135–157 µs). The workers read their own chunks of records (this process reads only
+  the ids that bound them) with the store's ``records.sort_name`` beside the JSON, instead of the pinyin key worked
+  out again; progress is written every 0.5 s. 20,000 records, alternated: 1,399–1,551 → 1,562–1,782 records/s.
+  Documents are made by ``tantivy.Document.from_dict`` with the schema (12.5 µs each; keyword arguments 20–120).
+* the follower (5,000 edits): analysis 66 %, Tantivy's commits 18 % (164 ms each, one per 500 entries), NFKC of
+  whole texts 5 % (each edited title has a full-width bracket). Now 2,000 entries a commit (4.2–4.8 → 3.1 CPU-s
+  for the 5,000), and full-width forms are replaced in one regex pass before NFKC (the same result; half its cost
+  on the corpus's texts, of which 27 % are not NFKC already).
+* a query (stage timers, 20,000 records): narrow — Tantivy's search 0.9–1.0 ms, the group aggregation 0.7,
+  highlights 0.5, the store read 0.36, query building 0.3; broad — highlights 1.7–2.0 ms (about 160 texts a page,
+  keywords one by one; a quarter of it folding, character by character, the few texts NFKC lengthens), search
+  1.0–1.8, aggregation 1.0, store read 0.7–0.8. Our narrow query costs Tantivy 0.55 ms even without its phrase
+  clauses (each word is 3 fields' terms, a bigram phrase and a dismax; raw's is 3 terms): evaluation, not Python,
+  is the largest part, and the next step is a query with fewer clauses per word, not a faster wrapper. Changed:
+  the aggregation runs on the ranking query (same counts; unscored, its phrase bonuses cost it nothing measurable)
+  instead of a second query built without them; highlights skip absent needles with one ``in`` scan and compile
+  each pattern once. Thread CPU time per query, alternated 3 times in one process each: no change beyond the noise
+  (broad 3.0–4.0 vs 3.2–3.7 ms, narrow 2.1–2.7 vs 2.0–2.9).
+* not done: 10,000 records/s needs about 200 µs of CPU a record on two cores; we spend about 250 on analysis
+  (rjieba alone 66, raw's whole Python side) and 150 in Tantivy. What is left to cut is the number of fields
+  analysed and indexed per record (three rjieba passes, bigrams and unigrams of names, the ``groups`` JSON and
+  ``kv`` pairs, four sort columns), each a schema change to weigh against the queries it serves. The follower
+  analyses on one core (1,998 writes/s quiet, 793–1,421 loaded): spreading it over both, as the build does, is
+  next. Queries at 1M (p50 ≤ 5 ms) need the query's clauses per word reduced (above). The query process's 1.2 GB
+  at 1M includes the raw index and the FTS5 database; ours alone was not measured.
+
+Measured after this round (``python bench/search_bench.py --records 100000`` unless said; each figure one run,
+the baseline in the same run; the load changed more than the code between some of them):
+
+* before (0370bc2), load 3.2–7.8: build 811 records/s = 0.11× raw (7,143), follower 530 writes/s, index 159 MB;
+  broad p50 5.81 ms = 5.84× raw; narrow p50 4.58 ms, p95 14.83 = 11.4× raw, 2.11× / 1.93× FTS5; 335 MB.
+* after the build changes (a7ffd93), load 4.5–8.2: build 1,124 records/s = 0.29× raw (3,925), follower 793.
+* after the query changes too (664af37), load 5.1–8.2: build 1,311 = 0.23× raw (5,785), follower 1,269; narrow
+  p50 6.70 ms = 13.2× raw, 2.32× FTS5 (the query ratios move by this much from run to run on a loaded machine).
+* ``--records 1000000`` once (the build at 2cba374), load 1.2–6.3: build 1,820 records/s on 1.08 cores = 0.17× raw
+  (10,568); follower 1,421 writes/s; index 1,026 MB = 1.39× the raw text; broad p50 32.1 ms, p95 33.7 = 3.24× /
+  1.95× raw, 0.01× FTS5; narrow p50 9.17 ms, p95 19.85 = 2.80× / 2.50× raw and 0.96× / 0.82× FTS5 (faster at
+  both: at 1M raw's and FTS5's work grows with the matches, ours is mostly a fixed cost per query); query process
+  peak RSS 1,213 MB with the raw index and the FTS5 database open beside ours.
+* last (ae522a8), on a quiet machine, load 0.4–2.0: build 4,028 records/s on 1.92 cores = 0.29× raw (14,017; the
+  second round's 2,315 at load 2.4–4.4 was 0.17×); follower 1,998 writes/s; index 122 MB; broad p50 6.46 ms, p95
+  7.46 = 5.67× / 3.96× raw, 0.03× FTS5; narrow p50 5.11 ms, p95 8.22 = 11.8× / 10.5× raw, 2.31× / 1.99× FTS5;
+  query process 311 MB.
 """
 
 from __future__ import annotations

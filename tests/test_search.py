@@ -12,7 +12,9 @@ import pytest
 
 from zhulian.errors import ZhulianError
 from zhulian.records.reference import load_region
+from zhulian.model import record_label
 from zhulian.search import SearchService
+from zhulian.text import pinyin_sort_key
 
 PAPERS = [
     {"type": "paper", "title": {"zh": "ＡＩ辅助的医学影像诊断"}, "year_published": 2019, "category": "医学",
@@ -82,6 +84,10 @@ def test_and_or_phrase_and_exclusion(service: SearchService) -> None:
     assert service.search("GDUF")["meta"]["count"] == 0
     assert names(service.search('"复合石墨烯"')) == []
     assert "石墨烯传感器研究" in names(service.search('"石墨"')) and names(service.search('"烯"'))
+    # a phrase of the body text only, contiguous (its characters' positions), and not its words scattered
+    assert names(service.search('"锂电池中的应用"')) == ["石墨烯复合材料的制备"]
+    assert names(service.search('"加入少量石墨"')) == ["锂电池负极材料"]
+    assert names(service.search('"石墨烯锂电池"')) == []
     # name above keywords above abstract
     ranked = names(service.search("石墨烯", type="paper"))
     assert ranked[-1] == "锂电池负极材料"
@@ -242,6 +248,17 @@ def _within_a_second(check) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+
+
+def test_sorted_by_name_the_index_lists_the_stores_order_for_built_and_followed_records(service: SearchService,
+                                                                                       store) -> None:
+    # a build reads each record's sort key from the store, the follower works it out: both order as the store does
+    store.create({"type": "paper", "title": {"zh": "阿尔法材料"}, "keywords": ["材料"], "city": "440100"})
+    service.catch_up()
+    listed = service.search("", type="paper", sort="name", per_page=200)["results"]
+    stored = store.query("paper", "access:public", sort="name", limit=200).results
+    assert "阿尔法材料" in [r["title"]["zh"] for r in listed]
+    assert [pinyin_sort_key(record_label(r)) for r in listed] == [pinyin_sort_key(record_label(r)) for r in stored]
 
 
 def test_an_index_analysed_in_worker_processes_answers_the_same(service: SearchService, monkeypatch) -> None:

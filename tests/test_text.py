@@ -12,7 +12,7 @@ from zhulian.text import (
     pinyin_keys,
     stem,
 )
-from zhulian.text.analysis import normalize_many_with_map
+from zhulian.text.analysis import characters, normalize_many_with_map
 
 
 def test_traditional_full_width_and_case_fold_to_one_form() -> None:
@@ -47,6 +47,12 @@ def test_bigrams_do_not_cross_breaks_and_single_characters_stand_alone() -> None
     assert bigrams("科技金融") == "科技 技金 金融"
     assert bigrams("科技，金融") == "科技 金融"
     assert bigrams("鱼") == "鱼"
+
+
+def test_characters_keep_a_break_between_runs() -> None:
+    # a phrase of these matches across a break only where the text has one, as bigrams do
+    assert characters("科技，金融 ai") == "科 技 | 金 融 | a i"
+    assert characters("，鱼。") == "鱼"
 
 
 def test_pinyin_initials_and_full_pinyin() -> None:

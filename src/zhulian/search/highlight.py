@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from zhulian.text import normalize_with_map
 
@@ -13,17 +14,22 @@ MAX_FRAGMENTS = 3
 _OPEN, _CLOSE = "\ue001", "\ue002"  # where <em> and </em> go, put in before escaping (private-use characters)
 
 
+@lru_cache(maxsize=4096)
+def _ascii_pattern(needle: str) -> re.Pattern[str]:
+    pattern = re.escape(needle)
+    if needle[-1:].isalnum():  # a stem matches the words it comes from (learn → learning)
+        pattern = r"(?<![a-z0-9])" + pattern + r"[a-z0-9]*"
+    return re.compile(pattern)
+
+
 def spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]]:
     """Where the needles occur (ASCII needles only at a word start), merged, in order."""
     found = []
     for needle in needles:
-        if not needle:
+        if not needle or needle not in normalized:  # most of a page's texts hold none: found with one C scan
             continue
         if needle.isascii():
-            pattern = re.escape(needle)
-            if needle[-1:].isalnum():  # a stem matches the words it comes from (learn → learning)
-                pattern = r"(?<![a-z0-9])" + pattern + r"[a-z0-9]*"
-            found += [(m.start(), m.end()) for m in re.finditer(pattern, normalized)]
+            found += [(m.start(), m.end()) for m in _ascii_pattern(needle).finditer(normalized)]
         else:
             start = normalized.find(needle)
             while start >= 0:

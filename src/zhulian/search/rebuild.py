@@ -13,10 +13,13 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import IO, Any
 
 from zhulian.errors import ZhulianError
+
+REPORT_INTERVAL = 0.5  # seconds between progress writes: writing it for every chunk cost a build more than its reads
 
 
 class BuildStopped(Exception):
@@ -30,6 +33,7 @@ class RebuildLock:
         self.progress_file = path.parent / f".{path.name}.rebuild.json"
         self._held: IO[str] | None = None
         self._started = ""
+        self._reported_at = -REPORT_INTERVAL
 
     def acquire(self) -> bool:
         """Take the lock if no build holds it, and clear what interrupted builds left behind."""
@@ -51,6 +55,10 @@ class RebuildLock:
             self._held = None
 
     def report(self, done: int, total: int) -> None:
+        """Write how far the build has got: at its start, its end, and every ``REPORT_INTERVAL`` between."""
+        if 0 < done < total and time.monotonic() < self._reported_at + REPORT_INTERVAL:
+            return
+        self._reported_at = time.monotonic()
         tmp = self.progress_file.with_name(self.progress_file.name + ".tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "started_at": self._started, "records_done": done,
                                    "records_total": total, "updated_at": _now()}), encoding="utf-8")

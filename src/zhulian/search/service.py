@@ -38,7 +38,7 @@ from zhulian.search.rebuild import BuildStopped, RebuildLock, building_error
 from zhulian.search.query import Clause, ParsedQuery, clean, parse
 from zhulian.store import Condition, FeedFollower, allowed_fields, parse_filter
 from zhulian.text import bigrams, normalize
-from zhulian.text.analysis import normalize_many_with_map
+from zhulian.text.analysis import characters, normalize_many_with_map
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ MAX_PER_PAGE = 200
 MAX_OFFSET = 10_000
 AUTOCOMPLETE_LIMIT = 10
 MAX_GROUP_VALUES = 1_000_000  # distinct field=value pairs counted per query: all of them, so counts are exact
-FEED_BATCH = 500
-WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_b": 1.0}
+FEED_BATCH = 2000  # feed entries per commit: 5,000 edits took 4.2–4.8 CPU-s applied 500 a commit, 3.1 at 2,000
+WEIGHTS = {"name_w": 3.0, "kw_w": 2.0, "body_w": 1.0, "name_b": 2.5, "uni": 2.0, "body_c": 1.0}
 FIRST_BUILD_WAIT = 20.0  # seconds a search waits for the first index of a server before answering 503
 BUILD_POLL = 0.05
 RETRY_AFTER = 30.0  # seconds before a server tries again a rebuild that failed
@@ -312,11 +312,9 @@ class SearchService:
             meta["notice_zh"] = "".join(zh for _en, zh in parsed.notices)
         body: dict[str, Any] = {"meta": meta, "results": results}
         if group_fields:
-            # counted over the same matches without the ranking-only clauses (contiguous-phrase bonuses),
-            # which Tantivy would otherwise evaluate again for every value counted
-            matches = _boolean([(Occur.Must, self._text_query(index, parsed, bonus=False)),
-                                (Occur.Must, filter_query)])
-            groups = _groups(searcher, matches, group_fields, type_name, result.count)
+            # over the ranking query itself: its optional contiguous-phrase bonuses match nothing on their own, and
+            # unscored they cost the aggregation next to nothing, less than building a query without them (0.15 ms)
+            groups = _groups(searcher, query, group_fields, type_name, result.count)
             body["group_by"] = groups[group_fields[0]]
             if len(group_fields) > 1:
                 body["groups"] = groups
@@ -341,7 +339,7 @@ class SearchService:
 
     # -- query building ----------------------------------------------------------------------------
 
-    def _text_query(self, index: SearchIndex, parsed: ParsedQuery, *, bonus: bool = True) -> Query:
+    def _text_query(self, index: SearchIndex, parsed: ParsedQuery) -> Query:
         if parsed.empty:
             return Query.all_query()
         parts: list[tuple[Occur, Query]] = []
@@ -350,7 +348,7 @@ class SearchService:
         last = parsed.items[-1].alternatives[-1] if not parsed.text[-1:].isspace() else None
         several = len(parsed.items) > 1
         for item in parsed.items:
-            alternatives = [q for q in (self._clause_query(index, c, prefix=c is last, several=several, bonus=bonus)
+            alternatives = [q for q in (self._clause_query(index, c, prefix=c is last, several=several)
                                         for c in item.alternatives) if q is not None]
             if not alternatives:
                 continue  # nothing searchable in it (punctuation only): it asks for nothing
@@ -364,7 +362,7 @@ class SearchService:
         return _boolean(parts)
 
     def _clause_query(self, index: SearchIndex, clause: Clause, *, prefix: bool = False,
-                      several: bool = False, bonus: bool = True) -> Query | None:
+                      several: bool = False) -> Query | None:
         schema = index.schema
         text = normalize(clause.text)
         if clause.phrase:
@@ -375,7 +373,7 @@ class SearchService:
                 return self._token_query(index, grams[0], grams[0])
             return Query.disjunction_max_query([
                 Query.boost_query(_grams(schema, "name_b", grams), WEIGHTS["name_b"] + 0.5),
-                Query.boost_query(_grams(schema, "body_b", grams), WEIGHTS["body_b"]),
+                Query.boost_query(_grams(schema, "body_c", characters(text).split()), WEIGHTS["body_c"]),
             ], 0.1)
         tokens = index.analyzer.query_tokens(text)
         if not tokens:
@@ -383,11 +381,11 @@ class SearchService:
         parts = [(Occur.Must, self._token_query(index, stemmed, surface,
                                                 prefix=prefix and n == len(tokens) - 1 and (several or n > 0)))
                  for n, (stemmed, surface) in enumerate(tokens)]
-        if bonus and len(tokens) > 1:  # the chunk as written, contiguous, ranks above its words scattered
+        if len(tokens) > 1:  # the chunk as written, contiguous, ranks above its words scattered
             grams = bigrams(text).split()
             if len(grams) > 1:
                 parts.append((Occur.Should, Query.boost_query(_grams(schema, "name_b", grams), 2.0)))
-                parts.append((Occur.Should, Query.boost_query(_grams(schema, "body_b", grams), 0.5)))
+                parts.append((Occur.Should, Query.boost_query(_grams(schema, "body_c", characters(text).split()), 0.5)))
         return parts[0][1] if len(parts) == 1 else _boolean(parts)
 
     def _token_query(self, index: SearchIndex, stemmed: str, surface: str, *, prefix: bool = False) -> Query:
@@ -474,7 +472,7 @@ def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_na
 
 
 def _grams(schema: tantivy.Schema, field: str, grams: list[str]) -> Query:
-    """A run of bigrams in a row (a substring); Tantivy's phrase query needs two terms at least."""
+    """A run of bigrams or characters in a row (a substring); Tantivy's phrase query needs two terms at least."""
     if len(grams) == 1:
         return Query.term_query(schema, field, grams[0])
     return Query.phrase_query(schema, field, grams)

@@ -716,3 +716,34 @@ def test_an_invalid_record_writes_nothing(store):
     raises("invalid", 400, store.update, f"moe:{SYSU_MOE}", org("中山大学", founded="2021-13"))
     assert snapshot(store) == before
     raises("not_found", 404, store.get, f"uscc:{USCC}")
+
+
+def test_a_follower_that_keeps_failing_logs_it_once_and_its_recovery_once(caplog):
+    """A derived table whose folder went away fails every poll the same way: one traceback, not one a poll;
+    when the step works again the follower says so and applies the feed."""
+    import threading
+
+    from zhulian.store.follow import FeedFollower
+
+    outcomes = [FileNotFoundError("/data/.index.rebuild.lock")] * 5 + [3]
+    applied = threading.Event()
+
+    def step() -> int:
+        outcome = outcomes.pop(0) if outcomes else 0
+        if isinstance(outcome, Exception):
+            raise outcome
+        if outcome:
+            applied.set()
+        return outcome
+
+    follower = FeedFollower("index follower", step, interval=0.001)
+    with caplog.at_level("WARNING", logger="zhulian.store.follow"):
+        follower.start()
+        assert applied.wait(5)
+        follower.stop()
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m for m in messages if "failed" in m] == [
+        "index follower: 应用变更流失败，将每 0.001 秒重试 / applying the change feed failed; retrying every 0.001 s"]
+    assert [m for m in messages if "works again" in m] == [
+        "index follower: 变更流恢复应用 / applying the change feed works again"]
+    assert caplog.records[0].exc_info[0] is FileNotFoundError

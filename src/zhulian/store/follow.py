@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 
 class FeedFollower(threading.Thread):
     """Calls ``step`` — apply what the feed holds beyond the derived state, return how many entries — until
-    stopped, waiting ``interval`` seconds whenever a step found nothing to do. A failing step is logged and
-    tried again after the wait: the feed is still there."""
+    stopped, waiting ``interval`` seconds whenever a step found nothing to do. A failing step is tried again
+    after the wait: the feed is still there. Its traceback is logged once for as long as it fails the same way
+    (a deleted data folder used to log one every poll), and the recovery once."""
 
     def __init__(self, name: str, step: Callable[[], int], interval: float) -> None:
         super().__init__(name=name, daemon=True)
@@ -22,12 +23,20 @@ class FeedFollower(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        failing: str | None = None
         while not self._stop_event.is_set():
             try:
                 applied = self.step()
-            except Exception:
-                log.exception("%s: applying the change feed failed", self.name)
-                applied = 0
+            except Exception as error:
+                if f"{type(error).__name__}: {error}" != failing:
+                    failing = f"{type(error).__name__}: {error}"
+                    log.exception("%s: 应用变更流失败，将每 %s 秒重试 / applying the change feed failed; retrying "
+                                  "every %s s", self.name, self.interval, self.interval)
+                self._stop_event.wait(self.interval)
+                continue
+            if failing is not None:
+                log.warning("%s: 变更流恢复应用 / applying the change feed works again", self.name)
+                failing = None
             if not applied:
                 self._stop_event.wait(self.interval)
 

@@ -155,33 +155,32 @@ _WALKED = frozenset({dict, list, float})
 _LONG_INTEGER = 2.0 ** 63  # orjson reads an integer past 64 bits as a float; the standard library keeps it whole
 
 
-def _read_alike(value: Any, depth_limit: int) -> bool:
-    """Whether ``read_json`` would have given orjson's ``value``: it nests at most ``depth_limit`` levels and
-    holds no float that may have been a long integer. Walked a level at a time: no recursion, and every value
-    looked at once."""
-    level, depth = ([value] if type(value) in _WALKED else []), 1
+def _levels(value: Any) -> Iterator[list[Any]]:
+    """A decoded JSON value's containers and floats, one nesting level at a time (the value itself is level 1):
+    every value looked at once, without recursion."""
+    level = [value] if type(value) in _WALKED else []
     while level:
-        if any(type(item) is float and not -_LONG_INTEGER < item < _LONG_INTEGER for item in level):
-            return False
+        yield level
         level = [child for item in level if type(item) is not float
                  for child in (item.values() if type(item) is dict else item) if type(child) in _WALKED]
-        depth += 1
-        if depth > depth_limit and any(type(item) is not float for item in level):
+
+
+def _too_deep_level(depth: int, level: list[Any], limit: int) -> bool:
+    return depth > limit and any(type(item) is not float for item in level)
+
+
+def _read_alike(value: Any, depth_limit: int) -> bool:
+    """Whether ``read_json`` would have given orjson's ``value``: it nests at most ``depth_limit`` levels and
+    holds no float that may have been a long integer (one walk for both)."""
+    for depth, level in enumerate(_levels(value), 1):
+        if _too_deep_level(depth, level, depth_limit) or any(
+                type(item) is float and not -_LONG_INTEGER < item < _LONG_INTEGER for item in level):
             return False
     return True
 
 
 def _depth_over(value: Any, limit: int) -> bool:
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth + 1 > limit:
-                    return True
-                pending.append((child, depth + 1))
-    return False
+    return any(_too_deep_level(depth, level, limit) for depth, level in enumerate(_levels(value), 1))
 
 
 _TOP = object()  # stands for the top-level array, whose items are yielded rather than kept

@@ -19,7 +19,6 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
 
 import opencc
 import rjieba
@@ -298,15 +297,20 @@ def pinyin_sort_key(name: str) -> str:
                 words.append(token)
         elif type(reading) is str:
             words.append(reading)
-        else:  # several readings: as in the two-character word the character starts or ends (长沙 chang, 银行 hang)
-            start = match.start()
-            word = pairs.get(text[start:start + 2])
-            if word is None and start:
-                word = pairs.get(text[start - 1:start + 1])
-                words.append(word[1] if word is not None else reading[0])
-            else:
-                words.append(word[0] if word is not None else reading[0])
+        else:
+            words.append(_reading_in_context(text, match.start(), reading, pairs))
     return " ".join(words).lower()
+
+
+def _reading_in_context(text: str, start: int, readings: tuple[str, ...],
+                        pairs: dict[str, tuple[str, str]]) -> str:
+    """A character of several readings read as in the two-character word it starts or ends (长沙 chang, 银行 hang),
+    else by its most common reading."""
+    word = pairs.get(text[start:start + 2])
+    if word is not None:
+        return word[0]
+    word = pairs.get(text[start - 1:start + 1]) if start else None
+    return word[1] if word is not None else readings[0]
 
 
 _SORT_TOKENS = re.compile(r"[A-Za-z0-9]+|\S")
@@ -317,7 +321,7 @@ def _sort_tables() -> tuple[dict[str, str | tuple[str, ...]], dict[str, tuple[st
     """The sort key's tables, toneless: each character's one reading, or its readings (the most common first)
     when it has several that differ without their tones (中 zhōng, zhòng is one); and the readings of pypinyin's
     two-character words."""
-    _, pinyin_dict, phrases_dict = _pypinyin_tables()
+    pinyin_dict, phrases_dict = _pypinyin_tables()
     readings: dict[str, str | tuple[str, ...]] = {}
     for code, found in pinyin_dict.items():
         toneless = tuple(dict.fromkeys(_toneless(reading) for reading in found.split(",")))
@@ -333,29 +337,31 @@ def _toneless(syllable: str) -> str:
 
 
 @cache
-def _pypinyin_tables() -> tuple[Any, dict[int, str], dict[str, list[list[str]]]]:
-    """pypinyin and its character and phrase tables, imported once, when first needed. The phrase table is some
-    190,000 lists that live as long as the process; once they are in, every object alive is moved out of the
-    cyclic garbage collector's view (``gc.freeze``), because each full collection walked those lists again: a
-    sixth of an import's CPU time (bench/import_bench.py). Only what is alive at that moment is frozen;
+def _pypinyin_tables() -> tuple[dict[int, str], dict[str, list[list[str]]]]:
+    """pypinyin's character and phrase tables, imported (with pypinyin) once, when first needed. The phrase
+    table is some 190,000 lists that live as long as the process; once they are in, every object alive is moved
+    out of the cyclic garbage collector's view (``gc.freeze``), because each full collection walked those lists
+    again: a sixth of an import's CPU time (bench/import_bench.py). Only what is alive at that moment is frozen;
     garbage made later is collected as ever."""
-    import pypinyin
+    import pypinyin  # noqa: F401 - all of it in before the freeze
     from pypinyin.phrases_dict import phrases_dict
     from pypinyin.pinyin_dict import pinyin_dict
 
     gc.collect()
     gc.freeze()
-    return pypinyin, pinyin_dict, phrases_dict
+    return pinyin_dict, phrases_dict
 
 
 def pinyin_keys(text: str) -> list[str]:
     """Pinyin initials and full pinyin of a Chinese name (中山大学 → zsdx, zhongshandaxue)."""
-    pypinyin = _pypinyin_tables()[0]
+    _pypinyin_tables()  # loaded, and out of the collector's view, before pypinyin is used
+    from pypinyin import Style, lazy_pinyin
+
     text = normalize(text)
     if not any(map(is_cjk, text)):
         return []
     chars = [c for c in text if c.isalnum()]
-    full = pypinyin.lazy_pinyin(chars, errors="ignore")
-    initials = pypinyin.lazy_pinyin(chars, style=pypinyin.Style.FIRST_LETTER, errors="ignore")
+    full = lazy_pinyin(chars, errors="ignore")
+    initials = lazy_pinyin(chars, style=Style.FIRST_LETTER, errors="ignore")
     keys = ["".join(initials), "".join(full)]
     return [k for k in dict.fromkeys(keys) if k]

@@ -28,8 +28,9 @@ class FeedFollower(threading.Thread):
             try:
                 applied = self.step()
             except Exception as error:
-                if f"{type(error).__name__}: {error}" != failing:
-                    failing = f"{type(error).__name__}: {error}"
+                said = f"{type(error).__name__}: {error}"
+                if said != failing:
+                    failing = said
                     log.exception("%s: 应用变更流失败，将每 %s 秒重试 / applying the change feed failed; retrying "
                                   "every %s s", self.name, self.interval, self.interval)
                 self._stop_event.wait(self.interval)

@@ -10,7 +10,13 @@ mapping: format and encoding detection, mapping, validation, duplicate checks, t
 revisions, projections and the change feed. The baseline inserts the same rows into a plain table in the same
 database, a bare ``executemany`` on SQLite and a bare ``COPY`` on PostgreSQL. Each run imports into a fresh
 store and fills a fresh baseline table, the two taking turns; the medians over ``--runs`` are printed with the
-machine's load. Figures are printed; nothing is asserted. The importer's hook implementations (the registry
+machine's load. Figures are printed; nothing is asserted.
+
+The floor is what the database itself needs for what the store writes: one import's statements (every insert,
+look-up and COPY, with their parameters, caught from SQLAlchemy's cursor events and psycopg's COPY) are sent
+again, in one transaction, straight through the driver into a fresh store. It shows how far the bare one-table
+insert can be approached while a record writes its revision, projections, change feed and audit entry, and
+how much of an import is the Python around the database. The importer's hook implementations (the registry
 module and its pinyin tables, a one-off second or two per process) are loaded before the clock starts.
 
 Profile (pyinstrument and cProfile, 10,000 papers into SQLite, 2026-11-30, load 6-11 on 2 cores), before the
@@ -54,6 +60,7 @@ database ``test``); the run uses a fresh schema and drops it afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import resource
@@ -65,6 +72,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from itertools import count
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -120,6 +128,88 @@ def import_into(url: str, path: Path) -> tuple[float, float, object]:
     return elapsed, cpu, report
 
 
+# -- the store's floor: the import's own statements, replayed bare ----------------------------------------------
+
+def captured_import(url: str, path: Path) -> list[tuple[str, str, object]]:
+    """Every statement an import into a fresh store at ``url`` sends the database, in order, with its
+    parameters: ``("execute" | "executemany", sql, parameters)`` from SQLAlchemy's cursor events, and
+    ``("copy", sql, rows)`` for PostgreSQL's COPY, which goes to psycopg directly."""
+    import psycopg
+    from sqlalchemy import event
+
+    from zhulian import hooks
+    from zhulian.exchange.importer import import_file
+    from zhulian.store import Store
+
+    hooks.implementations("resolve_incoming")
+    store = Store(url)
+    store.migrate()
+    sent: list[tuple[str, str, object]] = []
+
+    def on_execute(_connection, _cursor, sql, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
+        if sql.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            sent.append(("executemany" if many else "execute", sql, parameters))
+
+    plain_copy = psycopg.Cursor.copy
+
+    @contextlib.contextmanager
+    def recorded_copy(cursor, sql, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rows: list[object] = []
+        with plain_copy(cursor, sql, *args, **kwargs) as copy:
+            yield _RecordingCopy(copy, rows)
+        sent.append(("copy", str(sql), rows))
+
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    psycopg.Cursor.copy = recorded_copy  # type: ignore[method-assign]
+    try:
+        import_file(store, path, mapping="csl")
+    finally:
+        psycopg.Cursor.copy = plain_copy  # type: ignore[method-assign]
+        store.close()
+    return sent
+
+
+class _RecordingCopy:
+    def __init__(self, copy: object, rows: list[object]) -> None:
+        self.copy, self.rows = copy, rows
+
+    def write_row(self, row: object) -> None:
+        self.rows.append(row)
+        self.copy.write_row(row)  # type: ignore[attr-defined]
+
+
+def replay(url: str, sent: list[tuple[str, str, object]]) -> float:
+    """Seconds to send ``sent`` again, in one transaction, straight through the driver, into a fresh store at
+    ``url``: the database's own work for what the import asked of it, with no Python per record around it."""
+    from zhulian.store import Store
+
+    store = Store(url)
+    store.migrate()
+    connection = store.engine.raw_connection()
+    cursor = connection.cursor()
+    try:
+        started = time.perf_counter()
+        if not store.is_postgres:
+            cursor.execute("BEGIN IMMEDIATE")
+        for kind, sql, parameters in sent:
+            if kind == "copy":
+                with cursor.connection.cursor() as raw, raw.copy(sql) as copy:  # type: ignore[attr-defined]
+                    for row in parameters:  # type: ignore[attr-defined]
+                        copy.write_row(row)
+            elif kind == "executemany":
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+                if cursor.description is not None:
+                    cursor.fetchall()
+        connection.commit() if store.is_postgres else cursor.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        cursor.close()
+        connection.close()
+        store.close()
+
+
 # -- the baseline -----------------------------------------------------------------------------------------
 
 BASELINE_TABLE = ("CREATE TABLE bench_plain (id TEXT PRIMARY KEY, title TEXT, abstract TEXT, keywords TEXT, "
@@ -171,6 +261,15 @@ def postgres_schema() -> tuple[str, str] | None:
     return schema, f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
 
 
+def fresh_schema(schemas: list[tuple[str, str]]) -> str:
+    """The URL of a new schema, kept in ``schemas`` to be dropped at the end."""
+    schema = postgres_schema()
+    if schema is None:
+        sys.exit("PostgreSQL stopped answering during the run")
+    schemas.append(schema)
+    return schema[1]
+
+
 def drop_schema(schema: str) -> None:
     import psycopg
 
@@ -179,25 +278,32 @@ def drop_schema(schema: str) -> None:
 
 
 def compare(name: str, baseline_name: str, rows: list[tuple[str, ...]], runs: int,
-            store_url: Callable[[int], str], baseline: Callable[[], float], path: Path) -> None:
-    """``runs`` imports into fresh stores and ``runs`` baseline inserts, taking turns; prints each run and the
-    medians."""
-    imports, cpus, baselines = [], [], []
+            fresh_url: Callable[[], str], baseline: Callable[[], float], path: Path) -> None:
+    """``runs`` imports into fresh stores, ``runs`` baseline inserts and ``runs`` replays of one import's own
+    statements (the store's floor, into fresh stores too), taking turns; prints each run and the medians."""
+    sent = captured_import(fresh_url(), path)
+    imports, cpus, baselines, floors = [], [], [], []
     for run in range(runs):
-        seconds, cpu, outcome = import_into(store_url(run), path)
+        seconds, cpu, outcome = import_into(fresh_url(), path)
         if outcome.created != len(rows) or outcome.invalid:
             sys.exit(f"{name}: the import created {outcome.created:,} of {len(rows):,} rows, {outcome.invalid} invalid")
         imports.append(seconds)
         cpus.append(cpu)
         baselines.append(baseline())
+        floors.append(replay(fresh_url(), sent))
         print(f"  {name} run {run + 1}: import {len(rows) / seconds:,.0f} rows/s ({seconds:.1f} s, "
               f"this process's CPU {cpu:.1f} s), {baseline_name} {len(rows) / baselines[-1]:,.0f} rows/s "
-              f"({baselines[-1]:.2f} s)   {machine()}", flush=True)
-    seconds, cpu, base = statistics.median(imports), statistics.median(cpus), statistics.median(baselines)
-    rate, base_rate = len(rows) / seconds, len(rows) / base
+              f"({baselines[-1]:.2f} s), floor {len(rows) / floors[-1]:,.0f} rows/s ({floors[-1]:.2f} s)   "
+              f"{machine()}", flush=True)
+    seconds, cpu = statistics.median(imports), statistics.median(cpus)
+    base, floor = statistics.median(baselines), statistics.median(floors)
+    rate, base_rate, floor_rate = len(rows) / seconds, len(rows) / base, len(rows) / floor
     print(f"{name:<11} 导入 import {rate:>9,.0f} rows/s ({seconds:6.1f} s, CPU {cpu:5.1f} s, created {len(rows):,})   "
           f"基线 {baseline_name} {base_rate:>9,.0f} rows/s ({base:5.2f} s)   比值 ratio {base_rate / rate:4.1f}×   "
           f"median of {runs}", flush=True)
+    print(f"{'':<11} 下限 floor {floor_rate:>9,.0f} rows/s ({floor:5.2f} s: the import's {len(sent):,} statements "
+          f"replayed bare) = {base_rate / floor_rate:4.1f}× the bare insert; the import takes "
+          f"{floor_rate / rate:4.1f}× the floor", flush=True)
 
 
 # -- 1M rows: peak memory -----------------------------------------------------------------------------------
@@ -244,13 +350,14 @@ def main() -> None:
         rows = read_rows(path)
         print(f"{args.papers:,} 篇论文 papers from {len(source):,} CSL records, {path.stat().st_size / 1e6:,.0f} MB TSV; "
               f"import = detect + map + validate + upsert (revisions, projections, change feed); {machine()}")
-        compare("SQLite", "executemany", rows, args.runs, lambda run: f"sqlite:///{folder_path / f'bench-{run}.db'}",
+        databases = count(1)
+        compare("SQLite", "executemany", rows, args.runs,
+                lambda: f"sqlite:///{folder_path / f'bench-{next(databases)}.db'}",
                 lambda: baseline_sqlite(folder_path / "plain.db", rows), path)
         try:
-            while len(schemas) < args.runs and (schema := postgres_schema()) is not None:
+            if (schema := postgres_schema()) is not None:
                 schemas.append(schema)
-            if len(schemas) == args.runs:
-                compare("PostgreSQL", "COPY", rows, args.runs, lambda run: schemas[run][1],
+                compare("PostgreSQL", "COPY", rows, args.runs, lambda: fresh_schema(schemas),
                         lambda: baseline_postgres(schemas[0][1], rows), path)
         finally:
             for schema, _url in schemas:

@@ -567,6 +567,46 @@ def test_change_feed_carries_the_payload_of_each_revision(store):
     assert "record" not in store.changes(0)[0]
 
 
+def stored_revision_data(store, record_id):
+    from zhulian.store import revisions
+    with store.engine.connect() as connection:
+        return [row.data for row in connection.execute(sa.select(revisions.c.data).where(
+            revisions.c.record_id == record_id).order_by(revisions.c.revision))]
+
+
+def test_a_records_state_is_stored_once_and_each_replaced_revision_keeps_its_own(store):
+    created = store.create(org("中山大学"))
+    assert stored_revision_data(store, created["id"]) == [None]  # the state is in ``records`` only
+    updated = store.update(created["id"], org("中山大学", city="440100"))
+    tombstone = store.delete(created["id"])
+    assert stored_revision_data(store, created["id"]) == [created, updated, None]
+    assert [store.get(created["id"], revision=n) for n in (1, 2, 3)] == [created, updated, tombstone]
+
+
+def test_a_bulk_write_keeps_the_revisions_it_replaces_in_the_same_transaction(store):
+    names = [f"广州研究院{n}" for n in range(150)]  # above Writer.BACKGROUND_FROM: the bulk path
+    with store.transaction() as writer:
+        first = [result.record for result in writer.upsert_many([org(name) for name in names])]
+        second = [result.record for result in writer.upsert_many(
+            [org(name, id=record["id"], city="440100") for name, record in zip(names, first, strict=True)])]
+    assert all(stored_revision_data(store, record["id"]) == [record, None] for record in first[::50])
+    feed = [change["record"] for change in store.changes(0, limit=1000, with_records=True)]
+    assert feed == first + second
+
+
+def test_a_store_that_kept_the_latest_revisions_copy_reads_the_same(store):
+    """Stores written before the state was kept once hold it in the latest revision row too."""
+    from zhulian.store import revisions
+    created = store.create(org("中山大学"))
+    with store.engine.begin() as connection:
+        connection.execute(revisions.update().where(revisions.c.record_id == created["id"]).values(data=created))
+    assert store.get(created["id"], revision=1) == created
+    assert store.changes(0, with_records=True)[0]["record"] == created
+    updated = store.update(created["id"], org("中山大学", city="440100"))
+    assert stored_revision_data(store, created["id"]) == [created, None]
+    assert store.get(created["id"], revision=2) == updated
+
+
 # -- transactions: all or nothing ---------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, InstanceOf
 from zhulian.errors import Problem, invalid
 from zhulian.federation.tables import feed_origins, origin_revisions, origins
 from zhulian.model import TYPES, resolve_type
-from zhulian.store import Store, records, revisions
+from zhulian.store import Store, records, revision_data, revisions, revisions_and_records
 
 PROTOCOL = "zhulian-feed/1"
 MAX_LIMIT = 1000
@@ -128,9 +128,9 @@ def _page(store: Store, node: str, since: str | None, sets: list[str] | None, un
     limit = max(1, min(limit, MAX_LIMIT))
     # The record as text: the column's own type would decode every record only for it to be encoded again.
     query = (sa.select(revisions.c.seq, revisions.c.record_id, revisions.c.type, revisions.c.revision,
-                       revisions.c.op, revisions.c.at, sa.cast(revisions.c.data, sa.Text).label("data"),
+                       revisions.c.op, revisions.c.at, sa.cast(revision_data, sa.Text).label("data"),
                        origin_revisions.c.origin_node, origin_revisions.c.origin_revision)
-             .select_from(revisions.outerjoin(origin_revisions, sa.and_(
+             .select_from(revisions_and_records.outerjoin(origin_revisions, sa.and_(
                  origin_revisions.c.record_id == revisions.c.record_id,
                  origin_revisions.c.revision == revisions.c.revision)))
              .where(revisions.c.seq > after).order_by(revisions.c.seq).limit(limit + 1))

@@ -194,7 +194,8 @@ class Repository:
 
 
 # An item is a record that is public, or was public in some revision: once public, a harvester may hold a copy,
-# so a record withdrawn from the public stays an item, as a deletion.
+# so a record withdrawn from the public stays an item, as a deletion. (The latest revision's own data is JSON null,
+# its state being in ``records``, which the first test reads.)
 _ITEM = sa.or_(records.c.access == "public", sa.exists().where(
     revisions.c.record_id == records.c.id, revisions.c.data["access"].as_string() == "public"))
 _COLUMNS = (records.c.id, records.c.type, records.c.updated, records.c.deleted, records.c.access, records.c.data)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from zhulian.registry.normalize import grams, person_key
 from zhulian.registry.tables import registry_keys, registry_state
-from zhulian.store import revisions
+from zhulian.store import revision_data, revisions, revisions_and_records
 
 INDEXED_TYPES = ("organization", "person")
 FEED_BATCH = 2000
@@ -53,8 +53,9 @@ def sync(connection: sa.Connection) -> int:
     start = position or 0
     while True:
         rows = connection.execute(
-            sa.select(revisions.c.seq, revisions.c.record_id, revisions.c.type, revisions.c.op, revisions.c.data)
-            .where(revisions.c.seq > start, revisions.c.type.in_(INDEXED_TYPES))
+            sa.select(revisions.c.seq, revisions.c.record_id, revisions.c.type, revisions.c.op,
+                      revision_data.label("data"))
+            .select_from(revisions_and_records).where(revisions.c.seq > start, revisions.c.type.in_(INDEXED_TYPES))
             .order_by(revisions.c.seq).limit(FEED_BATCH)).all()
         if not rows:
             break

@@ -535,9 +535,9 @@ def _split(writer: Any, principal: Principal, merged: str) -> dict:
     if not row.merged_into:
         raise ZhulianError("not_merged", f"{merged} was not merged into another record; nothing to split.",
                            f"{merged} 并未合并到其他记录，无需拆分。", 409)
-    from zhulian.store import revisions
+    from zhulian.store import revision_data, revisions, revisions_and_records
 
-    before = connection.execute(sa.select(revisions.c.data).where(
+    before = connection.execute(sa.select(revision_data).select_from(revisions_and_records).where(
         revisions.c.record_id == loser_id, revisions.c.revision == row.revision - 1)).scalar()
     survivor_id = row.merged_into
     survivor = _live(writer, survivor_id, "survivor", "保留的记录")

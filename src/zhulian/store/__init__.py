@@ -13,7 +13,8 @@ files (a test checks). It offers:
   (the execution option that opens a write transaction on SQLite);
 - the read model: ``records``, ``revisions``, ``pids``, ``relations`` and ``store_identity``, the tables a
   derived table or a feed may query with SQLAlchemy. They are read-only to everyone outside the store: every
-  write goes through the record service.
+  write goes through the record service. A revision's record is ``revision_data``, selected from
+  ``revisions_and_records`` (the latest revision's is kept once, in ``records``).
 """
 
 from zhulian.store.engine import WRITE
@@ -23,9 +24,12 @@ from zhulian.store.store import (
     Page, Partial, Store, WriteResult, Writer, changed_units, content_of, field_units, now, order_lock,
     resolve_ref,
 )
-from zhulian.store.tables import Json, Serial, Timestamp, pids, records, relations, revisions, store_identity
+from zhulian.store.tables import (
+    Json, Serial, Timestamp, pids, records, relations, revision_data, revisions, revisions_and_records,
+    store_identity,
+)
 
 __all__ = ["WRITE", "Condition", "FeedFollower", "Json", "Page", "Partial", "Serial", "Store", "Timestamp",
            "Visibility", "WriteResult", "Writer", "allowed_fields", "changed_units", "content_of", "field_units",
-           "now", "order_lock", "parse_filter", "pids", "records", "relations", "resolve_ref", "revisions",
-           "store_identity"]
+           "now", "order_lock", "parse_filter", "pids", "records", "relations", "resolve_ref", "revision_data",
+           "revisions", "revisions_and_records", "store_identity"]

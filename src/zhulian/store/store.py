@@ -28,7 +28,9 @@ from zhulian.model import ENVELOPE_FIELDS, PREDICATES, Resource, display_name, i
 from zhulian.store import migrate
 from zhulian.store.engine import WRITE, make_engine
 from zhulian.store.query import Condition, Visibility, allowed_fields, parse_filter
-from zhulian.store.tables import audit_log, pids, record_fields, records, relations, revisions
+from zhulian.store.tables import (
+    audit_log, pids, record_fields, records, relations, revision_data, revisions, revisions_and_records,
+)
 from zhulian.text import pinyin_sort_key
 
 SERVER_FIELDS = ("id", "revision", "created", "updated", "deleted")
@@ -39,6 +41,9 @@ STAGED_REVISIONS = sa.Table(
     "staged_revisions", sa.MetaData(), sa.Column("position", sa.BigInteger, sa.Identity()),
     *(sa.Column(c.name, c.type) for c in revisions.c if c.name != "seq"),
     prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
+# A revision row's data while it is its record's latest: the state is written once, in ``records``
+# (``tables.revision_data``).
+IN_RECORDS = "null"
 SORT_COLUMNS = {"id": records.c.id, "name": records.c.sort_name, "city": records.c.city, "year": records.c.year,
                 "created": records.c.created, "updated": records.c.updated, "revision": records.c.revision}
 
@@ -235,7 +240,7 @@ class Store:
             if revision is None:
                 payload = row.data
             else:
-                payload = connection.execute(sa.select(revisions.c.data).where(
+                payload = connection.execute(sa.select(revision_data).select_from(revisions_and_records).where(
                     revisions.c.record_id == record_id, revisions.c.revision == revision)).scalar()
                 if payload is None:
                     raise ZhulianError("not_found", f"{ref} has no revision {revision} (latest: {row.revision}).",
@@ -341,9 +346,9 @@ class Store:
         """The change feed after ``since``, oldest first: each upsert or tombstone with its sequence number,
         and with ``with_records`` the record as that revision left it."""
         columns = [revisions.c.seq, revisions.c.record_id, revisions.c.type, revisions.c.revision,
-                   revisions.c.op, revisions.c.at] + ([revisions.c.data] if with_records else [])
+                   revisions.c.op, revisions.c.at] + ([revision_data.label("data")] if with_records else [])
         with self._read() as connection:
-            rows = connection.execute(sa.select(*columns).where(revisions.c.seq > since)
+            rows = connection.execute(sa.select(*columns).select_from(revisions_and_records).where(revisions.c.seq > since)
                                       .order_by(revisions.c.seq).limit(limit)).all()
         feed = []
         for row in rows:
@@ -527,6 +532,7 @@ class Writer:
             self._live(self._resolve(merged_into), merged_into, None)
         stamp, revision = now(), previous.revision + 1
         tombstone = {**previous.data, "revision": revision, "updated": stamp, "deleted": stamp}
+        self._keep_replaced(self.connection, [{"_id": record_id, "_revision": previous.revision}])
         self.connection.execute(records.update().where(records.c.id == record_id).values(
             revision=revision, updated=stamp, deleted=stamp, data=tombstone, merged_into=merged_into))
         # A deleted record asserts nothing: its relations and filterable fields go; pids stay so that
@@ -534,7 +540,7 @@ class Writer:
         self.connection.execute(relations.delete().where(relations.c.owner_id == record_id))
         self.connection.execute(record_fields.delete().where(record_fields.c.record_id == record_id))
         self._append_feed(self.connection, [{"record_id": record_id, "revision": revision, "type": previous.type,
-                                             "op": "delete", "at": stamp, "data": tombstone}])
+                                             "op": "delete", "at": stamp, "data": IN_RECORDS}])
         self._forget()
         return tombstone
 
@@ -705,14 +711,14 @@ class Writer:
                "city": record.city, "node": node, "access": record.access, "year": record.filter_year(), "updated": stamp, "deleted": None,
                "data": payload}
         pending = self._pending
-        text = _json(payload)  # serialised once for the record row and its revision
         if previous is None:
-            pending.new_records.append({"id": record_id, "created": created, **row, "data": text})
+            pending.new_records.append({"id": record_id, "created": created, **row, "data": _json(payload)})
         else:
             pending.changed_records.append({"_id": record_id, **row})
         pending.touched.add(record_id)
         pending.revisions.append({"record_id": record_id, "revision": revision, "type": record.type,
-                                  "op": "create" if previous is None else "update", "at": stamp, "data": text})
+                                  "op": "create" if previous is None else "update", "at": stamp,
+                                  "data": IN_RECORDS})
         pending.pids += [{"scheme": s, "value": v, "record_id": record_id} for s, v in record.pids.items()]
         pending.relations += relation_rows
         pending.fields += [{"record_id": record_id, "field": f, "value": v, "number": n}
@@ -791,6 +797,8 @@ class Writer:
         if pending.new_records:
             self._insert(connection, records, pending.new_records)
         if pending.changed_records:
+            self._keep_replaced(connection, [{"_id": row["_id"], "_revision": row["revision"] - 1}
+                                             for row in pending.changed_records])
             connection.execute(records.update().where(records.c.id == sa.bindparam("_id")), pending.changed_records)
         for chunk in _chunks([row["_id"] for row in pending.changed_records]):
             connection.execute(pids.delete().where(pids.c.record_id.in_(chunk)))
@@ -804,6 +812,15 @@ class Writer:
             if rows:
                 self._insert(connection, table, rows)
         self._append_feed(connection, pending.revisions)
+
+    def _keep_replaced(self, connection: sa.Connection, replaced: list[dict[str, Any]]) -> None:
+        """Copy into each revision about to be replaced (``_id``, ``_revision``) the state that only ``records``
+        held while it was the latest; on PostgreSQL it may still be staged in this transaction."""
+        for table in (revisions, STAGED_REVISIONS) if self._staged else (revisions,):
+            connection.execute(table.update().where(table.c.record_id == sa.bindparam("_id"),
+                                                    table.c.revision == sa.bindparam("_revision"))
+                               .values(data=sa.select(records.c.data).where(records.c.id == sa.bindparam("_id"))
+                                       .scalar_subquery()), replaced)
 
     def _insert(self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """A multi-row insert straight through the driver — COPY on PostgreSQL, executemany on SQLite:

@@ -50,10 +50,18 @@ revisions = sa.Table(
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("op", sa.String(8), nullable=False),
     sa.Column("at", Timestamp, nullable=False),
+    # The record as this revision left it, except for the record's latest revision, which holds JSON null: that
+    # state is ``records.data``, written once, and it is copied here when the next revision replaces it. Read it
+    # as ``revision_data`` over ``revisions_and_records``.
     sa.Column("data", Json, nullable=False),
     sa.UniqueConstraint("record_id", "revision", name="uq_revisions_record_revision"),
     sqlite_autoincrement=True,
 )
+
+revisions_and_records = revisions.join(records, records.c.id == revisions.c.record_id)
+# What ``revisions.data`` means, whichever revision a row is (stores written before the latest revision's copy was
+# left out hold it in both places, and read the same).
+revision_data = sa.case((revisions.c.revision == records.c.revision, records.c.data), else_=revisions.c.data)
 
 pids = sa.Table(
     "pids", metadata,

@@ -92,7 +92,9 @@ record_fields = sa.Table(
     sa.Column("value", sa.String(500), nullable=False),
     sa.Column("number", sa.Float),
     sa.Index("ix_record_fields_value", "field", "value"),
-    sa.Index("ix_record_fields_number", "field", "number"),
+    # Only the rows that hold a number (most are text): every number filter implies it (migration 0006).
+    sa.Index("ix_record_fields_number", "field", "number", sqlite_where=sa.text("number IS NOT NULL"),
+             postgresql_where=sa.text("number IS NOT NULL")),
 )
 
 api_keys = sa.Table(

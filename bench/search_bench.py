@@ -458,9 +458,8 @@ def tantivy_part(service):
     def query_for(q: str) -> object:
         if q not in built:
             index = service.index()
-            filters = service._filter_query(index, index.searcher(), [], [], VISIBLE_ACCESS)
-            built[q] = _boolean([(tantivy.Occur.Must, service._text_query(index, parse(q))),
-                                 (tantivy.Occur.Must, tantivy.Query.const_score_query(filters, 0.0))])
+            filters = service._filter_parts(index, index.searcher(), [], [], VISIBLE_ACCESS)
+            built[q] = _boolean([(tantivy.Occur.Must, service._text_query(index, parse(q))), *filters])
         return built[q]
 
     def run(q: str) -> int:

@@ -108,6 +108,8 @@ def test_filters_and_group_by_counts_are_exact_and_internal_records_stay_hidden(
         or set(names(service.search("石墨烯", type="paper", filter="year:>2016"))) == {"石墨烯传感器研究", "锂电池负极材料"}
     assert set(names(service.search("石墨烯", type="paper", filter="year:2015-2018,city:!440300"))) == {
         "石墨烯复合材料的制备"}
+    # a filter that only excludes, with no type: the internal record stays hidden all the same
+    assert set(names(service.search("石墨烯", filter="city:!440300"))) == {"石墨烯复合材料的制备", "锂电池负极材料"}
     assert set(names(service.search("石墨烯", type="paper", filter="category:工学|理学,city:440100"))) == {
         "石墨烯复合材料的制备", "锂电池负极材料"}
     # with no words, counts equal the store's own group_by over public records

@@ -59,7 +59,7 @@ projected values and an audit entry). Replayed bare into SQLite they took 1.9-2.
 bare one-table insert: the commit 0.67 s, record_fields 0.44, records 0.37, revisions 0.16, the audit log 0.12,
 pids 0.10. Two changes came of it: the latest revision's JSON is no longer written beside the record's (a
 placeholder; ``revision_data`` reads it from ``records``), and ``ix_record_fields_number`` indexes only the rows
-that hold a number. Replayed with both, the floor rose to 13,400-14,500 papers/s from 8,700-10,400 in the same
+that hold a number. Replayed with both, the floor rose to 13,400-14,500 papers/s from 7,600-10,400 in the same
 runs, and 20,000 papers take 57 MB of SQLite instead of 83. Into PostgreSQL the floor is 3,800 papers/s, 15× a
 bare COPY: records 1.3 s (JSONB parsing, four indexes), record_fields 1.3 s (a foreign-key check per row),
 the staged revisions and their move into the feed 1.3 s together, pids 0.5, the look-ups 0.4, the audit log 0.3.

@@ -348,8 +348,8 @@ class Store:
         columns = [revisions.c.seq, revisions.c.record_id, revisions.c.type, revisions.c.revision,
                    revisions.c.op, revisions.c.at] + ([revision_data.label("data")] if with_records else [])
         with self._read() as connection:
-            rows = connection.execute(sa.select(*columns).select_from(revisions_and_records).where(revisions.c.seq > since)
-                                      .order_by(revisions.c.seq).limit(limit)).all()
+            rows = connection.execute(sa.select(*columns).select_from(revisions_and_records)
+                                      .where(revisions.c.seq > since).order_by(revisions.c.seq).limit(limit)).all()
         feed = []
         for row in rows:
             entry = {"seq": row.seq, "id": row.record_id, "type": row.type, "revision": row.revision,

@@ -252,7 +252,8 @@ class Harvester:
                 entries = _checked_records(page, identity, last_seq)
                 if page.meta.has_more:
                     upcoming = pool.submit(fetch, page.meta.next_cursor)
-                lag = max(0, (page.meta.last_seq or last_seq) - (entries[-1].seq if entries else last_seq))
+                reached = entries[-1].seq if entries else last_seq
+                lag = max(0, (page.meta.last_seq or last_seq) - reached)
                 applied = self._apply(node["name"], entries, page.meta.next_cursor, last_seq, lag)
                 if applied.organisations:  # e.g. the registry queues look-alikes of harvested organisations
                     hooks.harvested(self.store, applied.organisations)
@@ -260,7 +261,7 @@ class Harvester:
                 for what in ("created", "updated", "unchanged", "deleted", "skipped"):
                     setattr(outcome, what, getattr(outcome, what) + getattr(applied, what))
                 outcome.conflicts += len(applied.conflicts)
-                cursor, last_seq = page.meta.next_cursor, entries[-1].seq if entries else last_seq
+                cursor, last_seq = page.meta.next_cursor, reached
                 outcome.cursor = cursor
                 if not page.meta.has_more:
                     break

@@ -462,27 +462,22 @@ def tantivy_part(service):
     starts, once per query), searched for the top 20 and the exact count, the 20 ids read, and the type and city
     facets aggregated as the service does. What ours takes beyond it is analysis, query building, the store
     read of the page, highlights and the response; what it takes beyond raw's is the query's design."""
-    import tantivy
-
     from zhulian.search.query import parse
-    from zhulian.search.service import MAX_GROUP_VALUES, VISIBLE_ACCESS, _boolean
+    from zhulian.search.service import VISIBLE_ACCESS, group_spec
 
     built: dict[str, object] = {}
 
     def query_for(q: str) -> object:
         if q not in built:
             index = service.index()
-            filters = service._filter_parts(index, index.searcher(), [], [], VISIBLE_ACCESS)
-            built[q] = _boolean([(tantivy.Occur.Must, service._text_query(index, parse(q))), *filters])
+            built[q] = service.query(index, index.searcher(), parse(q), [], [], VISIBLE_ACCESS)
         return built[q]
 
     def run(q: str) -> int:
         query, searcher = query_for(q), service.index().searcher()
         result = searcher.search(query, 20, count=True)
         [searcher.doc(address)["id"][0] for _s, address in result.hits]
-        searcher.aggregate(query, {field: {"terms": {"field": f"groups.{field}", "size": MAX_GROUP_VALUES,
-                                             "segment_size": MAX_GROUP_VALUES}}
-                                   for field in ("type", "city")})
+        searcher.aggregate(query, group_spec(["type", "city"]))
         return result.count
 
     return run

@@ -283,8 +283,7 @@ class SearchService:
         parsed = parse(q)
         index = self.index()
         searcher = index.searcher()
-        text_query = self._text_query(index, parsed)
-        query = _boolean([(Occur.Must, text_query), *self._filter_parts(index, searcher, types, conditions, access)])
+        query = self.query(index, searcher, parsed, types, conditions, access)
         offset = (page - 1) * per_page
         if offset >= MAX_OFFSET:
             raise invalid([Problem("page", page, f"page × per_page may not exceed {MAX_OFFSET}",
@@ -337,6 +336,12 @@ class SearchService:
         return results
 
     # -- query building ----------------------------------------------------------------------------
+
+    def query(self, index: SearchIndex, searcher: tantivy.Searcher, parsed: ParsedQuery, types: list[str],
+              conditions: list[Condition], access: tuple[str, ...]) -> Query:
+        """The Tantivy query a search runs, ranked by its words and narrowed by its filters and access."""
+        return _boolean([(Occur.Must, self._text_query(index, parsed)),
+                         *self._filter_parts(index, searcher, types, conditions, access)])
 
     def _text_query(self, index: SearchIndex, parsed: ParsedQuery) -> Query:
         if parsed.empty:
@@ -464,9 +469,7 @@ def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_na
     """Exact counts per value of each field over the matches: one pass of Tantivy's terms aggregations over the
     ``groups`` fast columns of the fields asked for (not one evaluation of the query per value, and not the
     columns of fields nobody asked about). A district's count goes to its city, the district listed under it."""
-    spec = {field: {"terms": {"field": f"groups.{field}", "size": MAX_GROUP_VALUES,
-                              "segment_size": MAX_GROUP_VALUES}} for field in fields}
-    counted = searcher.aggregate(query, spec)
+    counted = searcher.aggregate(query, group_spec(fields))
     values: dict[str, list[dict[str, Any]]] = {}
     for field in fields:
         values[field] = [{"key": bucket["key"], "key_display_name": display_name(type_name, field, bucket["key"]),
@@ -480,6 +483,12 @@ def _groups(searcher: tantivy.Searcher, query: Query, fields: list[str], type_na
     if "city" in values:
         values["city"] = by_city(values["city"])
     return values
+
+
+def group_spec(fields: list[str]) -> dict[str, Any]:
+    """Tantivy's terms aggregations counting every value of each field's ``groups`` fast column."""
+    return {field: {"terms": {"field": f"groups.{field}", "size": MAX_GROUP_VALUES, "segment_size": MAX_GROUP_VALUES}}
+            for field in fields}
 
 
 def _grams(schema: tantivy.Schema, field: str, grams: list[str]) -> Query:

@@ -86,6 +86,7 @@ import uuid
 from collections.abc import Callable
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, machine  # noqa: E402
@@ -124,15 +125,23 @@ def read_rows(path: Path) -> list[tuple[str, ...]]:
 
 # -- the store ------------------------------------------------------------------------------------------
 
-def import_into(url: str, path: Path) -> tuple[float, float, object]:
-    """Wall and CPU seconds of importing ``path`` into a fresh store at ``url``, and the import's report."""
+def fresh_store(url: str) -> Any:
+    """A migrated store at ``url``, with the importer's hook implementations loaded (module imports, once per
+    process: not an import's work)."""
     from zhulian import hooks
-    from zhulian.exchange.importer import import_file
     from zhulian.store import Store
 
-    hooks.implementations("resolve_incoming")  # module imports, once per process: not the import's work
+    hooks.implementations("resolve_incoming")
     store = Store(url)
     store.migrate()
+    return store
+
+
+def import_into(url: str, path: Path) -> tuple[float, float, object]:
+    """Wall and CPU seconds of importing ``path`` into a fresh store at ``url``, and the import's report."""
+    from zhulian.exchange.importer import import_file
+
+    store = fresh_store(url)
     started, cpu = time.perf_counter(), time.process_time()
     report = import_file(store, path, mapping="csl")
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -149,13 +158,9 @@ def captured_import(url: str, path: Path) -> list[tuple[str, str, object]]:
     import psycopg
     from sqlalchemy import event
 
-    from zhulian import hooks
     from zhulian.exchange.importer import import_file
-    from zhulian.store import Store
 
-    hooks.implementations("resolve_incoming")
-    store = Store(url)
-    store.migrate()
+    store = fresh_store(url)
     sent: list[tuple[str, str, object]] = []
 
     def on_execute(_connection, _cursor, sql, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
@@ -193,10 +198,7 @@ class _RecordingCopy:
 def replay(url: str, sent: list[tuple[str, str, object]]) -> float:
     """Seconds to send ``sent`` again, in one transaction, straight through the driver, into a fresh store at
     ``url``: the database's own work for what the import asked of it, with no Python per record around it."""
-    from zhulian.store import Store
-
-    store = Store(url)
-    store.migrate()
+    store = fresh_store(url)
     connection = store.engine.raw_connection()
     cursor = connection.cursor()
     try:
